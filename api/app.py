@@ -1,0 +1,49 @@
+"""The app factory: the one place that imports every API and web package."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.deps import AppState
+from api.health.routes import router as health_router
+from api.middleware import RequestContextMiddleware
+from api.temporal import TemporalConnection
+from core.db import Database
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = AppState(
+            settings=settings,
+            db=Database(settings.database_url, pool_size=settings.database_pool_size),
+            temporal=TemporalConnection(settings),
+        )
+        app.state.pulse = state
+        state.temporal.start(run_worker=run_worker)
+        try:
+            yield
+        finally:
+            await state.temporal.stop()
+            await state.db.dispose()
+
+    app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
+    errors.install(app)
+    app.include_router(health_router)
+    return app
+
+
+def asgi() -> FastAPI:
+    """Entry for ``uvicorn api.app:asgi --factory`` (production containers)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,79 @@
+"""One place that turns errors into JSON ``{code, message}`` in the caller's language."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.i18n import request_locale
+from core.errors import AppError, RateLimited
+from core.i18n import translate
+
+log = structlog.get_logger(__name__)
+
+HTTP_CODES = {
+    400: ("bad_request", "The request could not be processed."),
+    401: ("unauthorized", "Sign in to continue."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("payload_too_large", "The request is too large."),
+    415: ("unsupported_media_type", "This content type is not supported."),
+}
+
+
+def error_body(code: str, message: str, request: Request, **extra: object) -> dict[str, object]:
+    body: dict[str, object] = {"code": code, "message": message}
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+async def handle_app_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AppError)
+    locale = request_locale(request)
+    message = translate(error.message, locale, **error.params)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return JSONResponse(
+        error_body(error.code, message, request), status_code=error.status_code, headers=headers
+    )
+
+
+async def handle_validation(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    locale = request_locale(request)
+    fields = [
+        {"field": ".".join(str(p) for p in item.get("loc", ()) if p != "body"), "type": item.get("type")}
+        for item in error.errors()
+    ]
+    message = translate("Some fields are missing or invalid.", locale)
+    return JSONResponse(error_body("validation_error", message, request, fields=fields), status_code=422)
+
+
+async def handle_http(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code, default = HTTP_CODES.get(error.status_code, ("error", "The request could not be processed."))
+    message = translate(default, request_locale(request))
+    return JSONResponse(
+        error_body(code, message, request),
+        status_code=error.status_code,
+        headers=getattr(error, "headers", None),
+    )
+
+
+async def handle_unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("request.failed", error_type=type(error).__name__)
+    message = translate("Something went wrong on our side. Please try again.", request_locale(request))
+    return JSONResponse(error_body("internal_error", message, request), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(StarletteHTTPException, handle_http)
+    app.add_exception_handler(Exception, handle_unexpected)

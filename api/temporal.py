@@ -1,0 +1,64 @@
+"""The API's Temporal connection: connects in the background (never blocks start-up), runs the
+in-process interactive worker once connected, and answers readiness checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.settings import Settings
+from workflows import INTERACTIVE
+from workflows.client import connect_with_backoff
+
+log = structlog.get_logger(__name__)
+
+
+class TemporalConnection:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: Client | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._workers: list[Worker] = []
+
+    def start(self, *, run_worker: bool) -> None:
+        self._task = asyncio.create_task(self._connect_and_serve(run_worker))
+
+    async def _connect_and_serve(self, run_worker: bool) -> None:
+        self.client = await connect_with_backoff(self.settings)
+        self._ready.set()
+        log.info("temporal.connected", address=self.settings.temporal_address)
+        if run_worker:
+            import worker  # composition root: the API process also runs an interactive worker
+
+            deps = worker.build_deps(self.settings)
+            self._workers = worker.build_workers(self.client, deps, [INTERACTIVE])
+            try:
+                await asyncio.gather(*(w.run() for w in self._workers))
+            finally:
+                await deps.aclose()
+
+    async def get(self, timeout: float = 5.0) -> Client:
+        """The client, waiting briefly for the first connection."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
+        assert self.client is not None
+        return self.client
+
+    async def check(self, timeout: float = 2.0) -> None:
+        """Raise when Temporal does not answer a health check in time."""
+        client = await self.get(timeout)
+        await client.service_client.check_health(timeout=timedelta(seconds=timeout))
+
+    async def stop(self) -> None:
+        for running in self._workers:
+            with contextlib.suppress(Exception):
+                await running.shutdown()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

@@ -1,0 +1,216 @@
+"""The ``pulse`` command: dev stack, API, worker, migrations, diagnostics and admin tasks.
+
+``pulse api`` and ``pulse worker`` are what production containers run, configured only by
+environment variables (``PULSE_*``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from core.settings import Settings, load_settings
+
+app = typer.Typer(help="Pulse AI Studio", no_args_is_help=True, add_completion=False)
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    from core.logging import configure_logging
+
+    configure_logging(settings.log_level, json=settings.log_json)
+    return settings
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="target revision")) -> None:
+    """Apply database migrations."""
+    from core.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@app.command()
+def api() -> None:
+    """Serve the API and web app (and an interactive-queue worker)."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:asgi",
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+@app.command()
+def worker(queue: list[str] = typer.Option(None, "--queue", "-q", help="task queues (default: all)")) -> None:
+    """Run the Temporal worker."""
+    import worker as worker_module
+    from workflows import ALL_QUEUES
+
+    settings = _settings()
+    asyncio.run(worker_module.run(settings, queue or ALL_QUEUES))
+
+
+@app.command()
+def doctor() -> None:
+    """Run a DiagnosticsWorkflow and print each hop's latency."""
+    from workflows import BACKGROUND
+    from workflows.client import connect
+    from workflows.doctor import run_diagnostics
+
+    settings = _settings()
+
+    async def main() -> None:
+        started = time.perf_counter()
+        try:
+            client = await asyncio.wait_for(connect(settings), 10)
+        except Exception as error:  # noqa: BLE001
+            typer.echo(f"temporal at {settings.temporal_address}: unreachable ({error})", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(
+            f"temporal at {settings.temporal_address}: connected in "
+            f"{(time.perf_counter() - started) * 1000:.1f} ms"
+        )
+        report = await asyncio.wait_for(run_diagnostics(client, settings.task_queue(BACKGROUND)), 60)
+        for line in report.lines():
+            typer.echo(line)
+
+    asyncio.run(main())
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self, env: dict[str, str]) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            self.command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.started_at = time.monotonic()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def dev_children(settings: Settings, logs: Path) -> list[Child]:
+    from workflows import SEARCH_ATTRIBUTES
+    from workflows.client import binary, dev_server_args
+
+    pulse = [sys.executable, "-m", "cli"]
+    temporal = [
+        binary("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.var_dir / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--log-level",
+        "warn",
+        *[arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")],
+        *dev_server_args(),
+    ]
+    return [
+        Child("temporal", temporal, logs / "temporal.log"),
+        Child("worker", [*pulse, "worker"], logs / "worker.log"),
+        Child("api", [*pulse, "api"], logs / "api.log"),
+    ]
+
+
+@app.command()
+def dev() -> None:
+    """Start and supervise the whole embedded stack in one terminal (Ctrl-C stops it)."""
+    from core.migrate import upgrade
+
+    settings = _settings()
+    logs = settings.var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    env = {**os.environ, "PULSE_ENV": settings.env.value, "PYTHONUNBUFFERED": "1"}
+    children = dev_children(settings, logs)
+    for child in children:
+        child.start(env)
+        if child.name == "temporal":
+            _wait_for_port(settings.temporal_port, 30)
+    typer.echo(
+        f"\nPulse AI Studio is running:\n"
+        f"  app + API      {settings.public_url}\n"
+        f"  dev mailbox    {settings.public_url}/dev/mailbox\n"
+        f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}\n"
+        f"  logs           {logs}\n"
+        f"Press Ctrl-C to stop.\n"
+    )
+    stopping = False
+
+    def _stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for child in children:
+                _restart_if_dead(child, env)
+    finally:
+        typer.echo("stopping…")
+        for child in reversed(children):
+            child.stop()
+        typer.echo("stopped")
+
+
+def _restart_if_dead(child: Child, env: dict[str, str]) -> None:
+    if child.process is None or child.process.poll() is None:
+        return
+    delay = min(2**child.restarts, 30)
+    if time.monotonic() - child.started_at < delay:
+        return
+    typer.echo(f"{child.name} exited with {child.process.returncode}; restarting (see {child.log})", err=True)
+    child.restarts += 1
+    child.start(env)
+
+
+def _wait_for_port(port: int, timeout: float) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    app()

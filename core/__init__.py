@@ -1,0 +1,1 @@
+"""Domain core: settings, database, models, repositories and services. No FastAPI, no Temporal."""

@@ -1,0 +1,7 @@
+"""ORM models. Import every model module here so Alembic and the app see one metadata."""
+
+from core.models.base import Base
+from core.models.job import Job, JobKind, JobStatus
+from core.models.user import Locale, Role, User
+
+__all__ = ["Base", "Job", "JobKind", "JobStatus", "Locale", "Role", "User"]

