@@ -16,7 +16,7 @@ bootstrap:
 	@$(MAKE) --no-print-directory translations
 
 translations:
-	@$(RUN) pybabel compile --use-fuzzy -d core/translations -D messages -f >/dev/null 2>&1 || true
+	@$(RUN) python -m core.translations.compile
 
 dev: bootstrap
 	@$(RUN) pulse dev

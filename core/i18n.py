@@ -5,6 +5,7 @@ Also Babel formatting of numbers, dates and JOD amounts for ``ar-JO`` and ``en``
 from __future__ import annotations
 
 import gettext
+import io
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -52,22 +53,27 @@ def locale_from_accept_language(header: str | None) -> str | None:
 
 @lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> gettext.NullTranslations:
-    locale = normalize_locale(locale)
-    directory = TRANSLATIONS / locale / "LC_MESSAGES"
-    mo_path, po_path = directory / "messages.mo", directory / "messages.po"
-    if mo_path.exists() and (not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime):
+    """Every catalog of the locale merged (one .po per domain: messages, accounts, ledger …)."""
+    directory = TRANSLATIONS / normalize_locale(locale) / "LC_MESSAGES"
+    merged: gettext.NullTranslations = gettext.NullTranslations()
+    for po_path in sorted(directory.glob("*.po"), reverse=True):
+        catalog = _load_catalog(po_path)
+        catalog.add_fallback(merged)
+        merged = catalog
+    return merged
+
+
+def _load_catalog(po_path: Path) -> gettext.GNUTranslations:
+    mo_path = po_path.with_suffix(".mo")
+    if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
         with mo_path.open("rb") as handle:
             return gettext.GNUTranslations(handle)
-    if po_path.exists():
-        import io
-
-        with po_path.open("rb") as handle:
-            catalog = read_po(handle, locale=locale)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        return gettext.GNUTranslations(buffer)
-    return gettext.NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=po_path.parent.parent.name)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
 
 
 def translate(message: str, locale: str | None, **params: Any) -> str:

@@ -29,7 +29,9 @@ def test_dev_defaults_are_the_embedded_stack() -> None:
 def test_unknown_setting_stops_with_one_line() -> None:
     result = run_pulse({"PULSE_DATABSE_URL": "x"})
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["pulse: invalid setting: PULSE_DATABSE_URL: unknown setting"]
+    assert result.stderr.strip().splitlines() == [
+        "pulse: invalid setting: PULSE_DATABSE_URL: unknown setting"
+    ]
 
 
 def test_malformed_setting_names_the_variable() -> None:
@@ -47,11 +49,13 @@ def test_bad_database_url_is_refused() -> None:
 
 @pytest.mark.parametrize("secret", ["changeme", "short"])
 def test_prod_refuses_placeholder_secrets(secret: str) -> None:
-    result = run_pulse({
-        "PULSE_ENV": "prod",
-        "PULSE_SECRET_KEY": secret,
-        "PULSE_DATABASE_URL": "postgresql+asyncpg://u@h/db",
-    })
+    result = run_pulse(
+        {
+            "PULSE_ENV": "prod",
+            "PULSE_SECRET_KEY": secret,
+            "PULSE_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+        }
+    )
     assert result.returncode == 2
     assert "PULSE_SECRET_KEY" in result.stderr
 
