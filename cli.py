@@ -119,7 +119,7 @@ class Child:
 
 
 def dev_children(settings: Settings, logs: Path) -> list[Child]:
-    from workflows import SEARCH_ATTRIBUTES
+    from workflows import BACKGROUND, DOCUMENTS, MEDIA, SEARCH_ATTRIBUTES
     from workflows.client import binary, dev_server_args
 
     pulse = [sys.executable, "-m", "cli"]
@@ -140,9 +140,12 @@ def dev_children(settings: Settings, logs: Path) -> list[Child]:
         *[arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")],
         *dev_server_args(),
     ]
+    # Without Redis the stream bus is in memory, so chat turns must run in the API process:
+    # the dedicated worker then leaves the interactive queue to it.
+    queues = [] if settings.redis_url else ["-q", BACKGROUND, "-q", DOCUMENTS, "-q", MEDIA]
     return [
         Child("temporal", temporal, logs / "temporal.log"),
-        Child("worker", [*pulse, "worker"], logs / "worker.log"),
+        Child("worker", [*pulse, "worker", *queues], logs / "worker.log"),
         Child("api", [*pulse, "api"], logs / "api.log"),
     ]
 

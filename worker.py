@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import timedelta
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,14 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from core.db import Database
 from core.settings import Settings
 from workflows import ALL_QUEUES
+from providers.llm import LLMClient
+from providers.streams import StreamBus, create_stream_bus
+from workflows.chat_turn import ChatTurnWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 
@@ -46,12 +51,13 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow]
+    return [DiagnosticsWorkflow, ChatTurnWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
-    return [diagnostics.write_and_read]
+    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus)
+    return [diagnostics.write_and_read, chat.stream_reply, chat.finish, chat.fail]
 
 
 def build_workers(
@@ -64,6 +70,8 @@ def build_workers(
             task_queue=deps.settings.task_queue(queue),
             workflows=workflow_classes(),
             activities=activities,
+            # Stop must reach a streaming activity quickly: heartbeat at least every 0.5 s.
+            max_heartbeat_throttle_interval=timedelta(milliseconds=500),
             **options,
         )
         for queue in queues

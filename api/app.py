@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from api import errors
 from api.deps import AppState
+from api.chat.routes import router as chat_router
 from api.health.routes import router as health_router
 from api.middleware import RequestContextMiddleware
 from api.temporal import TemporalConnection
-from core.db import Database
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from worker import build_deps
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
@@ -22,23 +23,21 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = AppState(
-            settings=settings,
-            db=Database(settings.database_url, pool_size=settings.database_pool_size),
-            temporal=TemporalConnection(settings),
-        )
+        deps = build_deps(settings)  # shared with the in-process interactive worker
+        state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
-        state.temporal.start(run_worker=run_worker)
+        state.temporal.start(deps if run_worker else None)
         try:
             yield
         finally:
             await state.temporal.stop()
-            await state.db.dispose()
+            await deps.aclose()
 
     app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
     errors.install(app)
     app.include_router(health_router)
+    app.include_router(chat_router)
     return app
 
 
