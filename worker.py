@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import timedelta
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -20,14 +20,15 @@ from temporalio.worker import Worker
 
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
+from activities.email import EmailActivities
 from core.db import Database
 from core.settings import Settings
+from providers.email import build_email_provider
 from workflows import ALL_QUEUES
-from providers.llm import LLMClient
-from providers.streams import StreamBus, create_stream_bus
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.send_email import SendEmailWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -51,13 +52,17 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, ChatTurnWorkflow]
+    return [DiagnosticsWorkflow, SendEmailWorkflow, ChatTurnWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
     chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus)
-    return [diagnostics.write_and_read, chat.stream_reply, chat.finish, chat.fail]
+    # extras["email"] overrides the provider chosen by settings.email_backend
+    email = EmailActivities(
+        deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
+    )
+    return [diagnostics.write_and_read, email.send, chat.stream_reply, chat.finish, chat.fail]
 
 
 def build_workers(

@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.deps import AppState
+from api.auth.routes import link_router as auth_link_router
+from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
+from api.deps import AppState
+from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
 from api.middleware import RequestContextMiddleware
 from api.temporal import TemporalConnection
@@ -38,6 +41,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     errors.install(app)
     app.include_router(health_router)
     app.include_router(chat_router)
+    app.include_router(auth_router)
+    app.include_router(auth_link_router)
+    if settings.is_dev:
+        app.include_router(dev_router)
     return app
 
 
