@@ -2,6 +2,36 @@
 
 from core.models.base import Base
 from core.models.job import Job, JobKind, JobStatus
+from core.models.ledger import (
+    EntryKind,
+    GrantSource,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerGrant,
+    LedgerHold,
+    LedgerReservation,
+    ReservationStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.models.user import Locale, Role, User
 
-__all__ = ["Base", "Job", "JobKind", "JobStatus", "Locale", "Role", "User"]
+__all__ = [
+    "Base",
+    "EntryKind",
+    "GrantSource",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerGrant",
+    "LedgerHold",
+    "LedgerReservation",
+    "Locale",
+    "ReservationStatus",
+    "Role",
+    "Subscription",
+    "SubscriptionStatus",
+    "User",
+]
