@@ -18,14 +18,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.diagnostics import DiagnosticsActivities
+from activities.email import EmailActivities
 from activities.ledger import LedgerActivities
 from core.db import Database
 from core.settings import Settings
+from providers.email import build_email_provider
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_schedule import ensure_sweeper_schedule
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
+from workflows.send_email import SendEmailWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -49,13 +52,24 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, LedgerSweeperWorkflow]
+    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
+    # extras["email"] overrides the provider chosen by settings.email_backend
+    email = EmailActivities(
+        deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
+    )
     ledger = LedgerActivities(deps.db, deps.settings)
-    return [diagnostics.write_and_read, ledger.reserve, ledger.settle, ledger.release, ledger.sweep]
+    return [
+        diagnostics.write_and_read,
+        email.send,
+        ledger.reserve,
+        ledger.settle,
+        ledger.release,
+        ledger.sweep,
+    ]
 
 
 def build_workers(

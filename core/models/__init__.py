@@ -1,5 +1,6 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
+from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
@@ -17,7 +18,10 @@ from core.models.ledger import (
 from core.models.user import Locale, Role, User
 
 __all__ = [
+    "ApiKey",
+    "AuthSession",
     "Base",
+    "EmailDelivery",
     "EntryKind",
     "GrantSource",
     "Job",
@@ -29,6 +33,7 @@ __all__ = [
     "LedgerHold",
     "LedgerReservation",
     "Locale",
+    "MagicLinkToken",
     "ReservationStatus",
     "Role",
     "Subscription",
