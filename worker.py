@@ -26,7 +26,7 @@ from providers.email import build_email_provider
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
-from workflows.ledger_schedule import ensure_sweeper_schedule
+from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.send_email import SendEmailWorkflow
 
@@ -61,7 +61,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     email = EmailActivities(
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
-    ledger = LedgerActivities(deps.db, deps.settings)
+    ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
     return [
         diagnostics.write_and_read,
         email.send,

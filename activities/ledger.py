@@ -10,10 +10,12 @@ user, unit and period (the workflow id is the warning key; the ledger records it
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
@@ -22,13 +24,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import ledger, subscriptions
 from core.db import Database
 from core.errors import AppError
+from core.i18n import format_number, format_when
 from core.ledger import QuotaExceeded, WarningNotice
+from core.models import User
 from core.models.base import utcnow
 from core.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-WarningSender = Callable[[Client, WarningNotice], Awaitable[None]]
 
 
 @dataclass
@@ -83,10 +85,22 @@ class SweepResult:
     renewed: int = 0
 
 
+@dataclass
+class WarningEmail:
+    workflow_id: str  # quota-warning-<user>-<unit>-<period start>: one email per unit and period
+    to: str
+    locale: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+WarningSender = Callable[[Client, WarningEmail], Awaitable[None]]
+
+
 def to_application_error(error: AppError) -> ApplicationError:
     """A domain error as a non-retryable activity failure typed by its code."""
     details = error.params if isinstance(error, QuotaExceeded) else {}
-    return ApplicationError(error.message, details, type=error.code, non_retryable=True)
+    message = error.message.format(**error.params) if error.params else error.message
+    return ApplicationError(message, details, type=error.code, non_retryable=True)
 
 
 class LedgerActivities:
@@ -99,6 +113,7 @@ class LedgerActivities:
     ) -> None:
         self.db = db
         self.warning_percent = settings.ledger_warning_percent if settings else ledger.WARNING_PERCENT
+        self.public_url = settings.public_url if settings else ""
         self.send_warning = send_warning
 
     @activity.defn(name="ledger.reserve")
@@ -175,13 +190,37 @@ class LedgerActivities:
                 notice = await ledger.warning_due(
                     session, user_id, unit, warning_percent=self.warning_percent
                 )
-            if notice is None:
+                email = await self._warning_email(session, notice) if notice else None
+            if notice is None or email is None:
                 return
-            await self.send_warning(activity.client(), notice)
+            await self.send_warning(activity.client(), email)
             async with self.db.session() as session:
                 await ledger.record_warning(session, notice)
+            log.info("ledger.warning_sent", user_id=user_id, unit=unit, workflow_id=email.workflow_id)
         except Exception as error:  # noqa: BLE001 - a warning must never fail a settle
             log.warning("ledger.warning_failed", user_id=user_id, unit=unit, error=str(error))
+
+    async def _warning_email(self, session: AsyncSession, notice: WarningNotice) -> WarningEmail | None:
+        user = await session.get(User, notice.user_id)
+        if user is None:
+            return None
+        summary = await ledger.usage(session, notice.user_id, warning_percent=self.warning_percent)
+        state = summary.units[notice.unit]
+        ends = summary.period_end
+        return WarningEmail(
+            workflow_id=notice.key,
+            to=user.email,
+            locale=user.locale,
+            context={
+                "unit": notice.unit,
+                "percent": format_number(state.percent, user.locale),
+                "used": format_number(state.used, user.locale),
+                "granted": format_number(state.granted, user.locale),
+                "remaining": format_number(state.remaining, user.locale),
+                "renews": format_when(ends, user.locale) if ends else "",
+                "link": f"{self.public_url.rstrip('/')}/usage",
+            },
+        )
 
 
 async def _running(client: Client, workflow_id: str) -> bool:

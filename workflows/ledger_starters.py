@@ -1,7 +1,9 @@
-"""The ledger sweeper's Temporal Schedule, created or updated idempotently by ``pulse worker``."""
+"""Starting the ledger's workflows (not loaded by workflow sandboxes): the sweeper's Temporal
+Schedule, created or updated idempotently by ``pulse worker``, and the 80 % warning email."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio.client import (
@@ -17,10 +19,11 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.ledger import SweepInput
+from activities.ledger import SweepInput, WarningEmail
 from core.settings import Settings
 from workflows import BACKGROUND
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
+from workflows.starters import start_email
 
 
 def schedule_id(settings: Settings) -> str:
@@ -58,3 +61,20 @@ async def ensure_sweeper_schedule(client: Client, settings: Settings) -> str:
 
     await client.get_schedule_handle(schedule_id(settings)).update(_update)
     return "updated"
+
+
+def quota_warning_sender(settings: Settings) -> Callable[[Client, WarningEmail], Awaitable[None]]:
+    """What ``LedgerActivities`` calls to send the warning: SendEmailWorkflow, once per id."""
+
+    async def send(client: Client, email: WarningEmail) -> None:
+        await start_email(
+            client,
+            settings,
+            workflow_id=email.workflow_id,
+            to=email.to,
+            template="quota_warning",
+            locale=email.locale,
+            context=email.context,
+        )
+
+    return send
