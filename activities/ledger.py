@@ -120,6 +120,7 @@ class LedgerActivities:
     async def reserve(self, data: ReserveInput) -> ReserveResult:
         try:
             async with self.db.session() as session:
+                await subscriptions.ensure_subscription(session, data.user_id)  # new user → Free
                 held = await ledger.reserve(
                     session,
                     user_id=data.user_id,

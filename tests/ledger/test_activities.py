@@ -109,11 +109,11 @@ async def available(db: Database, user_id: str, unit: Unit) -> int:
 async def test_saga_reserves_locally_and_settles(
     client: Client, saga_queue: str, db: Database, make_user: MakeUser
 ) -> None:
-    user_id = await make_user()
+    user_id = await make_user()  # the reserve activity puts a new user on Free (20k tokens)
     await give(db, user_id, Unit.tokens, 1000)
     result = await run_saga(client, saga_queue, SagaInput(user_id, "tokens", 400, 250, key()))
     assert result == SettleOutput(charged=250, released=150, overage=0, uncovered=0)
-    assert await available(db, user_id, Unit.tokens) == 750
+    assert await available(db, user_id, Unit.tokens) == 20_750
 
 
 async def test_saga_failure_releases(
@@ -124,7 +124,7 @@ async def test_saga_failure_releases(
     job = key()
     with pytest.raises(WorkflowFailureError):
         await run_saga(client, saga_queue, SagaInput(user_id, "images", 2, 2, job, fail=True))
-    assert await available(db, user_id, Unit.images) == 3
+    assert await available(db, user_id, Unit.images) == 5  # 3 + Free's 2
     async with db.session() as session:
         row = (
             await session.execute(select(LedgerReservation).where(LedgerReservation.key == job))
