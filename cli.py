@@ -260,5 +260,40 @@ def grant_role(
     asyncio.run(main())
 
 
+@admin_app.command("set-plan")
+def set_plan(
+    email: str = typer.Argument(..., help="the user's email address"),
+    plan: str = typer.Argument(..., help="free, starter, pro or creator"),
+    reason: str = typer.Option("set by an operator", "--reason", help="written to the ledger entries"),
+) -> None:
+    """Move a user to a plan and open a new period with its quotas."""
+    from core import accounts, subscriptions
+    from core.db import Database
+    from core.plans import PLANS
+
+    if plan not in PLANS:
+        typer.echo(f"unknown plan {plan!r}: use {', '.join(PLANS)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                user = await accounts.get_user_by_email(session, email)
+                if user is None:
+                    typer.echo(f"no user with email {email}", err=True)
+                    raise typer.Exit(1)
+                row = await subscriptions.set_plan(session, user.id, plan, actor="cli", reason=reason)
+                typer.echo(
+                    f"{user.email} is on {row.plan_id} from {row.current_period_start:%Y-%m-%d %H:%M} "
+                    f"to {row.current_period_end:%Y-%m-%d %H:%M} UTC"
+                )
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
 if __name__ == "__main__":
     app()

@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     google_enabled: bool = True
     moderation_enabled: bool = True
 
+    # --- ledger ---
+    ledger_warning_percent: int = Field(80, ge=1, le=100)  # usage warning (banner + one email)
+    ledger_sweep_interval_seconds: int = Field(300, ge=5)  # how often the sweeper schedule runs
+    ledger_orphan_grace_seconds: int = Field(900, ge=0)  # a reservation is swept only after this
+    ledger_sweep_batch: int = Field(200, ge=1)  # reservations checked per sweep
+    ledger_sweeper_schedule: bool = True  # `pulse worker` creates/updates the sweeper schedule
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
