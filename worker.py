@@ -21,13 +21,18 @@ from temporalio.worker import Worker
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
+from activities.ledger import LedgerActivities
 from core.db import Database
 from core.settings import Settings
 from providers.email import build_email_provider
-from workflows import ALL_QUEUES
+from providers.llm import LLMClient
+from providers.streams import StreamBus, create_stream_bus
+from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
+from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.send_email import SendEmailWorkflow
 
 log = structlog.get_logger(__name__)
@@ -35,24 +40,32 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class WorkerDeps:
-    """What activities are injected with; built once per process."""
+    """What activities are injected with; built once per process (the API process shares its
+    own with its in-process worker, so the in-memory stream bus is one object)."""
 
     settings: Settings
     db: Database
+    bus: StreamBus
+    llm: LLMClient
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
+        await self.llm.aclose()
+        await self.bus.aclose()
         await self.db.dispose()
 
 
 def build_deps(settings: Settings) -> WorkerDeps:
     return WorkerDeps(
-        settings=settings, db=Database(settings.database_url, pool_size=settings.database_pool_size)
+        settings=settings,
+        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        bus=create_stream_bus(settings.redis_url, settings.redis_prefix),
+        llm=LLMClient.from_settings(settings),
     )
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, SendEmailWorkflow, ChatTurnWorkflow]
+    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow, ChatTurnWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
@@ -62,7 +75,18 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     email = EmailActivities(
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
-    return [diagnostics.write_and_read, email.send, chat.stream_reply, chat.finish, chat.fail]
+    ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    return [
+        diagnostics.write_and_read,
+        email.send,
+        ledger.reserve,
+        ledger.settle,
+        ledger.release,
+        ledger.sweep,
+        chat.stream_reply,
+        chat.finish,
+        chat.fail,
+    ]
 
 
 def build_workers(
@@ -87,6 +111,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     deps = build_deps(settings)
     client = await connect_with_backoff(settings)
     workers = build_workers(client, deps, queues)
+    if settings.ledger_sweeper_schedule and BACKGROUND in queues:
+        outcome = await ensure_sweeper_schedule(client, settings)
+        log.info("ledger.sweeper_schedule", outcome=outcome, every_s=settings.ledger_sweep_interval_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -91,10 +91,16 @@ class ChatActivities:
         try:
             verdict = await self.llm.moderate(text)
         except RetryableProviderError as error:
-            raise ApplicationError(str(error), type="provider_retryable", next_retry_delay=_delay(error)) from None
+            raise ApplicationError(
+                str(error), type="provider_retryable", next_retry_delay=_delay(error)
+            ) from None
         if verdict.flagged:
-            raise ApplicationError("moderation_blocked", ",".join(verdict.categories),
-                                   type="moderation_blocked", non_retryable=True)
+            raise ApplicationError(
+                "moderation_blocked",
+                ",".join(verdict.categories),
+                type="moderation_blocked",
+                non_retryable=True,
+            )
 
     async def _stream(self, data: StreamInput, messages: list[tuple[str, str]]) -> StreamResult:
         request = ChatRequest(
@@ -117,14 +123,19 @@ class ChatActivities:
         except asyncio.CancelledError:
             await _close(stream)
             input_estimate = sum(estimate_tokens(content) for _role, content in messages)
-            partial = Usage(input_tokens=input_estimate,
-                            output_tokens=max(chunks, estimate_tokens("".join(parts)) - 4 if parts else 0))
+            partial = Usage(
+                input_tokens=input_estimate,
+                output_tokens=max(chunks, estimate_tokens("".join(parts)) - 4 if parts else 0),
+            )
             return await self._store(data, "".join(parts), partial, stopped=True)
         except RetryableProviderError as error:
-            raise ApplicationError(str(error), type="provider_retryable", next_retry_delay=_delay(error)) from None
+            raise ApplicationError(
+                str(error), type="provider_retryable", next_retry_delay=_delay(error)
+            ) from None
         except NonRetryableProviderError as error:
-            raise ApplicationError(str(error), error.code or "", type="provider_rejected",
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                str(error), error.code or "", type="provider_rejected", non_retryable=True
+            ) from None
         if usage is None:
             raise ApplicationError("stream ended without usage", type="provider_retryable")
         return await self._store(data, "".join(parts), usage, stopped=False)
@@ -139,8 +150,11 @@ class ChatActivities:
 
     @activity.defn(name="chat.finish")
     async def finish(self, data: FinishInput) -> None:
-        usage = {"input_tokens": data.input_tokens, "output_tokens": data.output_tokens,
-                 "studio_tokens": data.studio_tokens}
+        usage = {
+            "input_tokens": data.input_tokens,
+            "output_tokens": data.output_tokens,
+            "studio_tokens": data.studio_tokens,
+        }
         await self.bus.publish_many(
             data.turn_id, [("usage", usage), ("done", {"stopped": data.stopped, "usage": usage})]
         )

@@ -36,8 +36,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def first_delta(client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any],
-                      marker: bytes) -> float:
+async def first_delta(
+    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any], marker: bytes
+) -> float:
     """Seconds until the first line containing ``marker``; the stream is read to its end."""
     begin = time.perf_counter()
     first = 0.0
@@ -53,8 +54,13 @@ async def first_delta(client: httpx.AsyncClient, method: str, url: str, body: di
 
 
 def emulator_ttft(emulator_url: str) -> Ttft:
-    body = {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": PROMPT}], "max_completion_tokens": 20}
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_completion_tokens": 20,
+    }
     return lambda c: first_delta(c, "POST", f"{emulator_url}/v1/chat/completions", body, b'"content"')
 
 
@@ -64,8 +70,12 @@ def pulse_ttft(api_url: str) -> Ttft:
 
 
 def litellm_ttft(proxy_url: str) -> Ttft:
-    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": 20}
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": 20,
+    }
     return lambda c: first_delta(c, "POST", f"{proxy_url}/v1/chat/completions", body, b'"content"')
 
 
@@ -75,7 +85,9 @@ async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[floa
     return [await ttft(client) for _ in range(n)]
 
 
-async def concurrent(ttft: Ttft, client: httpx.AsyncClient, concurrency: int, total: int) -> tuple[list[float], int, float]:
+async def concurrent(
+    ttft: Ttft, client: httpx.AsyncClient, concurrency: int, total: int
+) -> tuple[list[float], int, float]:
     results: list[float] = []
     errors = 0
     queue = iter(range(total))
@@ -94,11 +106,13 @@ async def concurrent(ttft: Ttft, client: httpx.AsyncClient, concurrency: int, to
 
 
 async def sign_in(stack: Stack) -> str:
-    from core.db import Database
-    from core.subscriptions import set_plan
-    from core.models import User
-    from sqlalchemy import select
     from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from core.db import Database
+    from core.models import User
+    from core.subscriptions import set_plan
 
     email = f"bench-{time.time_ns()}@example.com"
     async with httpx.AsyncClient(base_url=stack.api_url) as client:
@@ -140,8 +154,13 @@ async def litellm_proxy(emulator_url: str) -> AsyncIterator[tuple[str, subproces
     port = free_port()
     env = {**os.environ, "LITELLM_LOG": "ERROR", "DISABLE_ADMIN_UI": "True"}
     with (work / "litellm.log").open("wb") as log:
-        process = subprocess.Popen([executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -157,13 +176,24 @@ async def litellm_proxy(emulator_url: str) -> AsyncIterator[tuple[str, subproces
             process.wait(timeout=15)
 
 
-def report(name: str, seq: list[float], base_seq: list[float], conc: list[float], base_conc: list[float],
-           errors: int, rate: float, rss: float) -> str:
+def report(
+    name: str,
+    seq: list[float],
+    base_seq: list[float],
+    conc: list[float],
+    base_conc: list[float],
+    errors: int,
+    rate: float,
+    rss: float,
+) -> str:
     seq_over = [(s - statistics.median(base_seq)) * 1000 for s in seq]
     conc_over = [(c - statistics.median(base_conc)) * 1000 for c in conc]
-    return (f"{name:<10} sequential overhead p50 {pct(seq_over, .5):7.1f} ms  p95 {pct(seq_over, .95):7.1f} ms | "
-            f"{CONCURRENCY} concurrent: overhead p95 {pct(conc_over, .95):7.1f} ms, "
-            f"{rate:6.1f} turns/s, errors {errors} | peak RSS {rss:6.0f} MB")
+    return (
+        f"{name:<10} sequential overhead p50 {pct(seq_over, 0.5):7.1f} ms  "
+        f"p95 {pct(seq_over, 0.95):7.1f} ms | "
+        f"{CONCURRENCY} concurrent: overhead p95 {pct(conc_over, 0.95):7.1f} ms, "
+        f"{rate:6.1f} turns/s, errors {errors} | peak RSS {rss:6.0f} MB"
+    )
 
 
 async def main() -> None:
@@ -171,8 +201,10 @@ async def main() -> None:
     async with running_stack() as stack:
         token = await sign_in(stack)
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(timeout=120, limits=limits) as plain, \
-                httpx.AsyncClient(timeout=120, limits=limits, headers=headers) as authed:
+        async with (
+            httpx.AsyncClient(timeout=120, limits=limits) as plain,
+            httpx.AsyncClient(timeout=120, limits=limits, headers=headers) as authed,
+        ):
             direct = emulator_ttft(stack.emulator_url)
             base_seq = await sequential(direct, plain, SEQUENTIAL)
             base_conc, _, _ = await concurrent(direct, plain, CONCURRENCY, CONCURRENT_TURNS)
@@ -180,12 +212,26 @@ async def main() -> None:
             seq = await sequential(ours, authed, SEQUENTIAL)
             conc, errors, elapsed = await concurrent(ours, authed, CONCURRENCY, CONCURRENT_TURNS)
             rss = stack.peak_rss()
-            print(f"emulator direct: first delta p50 {statistics.median(base_seq) * 1000:.1f} ms sequential, "
-                  f"{statistics.median(base_conc) * 1000:.1f} ms at {CONCURRENCY} concurrent")
-            print(report("pulse", seq, base_seq, conc, base_conc, errors, len(conc) / elapsed,
-                         rss.get("api", 0) + rss.get("worker", 0)))
-            print(f"           (API {rss.get('api', 0):.0f} MB + worker {rss.get('worker', 0):.0f} MB; "
-                  "durable workflow per turn, quota reserved and settled exactly once)")
+            print(
+                f"emulator direct: first delta p50 {statistics.median(base_seq) * 1000:.1f} ms sequential, "
+                f"{statistics.median(base_conc) * 1000:.1f} ms at {CONCURRENCY} concurrent"
+            )
+            print(
+                report(
+                    "pulse",
+                    seq,
+                    base_seq,
+                    conc,
+                    base_conc,
+                    errors,
+                    len(conc) / elapsed,
+                    rss.get("api", 0) + rss.get("worker", 0),
+                )
+            )
+            print(
+                f"           (API {rss.get('api', 0):.0f} MB + worker {rss.get('worker', 0):.0f} MB; "
+                "durable workflow per turn, quota reserved and settled exactly once)"
+            )
             async with litellm_proxy(stack.emulator_url) as proxy:
                 if proxy is None:
                     print("litellm    not installed (uv sync --extra bench to compare)")
@@ -194,8 +240,18 @@ async def main() -> None:
                 theirs = litellm_ttft(proxy_url)
                 lseq = await sequential(theirs, plain, SEQUENTIAL)
                 lconc, lerrors, lelapsed = await concurrent(theirs, plain, CONCURRENCY, CONCURRENT_TURNS)
-                print(report("litellm", lseq, base_seq, lconc, base_conc, lerrors, len(lconc) / lelapsed,
-                             peak_rss_mb(process.pid)))
+                print(
+                    report(
+                        "litellm",
+                        lseq,
+                        base_seq,
+                        lconc,
+                        base_conc,
+                        lerrors,
+                        len(lconc) / lelapsed,
+                        peak_rss_mb(process.pid),
+                    )
+                )
 
 
 if __name__ == "__main__":

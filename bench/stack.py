@@ -68,22 +68,50 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
     await upgrade_async(database_url)
     temporal_port, ui_port, emulator_port, http_port = free_port(), free_port(), free_port(), free_port()
     settings = Settings(
-        env=Env.test, var_dir=work, database_url=database_url, temporal_port=temporal_port,
-        http_port=http_port, emulator_port=emulator_port, redis_url="redis://127.0.0.1:6379/0",
-        redis_prefix=f"bench-{name}:", secret_key="bench-" + "s" * 40, log_level="WARNING",
+        env=Env.test,
+        var_dir=work,
+        database_url=database_url,
+        temporal_port=temporal_port,
+        http_port=http_port,
+        emulator_port=emulator_port,
+        redis_url="redis://127.0.0.1:6379/0",
+        redis_prefix=f"bench-{name}:",
+        secret_key="bench-" + "s" * 40,
+        log_level="WARNING",
         moderation_enabled=True,
     )
     env = _env(settings)
     logs = work / "logs"
     logs.mkdir()
-    temporal_cmd = [binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-                    "--port", str(temporal_port), "--ui-port", str(ui_port), "--log-level", "error",
-                    *[a for k in SEARCH_ATTRIBUTES for a in ("--search-attribute", f"{k.name}=Keyword")],
-                    *dev_server_args()]
+    temporal_cmd = [
+        binary("temporal"),
+        "server",
+        "start-dev",
+        "--headless",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(temporal_port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "error",
+        *[a for k in SEARCH_ATTRIBUTES for a in ("--search-attribute", f"{k.name}=Keyword")],
+        *dev_server_args(),
+    ]
     commands = {
         "temporal": temporal_cmd,
-        "emulator": [sys.executable, "-m", "emulator", "--port", str(emulator_port),
-                     "--ttft-ms", str(ttft_ms), "--token-ms", str(token_ms)],
+        "emulator": [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--port",
+            str(emulator_port),
+            "--ttft-ms",
+            str(ttft_ms),
+            "--token-ms",
+            str(token_ms),
+        ],
         "worker": [sys.executable, "-m", "cli", "worker"],
         "api": [sys.executable, "-m", "cli", "api"],
     }
@@ -91,14 +119,19 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
     try:
         for key, command in commands.items():
             with (logs / f"{key}.log").open("wb") as log:
-                processes[key] = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                                  start_new_session=True)
+                processes[key] = subprocess.Popen(
+                    command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
             if key == "temporal":
                 await _wait_port(temporal_port)
         api_url = f"http://127.0.0.1:{http_port}"
         await _wait_ready(api_url)
-        yield Stack(settings, api_url, f"http://127.0.0.1:{emulator_port}",
-                    {"api": processes["api"], "worker": processes["worker"]})
+        yield Stack(
+            settings,
+            api_url,
+            f"http://127.0.0.1:{emulator_port}",
+            {"api": processes["api"], "worker": processes["worker"]},
+        )
     finally:
         for process in reversed(list(processes.values())):
             with contextlib.suppress(ProcessLookupError):

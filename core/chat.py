@@ -3,19 +3,18 @@ message and, once the workflow stores it, an assistant message."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.catalog import estimate_input_tokens
 from core.errors import AppError, NotFound
 from core.jobs import JobRepository
 from core.models import ChatMessage, Conversation, Job, JobKind, JobStatus, MessageStatus
 from core.models.base import new_id, utcnow
 
-MESSAGE_OVERHEAD_TOKENS = 4
 MIN_OUTPUT_TOKENS = 64  # below this a reply is not useful: refuse with quota_exceeded instead
 TITLE_LENGTH = 60
 
@@ -47,8 +46,8 @@ def chat_turn_workflow_id(turn_id: str) -> str:
 
 
 def estimate_tokens(text: str) -> int:
-    """A local, network-free estimate (about 4 UTF-8 bytes per token; Arabic ≈ 2 letters)."""
-    return math.ceil(len(text.encode("utf-8")) / 4) + MESSAGE_OVERHEAD_TOKENS
+    """One message's local, network-free estimate (the catalog's, plus per-message overhead)."""
+    return estimate_input_tokens([text])
 
 
 def trim_history(messages: list[tuple[str, str]], budget_tokens: int) -> list[tuple[str, str]]:
@@ -73,8 +72,14 @@ class NewTurn:
 
 
 async def start_turn(
-    session: AsyncSession, *, user_id: str, conversation_id: str | None, model: str, message: str,
-    context_window: int, max_output_tokens: int,
+    session: AsyncSession,
+    *,
+    user_id: str,
+    conversation_id: str | None,
+    model: str,
+    message: str,
+    context_window: int,
+    max_output_tokens: int,
 ) -> NewTurn:
     """Record the user's message and the turn's job; the workflow does the rest."""
     text = message.strip()
@@ -92,8 +97,12 @@ async def start_turn(
         await session.flush()
     turn_id = new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
-    await JobRepository(session).create(kind=JobKind.chat, workflow_id=workflow_id, user_id=user_id, job_id=turn_id)
-    session.add(ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model))
+    await JobRepository(session).create(
+        kind=JobKind.chat, workflow_id=workflow_id, user_id=user_id, job_id=turn_id
+    )
+    session.add(
+        ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model)
+    )
     history = await conversation_history(session, conversation.id)
     budget = context_window - max_output_tokens
     estimate = sum(estimate_tokens(content) for _role, content in trim_history(history, budget))
@@ -116,7 +125,9 @@ async def conversation_history(session: AsyncSession, conversation_id: str) -> l
 async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
     """What is sent upstream for a turn: history up to and including its user message."""
     user_message = (
-        await session.execute(select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user"))
+        await session.execute(
+            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+        )
     ).scalar_one()
     rows = await session.execute(
         select(ChatMessage.role, ChatMessage.content)
@@ -145,7 +156,9 @@ async def store_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -
     """Write the assistant message and close the turn; a retry overwrites, never duplicates."""
     job = await get_turn_job(session, turn_id)
     user_message = (
-        await session.execute(select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user"))
+        await session.execute(
+            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+        )
     ).scalar_one()
     existing = (
         await session.execute(
@@ -153,7 +166,10 @@ async def store_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -
         )
     ).scalar_one_or_none()
     message = existing or ChatMessage(
-        conversation_id=user_message.conversation_id, turn_id=turn_id, role="assistant", model=user_message.model
+        conversation_id=user_message.conversation_id,
+        turn_id=turn_id,
+        role="assistant",
+        model=user_message.model,
     )
     message.content = reply.text
     message.status = (MessageStatus.stopped if reply.stopped else MessageStatus.complete).value
@@ -250,13 +266,27 @@ async def conversation_messages(session: AsyncSession, conversation_id: str) -> 
         .order_by(ChatMessage.created_at, ChatMessage.role.desc())
     )
     return [
-        MessageView(m.id, m.turn_id, m.role, m.content, m.model, m.status, m.studio_tokens, m.created_at, status,
-                    m.input_tokens, m.output_tokens, code)
+        MessageView(
+            m.id,
+            m.turn_id,
+            m.role,
+            m.content,
+            m.model,
+            m.status,
+            m.studio_tokens,
+            m.created_at,
+            status,
+            m.input_tokens,
+            m.output_tokens,
+            code,
+        )
         for m, status, code in rows.all()
     ]
 
 
-async def rename_conversation(session: AsyncSession, user_id: str, conversation_id: str, title: str) -> Conversation:
+async def rename_conversation(
+    session: AsyncSession, user_id: str, conversation_id: str, title: str
+) -> Conversation:
     conversation = await get_conversation(session, user_id, conversation_id)
     conversation.title = title.strip()[:200]
     await session.flush()
@@ -273,8 +303,8 @@ async def delete_conversation(session: AsyncSession, user_id: str, conversation_
 
 async def count_turns(session: AsyncSession, conversation_id: str) -> int:
     result = await session.execute(
-        select(func.count()).select_from(ChatMessage).where(
-            ChatMessage.conversation_id == conversation_id, ChatMessage.role == "user"
-        )
+        select(func.count())
+        .select_from(ChatMessage)
+        .where(ChatMessage.conversation_id == conversation_id, ChatMessage.role == "user")
     )
     return int(result.scalar_one())

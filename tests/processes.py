@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +28,14 @@ def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
 @contextmanager
 def pulse_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "cli", *args], env=env, cwd=ROOT,
-                                   stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         yield process
     finally:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.chat import ChatActivities, FailInput, FinishInput, StreamInput, StreamResult
@@ -87,40 +87,68 @@ class ChatTurnWorkflow:
     async def _reserve(self, data: ChatTurnInput, key: str) -> ReserveResult:
         amount = _studio(data.input_tokens_estimate + data.max_output_tokens, data.token_weight)
         minimum = _studio(data.input_tokens_estimate + data.min_output_tokens, data.token_weight)
-        return await workflow.execute_local_activity(
+        result: ReserveResult = await workflow.execute_local_activity(
             "ledger.reserve",
-            ReserveInput(user_id=data.user_id, unit="tokens", amount=amount, key=key, job_id=data.turn_id,
-                         workflow_id=workflow.info().workflow_id, min_amount=min(minimum, amount)),
+            ReserveInput(
+                user_id=data.user_id,
+                unit="tokens",
+                amount=amount,
+                key=key,
+                job_id=data.turn_id,
+                workflow_id=workflow.info().workflow_id,
+                min_amount=min(minimum, amount),
+            ),
             result_type=ReserveResult,
             start_to_close_timeout=LEDGER_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=10, non_retryable_error_types=["quota_exceeded"]),
         )
+        return result
 
     async def _settle_and_finish(self, data: ChatTurnInput, key: str, result: StreamResult) -> ChatTurnResult:
-        await _uncancellable(workflow.execute_local_activity(
-            "ledger.settle", SettleInput(key=key, actual=result.studio_tokens),
-            start_to_close_timeout=LEDGER_TIMEOUT, retry_policy=LEDGER_RETRY,
-        ))
-        await _uncancellable(workflow.execute_local_activity_method(
-            ChatActivities.finish,
-            FinishInput(data.turn_id, result.studio_tokens, result.input_tokens, result.output_tokens,
-                        result.stopped),
-            start_to_close_timeout=LEDGER_TIMEOUT, retry_policy=LEDGER_RETRY,
-        ))
+        await _uncancellable(
+            workflow.execute_local_activity(
+                "ledger.settle",
+                SettleInput(key=key, actual=result.studio_tokens),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
+        await _uncancellable(
+            workflow.execute_local_activity_method(
+                ChatActivities.finish,
+                FinishInput(
+                    data.turn_id,
+                    result.studio_tokens,
+                    result.input_tokens,
+                    result.output_tokens,
+                    result.stopped,
+                ),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
         status = "stopped" if result.stopped else "succeeded"
         workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(status)])
         return ChatTurnResult(status=status, studio_tokens=result.studio_tokens)
 
     async def _fail(self, data: ChatTurnInput, code: str, key: str, *, release: bool) -> ChatTurnResult:
         if release:
-            await _uncancellable(workflow.execute_local_activity(
-                "ledger.release", ReleaseInput(key=key),
-                start_to_close_timeout=LEDGER_TIMEOUT, retry_policy=LEDGER_RETRY,
-            ))
-        await _uncancellable(workflow.execute_local_activity_method(
-            ChatActivities.fail, FailInput(data.turn_id, code, data.locale),
-            start_to_close_timeout=LEDGER_TIMEOUT, retry_policy=LEDGER_RETRY,
-        ))
+            await _uncancellable(
+                workflow.execute_local_activity(
+                    "ledger.release",
+                    ReleaseInput(key=key),
+                    start_to_close_timeout=LEDGER_TIMEOUT,
+                    retry_policy=LEDGER_RETRY,
+                )
+            )
+        await _uncancellable(
+            workflow.execute_local_activity_method(
+                ChatActivities.fail,
+                FailInput(data.turn_id, code, data.locale),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
         status = "stopped" if code == "cancelled" else "failed"
         workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(status)])
         return ChatTurnResult(status=status, error_code=None if code == "cancelled" else code)
@@ -150,9 +178,9 @@ def _output_cap(data: ChatTurnInput, reserved: ReserveResult) -> int:
 
 
 def _error_code(error: BaseException) -> str:
-    cause = error.cause if isinstance(error, ActivityError) else None
+    cause: BaseException | None = error
     while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.cause
+        cause = cause.cause if isinstance(cause, FailureError) else None
     if isinstance(cause, ApplicationError) and cause.type in ERROR_CODES:
         return ERROR_CODES[cause.type]
     return "provider_error"

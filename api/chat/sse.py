@@ -42,5 +42,8 @@ async def _finished_without_events(db: Database, turn_id: str, cursor: str | Non
         return None
     if job.status == JobStatus.failed.value:
         return StreamEvent("0-1", "error", {"code": job.error_code, "message": job.error_message})
-    return StreamEvent("0-1", "done", {"stopped": job.status == JobStatus.cancelled.value,
-                                       "usage": {"studio_tokens": job.cost_tokens}})
+    return StreamEvent(
+        "0-1",
+        "done",
+        {"stopped": job.status == JobStatus.cancelled.value, "usage": {"studio_tokens": job.cost_tokens}},
+    )

@@ -4,22 +4,43 @@ from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkTo
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.job import Job, JobKind, JobStatus
+from core.models.ledger import (
+    EntryKind,
+    GrantSource,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerGrant,
+    LedgerHold,
+    LedgerReservation,
+    ReservationStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.models.user import Locale, Role, User
 
-<<<<<<< HEAD
-__all__ = ["Base", "ChatMessage", "Conversation", "MessageStatus", "Job", "JobKind", "JobStatus", "Locale", "Role", "User"]
-=======
 __all__ = [
+    "ChatMessage",
+    "Conversation",
+    "MessageStatus",
     "ApiKey",
     "AuthSession",
     "Base",
     "EmailDelivery",
-    "MagicLinkToken",
+    "EntryKind",
+    "GrantSource",
     "Job",
     "JobKind",
     "JobStatus",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerGrant",
+    "LedgerHold",
+    "LedgerReservation",
     "Locale",
+    "MagicLinkToken",
+    "ReservationStatus",
     "Role",
+    "Subscription",
+    "SubscriptionStatus",
     "User",
 ]
->>>>>>> main

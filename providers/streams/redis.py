@@ -27,8 +27,12 @@ class RedisStreamBus:
     async def publish(self, key: str, type: str, data: dict[str, Any]) -> str:
         name = self._key(key)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(name, {"t": type, "d": json.dumps(data, ensure_ascii=False)},
-                      maxlen=self._max_len, approximate=True)
+            pipe.xadd(
+                name,
+                {"t": type, "d": json.dumps(data, ensure_ascii=False)},
+                maxlen=self._max_len,
+                approximate=True,
+            )
             pipe.expire(name, self._ttl_s)
             event_id, _ = await pipe.execute()
         return str(event_id)
@@ -39,14 +43,18 @@ class RedisStreamBus:
         name = self._key(key)
         async with self._redis.pipeline(transaction=False) as pipe:
             for type, data in events:
-                pipe.xadd(name, {"t": type, "d": json.dumps(data, ensure_ascii=False)},
-                          maxlen=self._max_len, approximate=True)
+                pipe.xadd(
+                    name,
+                    {"t": type, "d": json.dumps(data, ensure_ascii=False)},
+                    maxlen=self._max_len,
+                    approximate=True,
+                )
             pipe.expire(name, self._ttl_s)
             await pipe.execute()
 
     async def read(self, key: str, after: str | None, *, block_ms: int) -> list[StreamEvent]:
         name = self._key(key)
-        reply = await self._redis.xread({name: after or "0-0"}, block=block_ms or None, count=1000)
+        reply: Any = await self._redis.xread({name: after or "0-0"}, block=block_ms or None, count=1000)
         events: list[StreamEvent] = []
         for _stream, entries in reply or []:
             for event_id, fields in entries:

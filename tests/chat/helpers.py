@@ -38,8 +38,14 @@ class Stream:
         return self.events[-1]
 
 
-async def read_events(client: httpx.AsyncClient, url: str, *, last_event_id: str | None = None,
-                      stop_after: int | None = None, on_event: Any = None) -> Stream:
+async def read_events(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    last_event_id: str | None = None,
+    stop_after: int | None = None,
+    on_event: Any = None,
+) -> Stream:
     """Read SSE frames until a terminal event (or ``stop_after`` events, then disconnect)."""
     headers = {"Accept": "text/event-stream"}
     if last_event_id:
@@ -74,7 +80,9 @@ async def parse_sse_response(response: httpx.Response) -> Stream:
     async for line in response.aiter_lines():
         if line == "":
             if "event" in event:
-                stream.events.append(Event(event.get("id", ""), event["event"], json.loads(event.get("data", "{}"))))
+                stream.events.append(
+                    Event(event.get("id", ""), event["event"], json.loads(event.get("data", "{}")))
+                )
                 if event["event"] in ("done", "error"):
                     break
             event = {}
@@ -82,21 +90,3 @@ async def parse_sse_response(response: httpx.Response) -> Stream:
             name, _, value = line.partition(":")
             event[name] = value.removeprefix(" ")
     return stream
-
-
-class Emulator:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def fault(self, **spec: Any) -> None:
-        async with httpx.AsyncClient() as client:
-            response = await client.post(f"{self.url}/_emulator/faults", json=spec)
-            response.raise_for_status()
-
-    async def calls(self) -> dict[str, Any]:
-        async with httpx.AsyncClient() as client:
-            return (await client.get(f"{self.url}/_emulator/calls")).json()  # type: ignore[no-any-return]
-
-    async def reset(self) -> None:
-        async with httpx.AsyncClient() as client:
-            (await client.post(f"{self.url}/_emulator/reset")).raise_for_status()

@@ -12,9 +12,9 @@ import pytest
 
 from core.db import Database
 from core.settings import Settings
-from tests.chat.helpers import Emulator, Event, read_events
+from tests.chat.helpers import Event, read_events
 from tests.chat.test_turns import tokens_usage
-from tests.conftest import free_port, serve_app
+from tests.conftest import EmulatorControl, free_port, serve_app
 from tests.processes import kill_hard, pulse_process, settings_env, wait_ready
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ async def bearer_client(url: str, token: str) -> httpx.AsyncClient:
 
 @pytest.mark.chaos
 async def test_worker_killed_mid_stream_turn_completes_billed_once(
-    settings: Settings, sign_in: Any, db: Database, emulator: Emulator, tmp_path: Path
+    settings: Settings, sign_in: Any, db: Database, emulator: EmulatorControl, tmp_path: Path
 ) -> None:
     own = settings.model_copy(update={"temporal_task_queue_prefix": f"chaos{uuid.uuid4().hex[:6]}-"})
     env = settings_env(own)
@@ -35,7 +35,9 @@ async def test_worker_killed_mid_stream_turn_completes_billed_once(
     async with serve_app(own, run_worker=False) as url:
         client = await bearer_client(url, me.token)
         with pulse_process(["worker", "-q", "interactive"], env, tmp_path / "w1.log") as first:
-            response = await client.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "اكتب قصة"})
+            response = await client.post(
+                "/v1/chat/turns", json={"model": "gpt-5-mini", "message": "اكتب قصة"}
+            )
             turn = response.json()
             seen: list[Event] = []
             killed = asyncio.Event()
@@ -59,7 +61,7 @@ async def test_worker_killed_mid_stream_turn_completes_billed_once(
 
 
 async def test_two_apis_two_workers_stream_through_another_api(
-    settings: Settings, sign_in: Any, emulator: Emulator, tmp_path: Path
+    settings: Settings, sign_in: Any, emulator: EmulatorControl, tmp_path: Path
 ) -> None:
     own = settings.model_copy(update={"temporal_task_queue_prefix": f"scale{uuid.uuid4().hex[:6]}-"})
     me = await sign_in()
@@ -73,7 +75,9 @@ async def test_two_apis_two_workers_stream_through_another_api(
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         await asyncio.gather(*(wait_ready(url) for url in urls))
         first, second = await bearer_client(urls[0], me.token), await bearer_client(urls[1], me.token)
-        turn = (await first.post("/v1/chat/turns", json={"model": "claude-sonnet-4-5", "message": "مرحبا"})).json()
+        turn = (
+            await first.post("/v1/chat/turns", json={"model": "claude-sonnet-4-5", "message": "مرحبا"})
+        ).json()
         stream = await read_events(second, turn["events_url"])
         await first.aclose()
         await second.aclose()

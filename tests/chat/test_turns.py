@@ -8,15 +8,18 @@ from typing import Any
 
 import pytest
 
-from core import ledger
+from core import ledger, subscriptions
 from core.db import Database
-from tests.chat.helpers import Emulator, Event, parse_sse_response, read_events
+from tests.chat.helpers import Event, parse_sse_response, read_events
+from tests.conftest import EmulatorControl
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 MODELS = ["gpt-5-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
 
 
-async def start(client: Any, model: str = "gpt-5-mini", message: str = "مرحبا، كيف حالك؟", **extra: Any) -> dict[str, Any]:
+async def start(
+    client: Any, model: str = "gpt-5-mini", message: str = "مرحبا، كيف حالك؟", **extra: Any
+) -> dict[str, Any]:
     response = await client.post("/v1/chat/turns", json={"model": model, "message": message, **extra})
     assert response.status_code == 202, response.text
     return dict(response.json())
@@ -29,8 +32,9 @@ async def tokens_usage(db: Database, user_id: str) -> Any:
 
 
 @pytest.mark.parametrize("model", MODELS)
-async def test_streamed_arabic_turn_for_each_provider(sign_in: Any, db: Database, emulator: Emulator,
-                                                      model: str) -> None:
+async def test_streamed_arabic_turn_for_each_provider(
+    sign_in: Any, db: Database, emulator: EmulatorControl, model: str
+) -> None:
     me = await sign_in()
     turn = await start(me.client, model)
     stream = await read_events(me.client, turn["events_url"])
@@ -49,7 +53,9 @@ async def test_streamed_arabic_turn_for_each_provider(sign_in: Any, db: Database
     assert len(ids) == len(set(ids))
 
 
-async def test_resume_with_last_event_id_has_no_gaps_or_duplicates(sign_in: Any, emulator: Emulator) -> None:
+async def test_resume_with_last_event_id_has_no_gaps_or_duplicates(
+    sign_in: Any, emulator: EmulatorControl
+) -> None:
     me = await sign_in()
     turn = await start(me.client)
     first = await read_events(me.client, turn["events_url"], stop_after=4)
@@ -60,7 +66,7 @@ async def test_resume_with_last_event_id_has_no_gaps_or_duplicates(sign_in: Any,
 
 
 async def test_stop_mid_stream_bills_partial_and_closes_upstream(
-    sign_in: Any, db: Database, emulator: Emulator
+    sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:
     me = await sign_in()
     await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.05)
@@ -79,7 +85,7 @@ async def test_stop_mid_stream_bills_partial_and_closes_upstream(
     assert billed > 0
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == billed and tokens.reserved == 0
-    calls = await emulator.calls()
+    calls = await emulator.settled()
     assert calls["openai"]["disconnects"] == 1
     conversation = (await me.client.get(f"/v1/chat/conversations/{turn['conversation_id']}")).json()
     reply = conversation["messages"][1]
@@ -96,7 +102,7 @@ async def test_stop_mid_stream_bills_partial_and_closes_upstream(
     ],
 )
 async def test_transient_faults_are_retried_and_billed_once(
-    sign_in: Any, db: Database, emulator: Emulator, provider: str, model: str, fault: dict[str, Any]
+    sign_in: Any, db: Database, emulator: EmulatorControl, provider: str, model: str, fault: dict[str, Any]
 ) -> None:
     me = await sign_in()
     await emulator.fault(provider=provider, count=1, **fault)
@@ -108,11 +114,13 @@ async def test_transient_faults_are_retried_and_billed_once(
     usage = stream.of("usage")[0].data["studio_tokens"]
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == usage and tokens.reserved == 0
-    calls = await emulator.calls()
+    calls = await emulator.settled()
     assert calls[provider]["requests"] == 2
 
 
-async def test_provider_400_fails_fast_and_releases(sign_in: Any, db: Database, emulator: Emulator) -> None:
+async def test_provider_400_fails_fast_and_releases(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
     me = await sign_in()
     await emulator.fault(provider="openai", kind="http_400", count=1)
     turn = await start(me.client)
@@ -121,32 +129,48 @@ async def test_provider_400_fails_fast_and_releases(sign_in: Any, db: Database, 
     assert stream.last.data["message"]
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == 0 and tokens.reserved == 0
-    assert (await emulator.calls())["openai"]["requests"] == 1
+    assert (await emulator.settled())["openai"]["requests"] == 1
 
 
 async def test_not_enough_quota_sends_error_and_never_calls_the_provider(
-    sign_in: Any, db: Database, emulator: Emulator
+    sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:
     me = await sign_in(locale="en")
     async with db.session() as session:
+        await subscriptions.ensure_subscription(session, me.user_id)
         available = (await ledger.usage(session, me.user_id)).units["tokens"].remaining
-        await ledger.adjust(session, user_id=me.user_id, unit="tokens", delta=-(available - 10),
-                            actor_id=me.user_id, reason="test: drain", key=f"drain-{me.user_id}")
+        await ledger.adjust(
+            session,
+            user_id=me.user_id,
+            unit="tokens",
+            delta=-(available - 10),
+            actor_id=me.user_id,
+            reason="test: drain",
+            key=f"drain-{me.user_id}",
+        )
     turn = await start(me.client)
     stream = await read_events(me.client, turn["events_url"])
     assert stream.last.type == "error" and stream.last.data["code"] == "quota_exceeded"
     assert "tokens" in stream.last.data["message"]
-    assert (await emulator.calls())["openai"]["requests"] == 0
+    assert (await emulator.settled())["openai"]["requests"] == 0
 
 
 async def test_reserve_shrinks_the_output_cap_to_what_is_left(
-    sign_in: Any, db: Database, emulator: Emulator
+    sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:
     me = await sign_in()
     async with db.session() as session:
+        await subscriptions.ensure_subscription(session, me.user_id)
         available = (await ledger.usage(session, me.user_id)).units["tokens"].remaining
-        await ledger.adjust(session, user_id=me.user_id, unit="tokens", delta=-(available - 300),
-                            actor_id=me.user_id, reason="test: nearly drained", key=f"drain-{me.user_id}")
+        await ledger.adjust(
+            session,
+            user_id=me.user_id,
+            unit="tokens",
+            delta=-(available - 300),
+            actor_id=me.user_id,
+            reason="test: nearly drained",
+            key=f"drain-{me.user_id}",
+        )
     turn = await start(me.client, "gpt-4o", max_tokens=4000)
     stream = await read_events(me.client, turn["events_url"])
     assert stream.last.type == "done"
@@ -154,14 +178,17 @@ async def test_reserve_shrinks_the_output_cap_to_what_is_left(
     assert tokens.remaining >= 0 and tokens.reserved == 0
 
 
-async def test_complete_route_waits_or_streams(sign_in: Any, emulator: Emulator) -> None:
+async def test_complete_route_waits_or_streams(sign_in: Any, emulator: EmulatorControl) -> None:
     me = await sign_in()
-    response = await me.client.post("/v1/chat/complete", json={"model": "gemini-2.5-flash", "message": "Hello there"})
+    response = await me.client.post(
+        "/v1/chat/complete", json={"model": "gemini-2.5-flash", "message": "Hello there"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["content"] and not ARABIC.search(body["content"]) and body["usage"]["studio_tokens"] > 0
-    async with me.client.stream("POST", "/v1/chat/complete",
-                                json={"model": "claude-haiku-4-5", "message": "أهلا", "stream": True}) as streamed:
+    async with me.client.stream(
+        "POST", "/v1/chat/complete", json={"model": "claude-haiku-4-5", "message": "أهلا", "stream": True}
+    ) as streamed:
         assert streamed.status_code == 200
         assert streamed.headers["content-type"].startswith("text/event-stream")
         stream = await parse_sse_response(streamed)
@@ -178,7 +205,7 @@ async def test_bad_input_gets_clear_errors(sign_in: Any) -> None:
     assert missing.status_code == 422 and missing.json()["code"] == "validation_error"
 
 
-async def test_conversations_are_scoped_to_their_owner(sign_in: Any, emulator: Emulator) -> None:
+async def test_conversations_are_scoped_to_their_owner(sign_in: Any, emulator: EmulatorControl) -> None:
     alice, bob = await sign_in(), await sign_in()
     turn = await start(alice.client, message="first question")
     await read_events(alice.client, turn["events_url"])
@@ -202,12 +229,19 @@ async def test_conversations_are_scoped_to_their_owner(sign_in: Any, emulator: E
 async def test_models_catalog(http: Any) -> None:
     models = (await http.get("/v1/chat/models")).json()
     ids = {m["id"] for m in models}
-    assert {"gpt-5", "gpt-5-mini", "gpt-4o", "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-pro",
-            "gemini-2.5-flash"} <= ids
+    assert {
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-4o",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    } <= ids
     assert all(m["available"] and m["context_window"] > 0 for m in models)
 
 
-async def test_concurrent_turns_bill_exactly(sign_in: Any, db: Database, emulator: Emulator) -> None:
+async def test_concurrent_turns_bill_exactly(sign_in: Any, db: Database, emulator: EmulatorControl) -> None:
     me = await sign_in()
     turns = await asyncio.gather(*(start(me.client, message=f"سؤال {i}") for i in range(8)))
     streams = await asyncio.gather(*(read_events(me.client, t["events_url"]) for t in turns))

@@ -56,7 +56,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_messages")),
     )
-    op.create_index("ix_chat_messages_conversation_created", "chat_messages", ["conversation_id", "created_at"])
+    op.create_index(
+        "ix_chat_messages_conversation_created", "chat_messages", ["conversation_id", "created_at"]
+    )
     op.create_index("uq_chat_messages_turn_role", "chat_messages", ["turn_id", "role"], unique=True)
 
 
