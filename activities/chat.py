@@ -79,10 +79,11 @@ class ChatActivities:
             await mark_running(session, data.turn_id)
             budget = model.context_window - data.max_output_tokens
             messages = await turn_messages(session, data.turn_id, budget)
-        heartbeat = asyncio.create_task(_heartbeat_forever())
+        moderated = "moderated" in activity.info().heartbeat_details  # a retry doesn't ask again
+        if data.moderate and not moderated:
+            await self._moderate(messages[-1][1])
+        heartbeat = asyncio.create_task(_heartbeat_forever("moderated"))
         try:
-            if data.moderate:
-                await self._moderate(messages[-1][1])
             return await self._stream(data, messages)
         finally:
             heartbeat.cancel()
@@ -174,9 +175,9 @@ class ChatActivities:
         await self.bus.publish(data.turn_id, "error", {"code": data.code, "message": message})
 
 
-async def _heartbeat_forever() -> None:
+async def _heartbeat_forever(*details: str) -> None:
     while True:
-        activity.heartbeat()
+        activity.heartbeat(*details)
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 

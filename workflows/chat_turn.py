@@ -66,7 +66,7 @@ class ChatTurnWorkflow:
         key = f"chat-turn-{data.turn_id}"
         try:
             reserved = await self._reserve(data, key)
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:  # local activities raise the cause itself
             return await self._fail(data, _error_code(error), key, release=False)
         output_cap = _output_cap(data, reserved)
         try:

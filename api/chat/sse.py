@@ -9,7 +9,7 @@ from core.db import Database
 from core.models import JobStatus
 from providers.streams import StreamBus, StreamEvent
 
-KEEPALIVE_MS = 15000
+KEEPALIVE_MS = 5000
 TERMINAL_JOB_STATES = {JobStatus.succeeded.value, JobStatus.failed.value, JobStatus.cancelled.value}
 
 

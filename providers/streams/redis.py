@@ -19,7 +19,8 @@ class RedisStreamBus:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str) -> RedisStreamBus:
-        return cls(Redis.from_url(url, decode_responses=True, max_connections=512), prefix=prefix)
+        redis = Redis.from_url(url, decode_responses=True, max_connections=1024, socket_timeout=60)
+        return cls(redis, prefix=prefix)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}stream:{key}"

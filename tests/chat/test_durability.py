@@ -31,7 +31,7 @@ async def test_worker_killed_mid_stream_turn_completes_billed_once(
     own = settings.model_copy(update={"temporal_task_queue_prefix": f"chaos{uuid.uuid4().hex[:6]}-"})
     env = settings_env(own)
     me = await sign_in()
-    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.1)
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.1, model="gpt-5-mini")
     async with serve_app(own, run_worker=False) as url:
         client = await bearer_client(url, me.token)
         with pulse_process(["worker", "-q", "interactive"], env, tmp_path / "w1.log") as first:
