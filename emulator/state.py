@@ -100,6 +100,14 @@ class EmulatorState:
         await asyncio.sleep(delay)
 
 
+def retry_headers(retry_after_s: float | None) -> dict[str, str]:
+    """``retry-after`` (seconds) and ``retry-after-ms`` for a fault that asks for them."""
+    if retry_after_s is None:
+        return {}
+    seconds = str(int(retry_after_s)) if float(retry_after_s).is_integer() else str(retry_after_s)
+    return {"retry-after": seconds, "retry-after-ms": str(int(retry_after_s * 1000))}
+
+
 def get_state(request: Request) -> EmulatorState:
     state: EmulatorState = request.app.state.emulator
     return state

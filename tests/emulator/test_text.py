@@ -136,3 +136,22 @@ async def test_arabic_in_arabic_out_over_the_wire(
     assert block.type == "text"
     for reply in (completion.choices[0].message.content or "", block.text, response.text or ""):
         assert text.is_arabic(reply)
+
+
+def test_recursive_schema_terminates() -> None:
+    tree = {
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+                },
+                "required": ["label", "children"],
+            }
+        },
+        "$ref": "#/$defs/node",
+    }
+    instance = text.instance(tree, random.Random(3), False)
+    jsonschema.validate(instance, tree)
+    assert instance["children"]

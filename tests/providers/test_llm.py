@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import pickle
 from typing import Any
 
 import jsonschema
@@ -215,3 +217,22 @@ async def test_moderation(llm: LLMClient, llm_settings: Settings, emulator: Emul
     assert (await off.moderate("emulator-flag")).flagged is False
     await off.aclose()
     assert (await emulator.calls())["openai"]["requests"] == 2
+
+
+async def test_errors_survive_pickling(llm: LLMClient, emulator: EmulatorControl) -> None:
+    await emulator.fault("openai", "http_429", retry_after_s=1.5)
+    with pytest.raises(RetryableProviderError) as caught:
+        await llm.complete(request("gpt-4o"))
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(copy, RetryableProviderError) and copy.retry_after == 1.5 and copy.status == 429
+    assert str(copy) == str(caught.value)
+
+
+async def test_aclosing_closes_on_an_error_between_deltas(llm: LLMClient, emulator: EmulatorControl) -> None:
+    await emulator.fault("anthropic", "slow", delay_s=0.05)
+    with pytest.raises(RuntimeError):
+        async with contextlib.aclosing(llm.stream_chat(request("claude-haiku-4-5"))) as events:
+            async for _event in events:
+                raise RuntimeError("our own code failed while the provider was streaming")
+    calls = await emulator.settled()
+    assert calls["anthropic"]["disconnects"] == 1
