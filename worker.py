@@ -18,11 +18,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.diagnostics import DiagnosticsActivities
+from activities.email import EmailActivities
+from activities.ledger import LedgerActivities
 from core.db import Database
 from core.settings import Settings
-from workflows import ALL_QUEUES
+from providers.email import build_email_provider
+from workflows import ALL_QUEUES, BACKGROUND
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
+from workflows.ledger_sweeper import LedgerSweeperWorkflow
+from workflows.send_email import SendEmailWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +52,24 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow]
+    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
-    return [diagnostics.write_and_read]
+    # extras["email"] overrides the provider chosen by settings.email_backend
+    email = EmailActivities(
+        deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
+    )
+    ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    return [
+        diagnostics.write_and_read,
+        email.send,
+        ledger.reserve,
+        ledger.settle,
+        ledger.release,
+        ledger.sweep,
+    ]
 
 
 def build_workers(
@@ -74,6 +92,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     deps = build_deps(settings)
     client = await connect_with_backoff(settings)
     workers = build_workers(client, deps, queues)
+    if settings.ledger_sweeper_schedule and BACKGROUND in queues:
+        outcome = await ensure_sweeper_schedule(client, settings)
+        log.info("ledger.sweeper_schedule", outcome=outcome, every_s=settings.ledger_sweep_interval_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
