@@ -33,6 +33,7 @@ MODERATION_CATEGORIES = (
     "violence",
     "violence/graphic",
 )
+MODERATION_MODEL = "omni-moderation-latest"
 FLAG_PHRASE = "emulator-flag"  # flags "violence"; "[flag:<category>]" flags that category
 ERRORS = {
     400: ("invalid_request_error", None, "Invalid request."),
@@ -252,11 +253,11 @@ async def models(request: Request) -> Response:
 @router.post("/v1/moderations")
 async def moderations(request: Request) -> Response:
     state = get_state(request)
-    state.record_request(PROVIDER)
+    state.counts(PROVIDER).moderations += 1
     if rejected_key(api_key(request, "authorization")):
         return error(401)
     body = await request.json()
-    fault = state.take_fault(PROVIDER, body.get("model") or "omni-moderation-latest")
+    fault = state.take_fault(PROVIDER, body.get("model") or MODERATION_MODEL, explicit=True)
     if fault is not None and fault.status is not None:
         return fault_response(fault)
     inputs = body.get("input")
@@ -264,7 +265,7 @@ async def moderations(request: Request) -> Response:
         results = [moderate(content_text(inputs))]  # one multi-modal input: text and image parts
     else:
         results = [moderate(str(item)) for item in (inputs if isinstance(inputs, list) else [inputs])]
-    model = body.get("model") or "omni-moderation-latest"
+    model = body.get("model") or MODERATION_MODEL
     return JSONResponse({"id": f"modr-{uuid.uuid4().hex[:20]}", "model": model, "results": results})
 
 

@@ -216,7 +216,21 @@ async def test_moderation(llm: LLMClient, llm_settings: Settings, emulator: Emul
     off = LLMClient.from_settings(llm_settings.model_copy(update={"moderation_enabled": False}))
     assert (await off.moderate("emulator-flag")).flagged is False
     await off.aclose()
-    assert (await emulator.calls())["openai"]["requests"] == 2
+    calls = (await emulator.calls())["openai"]
+    assert calls["moderations"] == 2 and calls["requests"] == 0
+
+
+async def test_moderation_only_takes_faults_naming_its_model(
+    llm: LLMClient, emulator: EmulatorControl
+) -> None:
+    await emulator.fault("openai", "http_500")  # meant for the chat call, not the moderation before it
+    assert (await llm.moderate("hello")).flagged is False
+    with pytest.raises(RetryableProviderError):
+        await llm.complete(request("gpt-4o"))
+    await emulator.fault("openai", "http_429", model="omni-moderation-latest", retry_after_s=2)
+    with pytest.raises(RetryableProviderError) as caught:
+        await llm.moderate("hello")
+    assert caught.value.retry_after == 2
 
 
 async def test_errors_survive_pickling(llm: LLMClient, emulator: EmulatorControl) -> None:
