@@ -96,7 +96,17 @@ async def test_temperature_is_passed_where_allowed(
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize(
     ("kind", "retryable"),
-    [("http_429", True), ("http_500", True), ("http_529", True), ("http_400", False), ("quota", False)],
+    [
+        ("http_429", True),
+        ("http_500", True),
+        ("http_529", True),
+        ("http_408", True),
+        ("http_409", True),
+        ("http_400", False),
+        ("http_403", False),
+        ("http_404", False),
+        ("quota", False),
+    ],
 )
 async def test_http_faults_are_classified(
     llm: LLMClient, emulator: EmulatorControl, provider: str, kind: str, retryable: bool
