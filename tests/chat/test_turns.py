@@ -115,8 +115,9 @@ async def test_transient_faults_are_retried_and_billed_once(
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == usage and tokens.reserved == 0
     calls = await emulator.settled()
-    moderation = 1 if provider == "openai" else 0  # one moderation call, not repeated on retry
-    assert calls[provider]["requests"] == 2 + moderation
+    assert calls[provider]["requests"] == 2
+    if provider == "openai":
+        assert calls["openai"]["moderations"] == 1, "moderation is not repeated on retry"
 
 
 async def test_provider_400_fails_fast_and_releases(
@@ -130,7 +131,7 @@ async def test_provider_400_fails_fast_and_releases(
     assert stream.last.data["message"]
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == 0 and tokens.reserved == 0
-    assert (await emulator.settled())["openai"]["requests"] == 2  # moderation + the refused call
+    assert (await emulator.settled())["openai"]["requests"] == 1
 
 
 async def test_not_enough_quota_sends_error_and_never_calls_the_provider(
@@ -250,3 +251,17 @@ async def test_concurrent_turns_bill_exactly(sign_in: Any, db: Database, emulato
     billed = sum(s.of("usage")[0].data["studio_tokens"] for s in streams)
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == billed and tokens.reserved == 0
+
+
+async def test_flagged_input_is_blocked_before_the_provider(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in(locale="en")
+    turn = await start(me.client, "claude-haiku-4-5", message="please emulator-flag this")
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "error" and stream.last.data["code"] == "moderation_blocked"
+    assert "content policy" in stream.last.data["message"]
+    calls = await emulator.settled()
+    assert calls["openai"]["moderations"] == 1 and calls["anthropic"]["requests"] == 0
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == 0 and tokens.reserved == 0
