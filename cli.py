@@ -95,6 +95,19 @@ def doctor() -> None:
     asyncio.run(main())
 
 
+@app.command()
+def emulator(
+    port: int = typer.Option(None, "--port", help="default: PULSE_EMULATOR_PORT"),
+    ttft_ms: int = typer.Option(300, "--ttft-ms", help="time to first token (ms)"),
+    token_ms: int = typer.Option(30, "--token-ms", help="delay between tokens (ms)"),
+) -> None:
+    """Serve the offline provider emulator (OpenAI, Anthropic, Google wire protocols)."""
+    from emulator.__main__ import serve
+
+    settings = _settings()
+    serve("127.0.0.1", port or settings.emulator_port, ttft_ms, token_ms)
+
+
 @dataclass
 class Child:
     name: str
@@ -142,8 +155,10 @@ def dev_children(settings: Settings, logs: Path) -> list[Child]:
         *[arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")],
         *dev_server_args(),
     ]
+    emulator = [sys.executable, "-m", "emulator", "--port", str(settings.emulator_port)]
     return [
         Child("temporal", temporal, logs / "temporal.log"),
+        Child("emulator", emulator, logs / "emulator.log"),
         Child("worker", [*pulse, "worker"], logs / "worker.log"),
         Child("api", [*pulse, "api"], logs / "api.log"),
     ]
@@ -169,6 +184,7 @@ def dev() -> None:
         f"  app + API      {settings.public_url}\n"
         f"  dev mailbox    {settings.public_url}/dev/mailbox\n"
         f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}\n"
+        f"  emulator       {settings.emulator_url}/_emulator/calls\n"
         f"  logs           {logs}\n"
         f"Press Ctrl-C to stop.\n"
     )
