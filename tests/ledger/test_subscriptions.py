@@ -128,3 +128,25 @@ async def test_a_cancelled_paid_plan_falls_back_to_free(db: Database, make_user:
         sub = await subscriptions.ensure_subscription(session, user_id, later)
         assert sub.plan_id == "free" and sub.cancel_at_period_end is False
         assert await ledger.available(session, user_id, Unit.tokens, later) == 20_000
+
+
+async def test_first_access_racing_a_plan_change(db: Database, make_user: MakeUser) -> None:
+    """A new user's first reserve (ensure) racing a payment's plan change: no deadlock, one plan."""
+    for _ in range(3):
+        user_id = await make_user()
+        k = key()
+
+        async def ensure() -> None:
+            async with db.session() as session:
+                await subscriptions.ensure_subscription(session, user_id, NOW)
+
+        async def change() -> None:
+            async with db.session() as session:
+                await subscriptions.set_plan(session, user_id, "pro", NOW, k)
+
+        await asyncio.gather(*(f() for _ in range(4) for f in (ensure, change)))
+        async with db.session() as session:
+            sub = await subscriptions.get_subscription(session, user_id)
+            assert sub is not None and sub.plan_id == "pro"
+            assert await ledger.available(session, user_id, Unit.tokens, NOW) == 1_000_000
+            assert await ledger.available(session, user_id, Unit.images, NOW) == 60
