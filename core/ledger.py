@@ -455,10 +455,14 @@ def _expire(session: AsyncSession, grant: LedgerGrant, now: datetime, *, actor: 
 async def expire_due_grants(session: AsyncSession, now: datetime | None = None, *, limit: int = 500) -> int:
     """Record an ``expire`` entry for grants that ran out with something left (sweeper)."""
     now = now or utcnow()
+    unit_order = case(
+        {unit.value: index for index, unit in enumerate(UNITS)}, value=LedgerGrant.unit, else_=9
+    )
     query = (
         select(LedgerGrant.user_id, LedgerGrant.unit)
         .where(LedgerGrant.expires_at <= now, LedgerGrant.remaining > 0)
-        .distinct()
+        .group_by(LedgerGrant.user_id, LedgerGrant.unit)
+        .order_by(LedgerGrant.user_id, unit_order)  # the lock order: no deadlock with set_plan
         .limit(limit)
     )
     count = 0

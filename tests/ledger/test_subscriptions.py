@@ -136,11 +136,11 @@ async def test_first_access_racing_a_plan_change(db: Database, make_user: MakeUs
         user_id = await make_user()
         k = key()
 
-        async def ensure() -> None:
+        async def ensure(user_id: str = user_id) -> None:
             async with db.session() as session:
                 await subscriptions.ensure_subscription(session, user_id, NOW)
 
-        async def change() -> None:
+        async def change(user_id: str = user_id, k: str = k) -> None:
             async with db.session() as session:
                 await subscriptions.set_plan(session, user_id, "pro", NOW, k)
 
