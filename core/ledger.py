@@ -553,10 +553,20 @@ def _as_reservation(row: LedgerReservation) -> Reservation:
 
 
 async def _locked_reservation(session: AsyncSession, key: str) -> LedgerReservation | None:
-    found = await _reservation(session, key)
-    if found is None:
+    """Lock the account of the reservation ``key`` (one UPDATE … FROM), then read it."""
+    touch = (
+        update(LedgerAccount)
+        .where(
+            LedgerReservation.key == key,
+            LedgerAccount.user_id == LedgerReservation.user_id,
+            LedgerAccount.unit == LedgerReservation.unit,
+        )
+        .values(version=LedgerAccount.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], await session.execute(touch))
+    if result.rowcount == 0:
         return None
-    await lock_account(session, found.user_id, found.unit)
     return await _reservation(session, key)
 
 
