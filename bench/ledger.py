@@ -1,7 +1,7 @@
 """Ledger benchmark: reserve + settle (each its own transaction, as in the job saga) with N
 concurrent users on PostgreSQL, in a throwaway database that is dropped afterwards.
 
-    python -m bench.ledger [--users 50] [--ops 40] [--dsn postgresql://postgres@127.0.0.1:5432/postgres]
+    python -m bench.ledger [--users 50] [--ops 40] [--pool 10] [--dsn postgresql://…/postgres]
 
 Prints reserve+settle p50/p95/p99 latency, throughput, and a hot-account run (all callers on
 one user, where the per-user lock serializes them). Ends by checking the books are exact.
@@ -100,14 +100,14 @@ async def check_books(db: Database, users: list[str], per_user: dict[str, int]) 
                 raise SystemExit(f"ledger drifted for {user_id}: {state} (expected used {expected})")
 
 
-async def bench(dsn: str, users: int, ops: int) -> None:
+async def bench(dsn: str, users: int, ops: int, pool: int) -> None:
     name = f"pulse_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
-    db = Database(url, pool_size=max(users // 2, 5))
+    db = Database(url, pool_size=pool)  # + as many overflow connections, like the app
     try:
         await upgrade_async(url)
         ids = await make_users(db, users)
@@ -115,7 +115,7 @@ async def bench(dsn: str, users: int, ops: int) -> None:
         timings, elapsed = await run(db, ids, ops)
         print(
             f"PostgreSQL, {users} concurrent users, {ops} jobs each "
-            f"(reserve {RESERVE}, settle {ACTUAL} tokens)"
+            f"(reserve {RESERVE}, settle {ACTUAL} tokens), pool {pool}+{pool} connections"
         )
         report("spread", timings, elapsed)
         hot = ids[0]
@@ -128,6 +128,10 @@ async def bench(dsn: str, users: int, ops: int) -> None:
         per_user[hot] += hot_ops * users
         await check_books(db, ids, per_user)
         print("books exact: used, reserved and remaining match every operation", flush=True)
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with free CPU)", flush=True
+        )
     finally:
         await db.dispose()
         admin = await asyncpg.connect(dsn)
@@ -139,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--ops", type=int, default=40, help="reserve+settle pairs per user")
+    parser.add_argument("--pool", type=int, default=10, help="pool size (PULSE_DATABASE_POOL_SIZE)")
     parser.add_argument("--dsn", default=DEFAULT_DSN, help="an admin DSN that may CREATE DATABASE")
     args = parser.parse_args(argv)
-    asyncio.run(bench(args.dsn, args.users, args.ops))
+    asyncio.run(bench(args.dsn, args.users, args.ops, args.pool))
     return 0
 
 
