@@ -412,9 +412,18 @@ async def grant_addon(
 
 
 async def expire_plan_grants(
-    session: AsyncSession, user_id: str, now: datetime, *, actor: str = "system", reason: str = ""
+    session: AsyncSession,
+    user_id: str,
+    now: datetime,
+    *,
+    at: datetime | None = None,
+    actor: str = "system",
+    reason: str = "",
 ) -> int:
-    """End every unexpired plan grant of the user now (a plan change); returns how many."""
+    """End the user's plan grants (a plan change): now, or at ``at`` when that is later (a
+    renewal paid before the period ends keeps the current grants until then; the sweeper
+    records their expiry). Returns how many grants were ended."""
+    at = max(at or now, now)
     count = 0
     for unit in UNITS:
         await lock_account(session, user_id, unit)
@@ -424,12 +433,15 @@ async def expire_plan_grants(
                 LedgerGrant.user_id == user_id,
                 LedgerGrant.unit == unit.value,
                 LedgerGrant.source == GrantSource.plan.value,
-                LedgerGrant.expires_at > now,
+                LedgerGrant.expires_at > at,
             )
             .execution_options(populate_existing=True)
         )
         for grant in (await session.execute(query)).scalars():
-            _expire(session, grant, now, actor=actor, reason=reason)
+            if at > now:
+                grant.expires_at = at
+            else:
+                _expire(session, grant, now, actor=actor, reason=reason)
             count += 1
     await session.flush()
     return count

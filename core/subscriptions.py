@@ -155,7 +155,7 @@ async def set_plan(
     if subscription is None:
         subscription = await _create(session, user_id, plan.id, start)
     await expire_plan_grants(
-        session, user_id, now, actor=actor, reason=reason or f"plan changed to {plan.id}"
+        session, user_id, now, at=start, actor=actor, reason=reason or f"plan changed to {plan.id}"
     )
     subscription.plan_id = plan.id
     subscription.status = SubscriptionStatus.active.value

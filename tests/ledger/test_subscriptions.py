@@ -150,3 +150,28 @@ async def test_first_access_racing_a_plan_change(db: Database, make_user: MakeUs
             assert sub is not None and sub.plan_id == "pro"
             assert await ledger.available(session, user_id, Unit.tokens, NOW) == 1_000_000
             assert await ledger.available(session, user_id, Unit.images, NOW) == 60
+
+
+async def test_a_renewal_paid_early_keeps_the_current_period(db: Database, make_user: MakeUser) -> None:
+    """Payments renews with period_start = the current period's end: nothing is lost meanwhile."""
+    user_id = await make_user()
+    async with db.session() as session:
+        first = await subscriptions.set_plan(session, user_id, "starter", NOW, key())
+        end = first.current_period_end
+    paid_at = end - timedelta(days=1)
+    async with db.session() as session:
+        renewed = await subscriptions.set_plan(session, user_id, "starter", paid_at, key(), period_start=end)
+        assert renewed.current_period_start == end
+        assert (
+            await ledger.available(session, user_id, Unit.tokens, paid_at) == 300_000
+        )  # still the old period
+        assert await ledger.available(session, user_id, Unit.tokens, end) == 300_000  # the new one
+    async with db.session() as session:
+        await ledger.expire_due_grants(session, end, limit=100_000)
+        assert await ledger.available(session, user_id, Unit.tokens, end) == 300_000
+        expired = (
+            await session.execute(
+                select(LedgerEntry).where(LedgerEntry.user_id == user_id, LedgerEntry.kind == "expire")
+            )
+        ).scalars()
+        assert sorted((e.unit, e.amount) for e in expired) == [("images", 20), ("tokens", 300_000)]
