@@ -67,6 +67,18 @@ class InvalidAmount(ValidationFailed):
     message = "The amount must be a positive whole number."
 
 
+class InvalidUnit(ValidationFailed):
+    code = "invalid_unit"
+    message = "Unknown unit: use tokens, images or videos."
+
+
+def as_unit(value: Unit | str) -> Unit:
+    try:
+        return Unit(value)
+    except ValueError:
+        raise InvalidUnit() from None
+
+
 class ReasonRequired(ValidationFailed):
     code = "reason_required"
     message = "A reason is required."
@@ -513,7 +525,7 @@ async def reserve(
     now: datetime | None = None,
 ) -> Reservation:
     """Hold ``amount`` (or, for tokens with ``min_amount``, what is left if at least that)."""
-    unit = Unit(unit)
+    unit = as_unit(unit)
     now = now or utcnow()
     if amount <= 0 or (min_amount is not None and min_amount <= 0):
         raise InvalidAmount()
@@ -718,7 +730,7 @@ async def adjust(
 ) -> int:
     """Support correction: +delta is a grant (12 months unless ``expires_at``); -delta takes
     from what is available (refused if more than that). Returns the applied delta."""
-    unit = Unit(unit)
+    unit = as_unit(unit)
     now = now or utcnow()
     if delta == 0:
         raise InvalidAmount()
@@ -811,7 +823,7 @@ async def warning_due(
     ).scalar_one_or_none()
     if period is None:
         return None
-    state = await _unit_usage(session, user_id, Unit(unit), now, warning_percent)
+    state = await _unit_usage(session, user_id, as_unit(unit), now, warning_percent)
     if not state.warning:
         return None
     notice = WarningNotice(user_id=user_id, unit=str(unit), period_start=period, percent=state.percent)
