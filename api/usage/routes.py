@@ -80,12 +80,16 @@ async def usage_check(
     """Pre-flight: would a reservation of ``amount`` succeed now? (Nothing is reserved.)"""
     await subscriptions.ensure_subscription(session, user.id)
     have = await ledger.available(session, user.id, body.unit)
-    if have >= body.amount:
+    shrinks = body.unit == "tokens" and body.min_amount is not None and body.min_amount <= have
+    if have >= body.amount or shrinks:
+        grantable = min(have, body.amount)
         return CheckResult(
             allowed=True,
             unit=body.unit,
             amount=body.amount,
             available=have,
+            grantable=grantable,
+            reduced=grantable < body.amount,
             message=translate("Allowed.", locale),
         )
     denied = QuotaExceeded(unit=body.unit, requested=body.amount, available=have)
