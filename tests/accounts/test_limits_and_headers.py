@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 import redis.asyncio as redis
 
 from core.settings import Env, Settings
@@ -96,9 +97,16 @@ async def test_prod_sends_hsts_and_hides_the_mailbox(settings: Settings) -> None
         assert response.headers["strict-transport-security"].startswith("max-age=")
 
 
-async def test_cookie_is_secure_outside_dev(settings: Settings) -> None:
+def test_cookie_is_secure_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.settings import load_settings
     from tests.conftest import make_settings
 
-    prod = make_settings(env="prod", database_url=settings.database_url)
-    assert prod.cookie_secure is True
     assert make_settings().cookie_secure is False
+    monkeypatch.setenv("PULSE_ENV", "prod")
+    monkeypatch.setenv("PULSE_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("PULSE_DATABASE_URL", "postgresql+asyncpg://u@h/db")
+    for provider in ("OPENAI", "ANTHROPIC", "GOOGLE"):
+        monkeypatch.setenv(f"PULSE_{provider}_ENABLED", "false")
+    assert load_settings().cookie_secure is True
+    monkeypatch.setenv("PULSE_COOKIE_SECURE", "false")  # e.g. prod behind plain-http test rigs
+    assert load_settings().cookie_secure is False
