@@ -55,6 +55,8 @@ async def get_temporal(state: StateDep) -> Client:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent (FastAPI's default for yield dependencies
+# ends them after the response, so a client's next request could miss the write).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 LocaleDep = Annotated[str, Depends(request_locale)]

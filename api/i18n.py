@@ -12,7 +12,7 @@ def request_locale(request: Request) -> str:
     for candidate in (request.query_params.get("lang"), request.cookies.get("lang")):
         if candidate and candidate in LOCALES:
             return candidate
-    user_locale = getattr(request.state, "user_locale", None)  # a plain string: safe after rollback
-    if user_locale in LOCALES:
-        return str(user_locale)
+    user = getattr(request.state, "user", None)
+    if user is not None and getattr(user, "locale", None) in LOCALES:
+        return str(user.locale)
     return normalize_locale(locale_from_accept_language(request.headers.get("accept-language")))

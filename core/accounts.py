@@ -125,8 +125,11 @@ class IssuedLink:
 
 async def issue_magic_link(session: AsyncSession, settings: Settings, user: User) -> IssuedLink:
     token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + timedelta(minutes=settings.magic_link_ttl_minutes)
-    row = MagicLinkToken(user_id=user.id, token_hash=hash_secret(token), expires_at=expires_at)
+    now = utcnow()
+    expires_at = now + timedelta(minutes=settings.magic_link_ttl_minutes)
+    row = MagicLinkToken(
+        user_id=user.id, token_hash=hash_secret(token), created_at=now, expires_at=expires_at
+    )
     session.add(row)
     await session.flush()
     url = f"{settings.public_url.rstrip('/')}{MAGIC_LINK_PATH}?token={token}"
@@ -168,8 +171,11 @@ class IssuedSession:
 async def create_session(
     session: AsyncSession, settings: Settings, user: User, *, user_agent: str = "", ip: str = ""
 ) -> IssuedSession:
-    expires_at = utcnow() + timedelta(days=settings.session_ttl_days)
-    row = AuthSession(user_id=user.id, expires_at=expires_at, user_agent=user_agent[:300], ip=ip[:64])
+    now = utcnow()
+    expires_at = now + timedelta(days=settings.session_ttl_days)
+    row = AuthSession(
+        user_id=user.id, created_at=now, expires_at=expires_at, user_agent=user_agent[:300], ip=ip[:64]
+    )
     session.add(row)
     await session.flush()
     return IssuedSession(row, encode_session_token(settings, row), expires_at)

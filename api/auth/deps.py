@@ -2,9 +2,10 @@
 
 A request authenticates with ``Authorization: Bearer <JWT | personal API key>`` or with the
 ``pulse_session`` cookie; cookie requests with unsafe methods must also send the ``pulse_csrf``
-cookie's value in the ``X-CSRF-Token`` header. The user is put on ``request.state.user`` (so
-errors come back in their language). Missing or invalid auth → 401 ``unauthorized``; wrong
-role → 403 ``forbidden``; every authenticated request counts against ``rate_limit_api_user``.
+cookie's value in the ``X-CSRF-Token`` header. A ``RequestUser`` snapshot of the caller is put on
+``request.state.user`` (so errors come back in their language). Missing or invalid auth → 401
+``unauthorized``; wrong role → 403 ``forbidden``; every authenticated request counts against
+``rate_limit_api_user``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True)
+class RequestUser:
+    """A detached snapshot of the caller on ``request.state.user``: safe to read in error handlers
+    and templates even after the request's transaction rolled back."""
+
+    id: str
+    email: str
+    name: str
+    locale: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> RequestUser:
+        return cls(user.id, user.email, user.name, user.locale, user.role)
+
+
+@dataclass(frozen=True)
 class Principal:
     user: User
     method: Literal["cookie", "bearer", "api_key"]
@@ -43,8 +60,7 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
     else:
         principal = await _from_cookie(request, session, settings)
     if principal is not None:
-        request.state.user = principal.user
-        request.state.user_locale = principal.user.locale
+        request.state.user = RequestUser.of(principal.user)
         request.state.principal = principal
         structlog.contextvars.bind_contextvars(user_id=principal.user.id)
     return principal

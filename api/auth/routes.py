@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, CurrentUser
+from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, CurrentUser, RequestUser
 from api.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -124,8 +124,7 @@ async def _sign_in(
     issued = await accounts.create_session(
         session, settings, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
     )
-    request.state.user = user
-    request.state.user_locale = user.locale
+    request.state.user = RequestUser.of(user)
     return _Issued(user, issued.session.id, issued.access_token, issued.expires_at)
 
 

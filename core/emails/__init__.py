@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from core.i18n import direction, format_fils, format_number, format_when, normalize_locale, translate
 
@@ -79,7 +80,7 @@ def _globals(lang: str, public_url: str) -> dict[str, Any]:
         "lang": lang,
         "dir": direction(lang),
         "align": "right" if direction(lang) == "rtl" else "left",
-        "font_stack": ARABIC_FONT_STACK if lang == "ar" else LATIN_FONT_STACK,
+        "font_stack": Markup(ARABIC_FONT_STACK if lang == "ar" else LATIN_FONT_STACK),
         "public_url": public_url.rstrip("/"),
         "product": gettext("Pulse AI Studio"),
         "fils": lambda amount: format_fils(int(amount), lang),

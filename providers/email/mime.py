@@ -27,7 +27,7 @@ def build_mime(message: EmailMessage, *, sender: str, key: str) -> email.message
     mime["Subject"] = message.subject
     mime["Date"] = email.utils.formatdate(localtime=False)
     mime["Message-ID"] = message_id(key, sender)
-    mime["Content-Language"] = message.locale
     mime.set_content(message.text, charset="utf-8")
     mime.add_alternative(message.html, subtype="html", charset="utf-8")
+    mime["Content-Language"] = message.locale  # after the body: set_content clears Content-* headers
     return mime

@@ -1,0 +1,133 @@
+"""Accounts fixtures: an SMTP server (aiosmtpd), an SES API (moto's server), and apps served with
+their own settings (tight rate limits, prod mode)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from email.policy import default as default_policy
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from moto.server import ThreadedMotoServer
+
+from core.db import Database
+from core.models import MagicLinkToken, User
+from tests.conftest import free_port
+
+SMTP_USER = "AKIASESSMTPUSER"
+SMTP_PASSWORD = "ses-smtp-password"
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            SMTP_USER.encode(),
+            SMTP_PASSWORD.encode(),
+        )
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """aiosmtpd on a free port that requires SES-style LOGIN credentials."""
+    sink = SmtpSink("127.0.0.1", free_port())
+    controller = Controller(
+        sink,
+        hostname=sink.host,
+        port=sink.port,
+        authenticator=sink.authenticate,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+async def latest_token_row(db: Database, email: str) -> MagicLinkToken:
+    from sqlalchemy import func, select
+
+    async with db.session() as session:
+        query = (
+            select(MagicLinkToken)
+            .join(User, User.id == MagicLinkToken.user_id)
+            .where(func.lower(User.email) == email.lower())
+            .order_by(MagicLinkToken.created_at.desc())
+            .limit(1)
+        )
+        row = (await session.execute(query)).scalar_one()
+    return row
+
+
+@pytest_asyncio.fixture
+async def redis_flush_prefix() -> AsyncIterator[list[str]]:
+    """Prefixes registered here have their Redis keys deleted after the test."""
+    prefixes: list[str] = []
+    yield prefixes
+    import redis.asyncio as redis
+
+    client = redis.from_url("redis://127.0.0.1:6379/0")
+    with contextlib.suppress(Exception):
+        for prefix in prefixes:
+            async for key in client.scan_iter(f"{prefix}*"):
+                await client.delete(key)
+    await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(app: Any) -> AsyncIterator[str]:
+    """Serve an app built in the test (e.g. create_app + extra routes) with uvicorn on a free port."""
+    import asyncio
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
