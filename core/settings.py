@@ -77,15 +77,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _payments_defaults(self) -> Settings:
+        real_host = bool(self.hyperpay_base_url)  # set: the real HyperPay, not the emulator
         if not self.hyperpay_base_url:
             self.hyperpay_base_url = f"{self.emulator_url}/hyperpay"
         self.hyperpay_base_url = self.hyperpay_base_url.rstrip("/")
         secret = self.hyperpay_webhook_secret.get_secret_value()
         if len(secret) != 64 or any(c not in "0123456789abcdefABCDEF" for c in secret):
             raise ValueError("PULSE_HYPERPAY_WEBHOOK_SECRET must be 64 hex characters")
-        if self.env == Env.prod and (
-            self.hyperpay_access_token.get_secret_value() == DEV_HYPERPAY_TOKEN
-            or secret == DEV_HYPERPAY_WEBHOOK_SECRET
+        if (
+            self.env == Env.prod
+            and real_host
+            and (
+                self.hyperpay_access_token.get_secret_value() == DEV_HYPERPAY_TOKEN
+                or secret == DEV_HYPERPAY_WEBHOOK_SECRET
+            )
         ):
             raise ValueError(
                 "PULSE_HYPERPAY_ACCESS_TOKEN and PULSE_HYPERPAY_WEBHOOK_SECRET must be set in prod"

@@ -100,3 +100,24 @@ def test_emulator_encryption_round_trips_and_matches_the_vector() -> None:
     assert (body, iv, tag) == (VECTOR_BODY, VECTOR_IV, VECTOR_TAG)
     body, iv, tag = encrypt(VECTOR_KEY, json.dumps({"text": "مرحبا"}).encode())
     assert decrypt_webhook(VECTOR_KEY, iv, tag, body) == {"text": "مرحبا"}
+
+
+def test_payment_settings_default_to_the_emulator_and_refuse_dev_secrets_for_real_hosts() -> None:
+    from pydantic import ValidationError
+
+    from core.settings import Env, Settings
+
+    settings = Settings(emulator_port=9911)
+    assert settings.hyperpay_base_url == "http://127.0.0.1:9911/hyperpay"
+    with pytest.raises(ValidationError, match="64 hex"):
+        Settings(hyperpay_webhook_secret="abc")
+    real = {"env": Env.prod, "secret_key": "s" * 40, "database_url": "postgresql+asyncpg://u@h/d"}
+    with pytest.raises(ValidationError, match="HYPERPAY"):
+        Settings(**real, hyperpay_base_url="https://eu-prod.oppwa.com/")  # type: ignore[arg-type]
+    live = Settings(
+        **real,  # type: ignore[arg-type]
+        hyperpay_base_url="https://eu-prod.oppwa.com/",
+        hyperpay_access_token="live-token",
+        hyperpay_webhook_secret="ab" * 32,
+    )
+    assert live.hyperpay_base_url == "https://eu-prod.oppwa.com"
