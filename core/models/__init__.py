@@ -1,5 +1,6 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
+from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.job import Job, JobKind, JobStatus
 from core.models.payments import (
@@ -13,8 +14,12 @@ from core.models.payments import (
 from core.models.user import Locale, Role, User
 
 __all__ = [
+    "ApiKey",
     "AuditLog",
+    "AuthSession",
     "Base",
+    "EmailDelivery",
+    "MagicLinkToken",
     "Job",
     "JobKind",
     "JobStatus",
