@@ -3,6 +3,18 @@
 from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.job import Job, JobKind, JobStatus
+from core.models.ledger import (
+    EntryKind,
+    GrantSource,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerGrant,
+    LedgerHold,
+    LedgerReservation,
+    ReservationStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.models.payments import (
     AuditLog,
     Payment,
@@ -19,16 +31,26 @@ __all__ = [
     "AuthSession",
     "Base",
     "EmailDelivery",
-    "MagicLinkToken",
+    "EntryKind",
+    "GrantSource",
     "Job",
     "JobKind",
     "JobStatus",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerGrant",
+    "LedgerHold",
+    "LedgerReservation",
     "Locale",
+    "MagicLinkToken",
     "Payment",
     "PaymentAttempt",
     "PaymentKind",
     "PaymentStatus",
+    "ReservationStatus",
     "Role",
+    "Subscription",
+    "SubscriptionStatus",
     "User",
     "WebhookEvent",
 ]
