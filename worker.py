@@ -20,15 +20,19 @@ from temporalio.worker import Worker
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.ledger import LedgerActivities
+from activities.payments import PaymentActivities
 from core.db import Database
 from core.settings import Settings
 from providers.email import build_email_provider
+from providers.payments.hyperpay import HyperPayClient
 from workflows import ALL_QUEUES, BACKGROUND
+from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.send_email import SendEmailWorkflow
+from workflows.subscription import SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +56,13 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow]
+    return [
+        DiagnosticsWorkflow,
+        SendEmailWorkflow,
+        LedgerSweeperWorkflow,
+        CheckoutWorkflow,
+        SubscriptionWorkflow,
+    ]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
@@ -62,6 +72,9 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
+        deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
+    pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     return [
         diagnostics.write_and_read,
         email.send,
@@ -69,6 +82,14 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         ledger.settle,
         ledger.release,
         ledger.sweep,
+        pay.create_checkout,
+        pay.verify_checkout,
+        pay.expire_checkout,
+        pay.fulfil,
+        pay.charge,
+        pay.end_plan,
+        pay.set_past_due,
+        pay.failure_notice,
     ]
 
 

@@ -4,6 +4,7 @@ then Accept-Language; Arabic by default."""
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.i18n import LOCALES, locale_from_accept_language, normalize_locale
 
@@ -13,6 +14,10 @@ def request_locale(request: Request) -> str:
         if candidate and candidate in LOCALES:
             return candidate
     user = getattr(request.state, "user", None)
-    if user is not None and getattr(user, "locale", None) in LOCALES:
-        return str(user.locale)
+    try:
+        user_locale = getattr(user, "locale", None) if user is not None else None
+    except SQLAlchemyError:  # the request's session rolled back after an error: user expired
+        user_locale = None
+    if user_locale in LOCALES:
+        return str(user_locale)
     return normalize_locale(locale_from_accept_language(request.headers.get("accept-language")))

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     hyperpay_test_mode: Literal["", "INTERNAL", "EXTERNAL"] = ""  # sent only to test hosts
     payments_checkout_timeout_s: float = Field(1800.0, gt=0)  # HyperPay checkouts live 30 min
     payments_dunning_days: list[float] = [1.0, 3.0, 7.0]  # renewal retries, days after the failure
+    payments_poll_initial_s: float = Field(30.0, gt=0)  # pending: re-check after (x2, HyperPay 2/min)
+    payments_retry_initial_s: float = Field(5.0, gt=0)  # HyperPay unreachable: first retry after
+    payments_renewal_period_s: float = Field(0.0, ge=0)  # 0: calendar months; tests use seconds
+    payments_return_wait_s: float = Field(8.0, ge=0)  # the return page waits this long for a result
 
     @model_validator(mode="after")
     def _payments_defaults(self) -> Settings:

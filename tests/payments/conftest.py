@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import SecretStr
+from temporalio.client import Client
 
-from emulator import hyperpay as emulator
+import worker as worker_module
+from core.settings import Settings
 from providers.payments.hyperpay import Brand, HyperPayClient
-from tests.conftest import free_port
+from tests.conftest import SignedIn, free_port, serve_app
+from workflows import BACKGROUND
 
 WEBHOOK_SECRET = "8f7e6d5c4b3a29181706f5e4d3c2b1a0" * 2
 ENTITY = "8ac7a4c9test00000000000000000vm"
@@ -40,13 +46,10 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
-@pytest_asyncio.fixture(scope="session")
-async def emulator_base() -> AsyncIterator[str]:
-    """The emulator's root URL (HyperPay lives under /hyperpay)."""
-    app = FastAPI()
-    app.include_router(emulator.router)
-    async with serve(app) as url:
-        yield url
+@pytest.fixture(scope="session")
+def emulator_base(emulator_url: str) -> str:
+    """The emulator's root URL (emulator/app.py; HyperPay lives under /hyperpay)."""
+    return emulator_url
 
 
 class Receiver:
@@ -114,3 +117,88 @@ async def pay(emulator_base: str, checkout_id: str, card: str, back: str = "") -
             f"{emulator_base}/hyperpay/v1/checkouts/{checkout_id}/pay",
             data={"card.number": card, "card.holder": "Test Shopper", "shopperResultUrl": back},
         )
+
+
+# --- the API wired to the emulator ---------------------------------------------------------
+
+API_WEBHOOK_SECRET = "a1b2c3d4e5f60718293a4b5c6d7e8f90" * 2
+
+
+@pytest.fixture(scope="session")
+def pay_settings(settings: Settings, emulator_base: str, run_id: str) -> Settings:
+    """Settings for the payments API and worker: HyperPay = the emulator, short timings, and
+    task queues of their own (the session's other workers point elsewhere)."""
+    return settings.model_copy(
+        update={
+            "hyperpay_base_url": f"{emulator_base}/hyperpay",
+            "hyperpay_entity_id": ENTITY,
+            "hyperpay_entity_id_mada": ENTITY_MADA,
+            "hyperpay_webhook_secret": SecretStr(API_WEBHOOK_SECRET),
+            "temporal_task_queue_prefix": f"t{run_id}-pay-",
+            "payments_checkout_timeout_s": 30.0,
+            "payments_poll_initial_s": 0.3,
+            "payments_retry_initial_s": 0.2,
+            "payments_return_wait_s": 6.0,
+            "payments_renewal_period_s": 3600.0,
+            "payments_dunning_days": [1.0, 3.0, 7.0],
+        }
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pay_worker(pay_settings: Settings, client: Client) -> AsyncIterator[worker_module.WorkerDeps]:
+    deps = worker_module.build_deps(pay_settings)
+    workers = worker_module.build_workers(client, deps, [BACKGROUND])
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    yield deps
+    await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+    for task in tasks:
+        task.cancel()
+    await deps.extras["hyperpay"].aclose()
+    await deps.aclose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pay_api(pay_settings: Settings, pay_worker: worker_module.WorkerDeps) -> AsyncIterator[str]:
+    async with serve_app(pay_settings, run_worker=False) as url:
+        yield url
+
+
+@dataclass
+class Shopper:
+    user_id: str
+    email: str
+    api: httpx.AsyncClient  # bearer-authenticated against the payments API
+
+
+@pytest_asyncio.fixture
+async def wired(control: httpx.AsyncClient, pay_api: str) -> httpx.AsyncClient:
+    """The emulator posts its webhooks to the payments API; returns the control client."""
+    config = {
+        "webhook_url": f"{pay_api}/v1/payments/webhook/hyperpay",
+        "webhook_secret": API_WEBHOOK_SECRET,
+        "retry_delays": [0.1, 0.2, 0.5],
+        "pending_seconds": 1.0,
+        "pending_reads": 100,
+    }
+    (await control.post("/config", json=config)).raise_for_status()
+    return control
+
+
+@pytest_asyncio.fixture
+async def shopper(
+    sign_in: Callable[..., Awaitable[SignedIn]], pay_api: str, wired: httpx.AsyncClient
+) -> AsyncIterator[Callable[..., Awaitable[Shopper]]]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def _shopper(locale: str = "ar") -> Shopper:
+        signed = await sign_in(locale=locale)
+        api = httpx.AsyncClient(
+            base_url=pay_api, timeout=30, headers={"Authorization": f"Bearer {signed.token}"}
+        )
+        clients.append(api)
+        return Shopper(signed.user_id, signed.email, api)
+
+    yield _shopper
+    for api in clients:
+        await api.aclose()

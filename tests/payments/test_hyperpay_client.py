@@ -111,7 +111,12 @@ def test_payment_settings_default_to_the_emulator_and_refuse_dev_secrets_for_rea
     assert settings.hyperpay_base_url == "http://127.0.0.1:9911/hyperpay"
     with pytest.raises(ValidationError, match="64 hex"):
         Settings(hyperpay_webhook_secret="abc")
-    real = {"env": Env.prod, "secret_key": "s" * 40, "database_url": "postgresql+asyncpg://u@h/d"}
+    real = {
+        "env": Env.prod,
+        "secret_key": "s" * 40,
+        "database_url": "postgresql+asyncpg://u@h/d",
+        **{f"{name}_enabled": False for name in ("openai", "anthropic", "google")},
+    }
     with pytest.raises(ValidationError, match="HYPERPAY"):
         Settings(**real, hyperpay_base_url="https://eu-prod.oppwa.com/")  # type: ignore[arg-type]
     live = Settings(
