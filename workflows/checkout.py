@@ -160,11 +160,12 @@ class CheckoutWorkflow:
             },
         )
         if done.kind == "plan" and done.period_end is not None:
+            period = data.subscription_period_s
             await start_subscription(
                 SubscriptionInput(
                     user_id=done.user_id,
                     plan_id=done.item_id,
-                    period_end=done.period_end,
+                    period_end=workflow.now() + timedelta(seconds=period) if period else done.period_end,
                     registration_id=done.registration_id,
                     initial_transaction_id=done.initial_transaction_id,
                     brand=done.brand,

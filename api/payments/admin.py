@@ -1,9 +1,8 @@
-"""Support console API (role support or admin): failed payments and retries, user lookup,
-quota adjustments, the audit log. Every action is written to the audit log."""
+"""Support console API (role support or admin): failed payments and retries, user lookup and
+the audit log. Every action is written to the audit log (quota adjustments and plan changes
+live in api/usage and are audited there too)."""
 
 from __future__ import annotations
-
-import uuid
 
 import structlog
 from fastapi import APIRouter, Query
@@ -12,8 +11,6 @@ from api.auth.deps import SupportUser
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
 from api.payments.routes import payment_out
 from api.payments.schemas import (
-    AdjustIn,
-    AdjustOut,
     AdminPaymentOut,
     AdminUserOut,
     AuditOut,
@@ -109,33 +106,6 @@ async def find_user(
         usage=usage,
         payments=[payment_out(p, locale) for p in await payments.history(session, user.id)],
     )
-
-
-@router.post("/users/{user_id}/adjust", response_model=AdjustOut)
-async def adjust_quota(user_id: str, body: AdjustIn, support: SupportUser, session: SessionDep) -> AdjustOut:
-    """Add (or take back) quota with a reason; written to the ledger and the audit log."""
-    if await session.get(User, user_id) is None:
-        raise NotFound()
-    key = f"support:{uuid.uuid4().hex}"
-    applied = await ledger.adjust(
-        session,
-        user_id=user_id,
-        unit=body.unit,
-        delta=body.delta,
-        actor_id=support.id,
-        reason=body.reason,
-        key=key,
-    )
-    await payments.audit(
-        session,
-        actor_id=support.id,
-        action="quota.adjust",
-        target_type="user",
-        target_id=user_id,
-        reason=body.reason,
-        details={"unit": body.unit, "delta": body.delta, "key": key},
-    )
-    return AdjustOut(user_id=user_id, unit=body.unit, applied=applied)
 
 
 @router.get("/audit", response_model=list[AuditOut])

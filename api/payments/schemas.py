@@ -77,18 +77,6 @@ class RetryOut(BaseModel):
     result_code: str
 
 
-class AdjustIn(BaseModel):
-    unit: Literal["tokens", "images", "videos"]
-    delta: int
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class AdjustOut(BaseModel):
-    user_id: str
-    unit: str
-    applied: int
-
-
 class AdminUserOut(BaseModel):
     id: str
     email: str
