@@ -252,6 +252,13 @@ def record_outcome(payment: Payment, attempt: PaymentAttempt | None, outcome: Pr
         payment.initial_transaction_id = payment.initial_transaction_id or payment.provider_payment_id
 
 
+def settled(payment: Payment) -> bool:
+    """Nothing left to happen: failed/expired, or succeeded and granted."""
+    if payment.status == PaymentStatus.succeeded.value:
+        return payment.fulfilled_at is not None
+    return payment.status in FINAL
+
+
 def mark(payment: Payment, status: PaymentStatus, code: str | None = None, description: str = "") -> None:
     if payment.status == PaymentStatus.succeeded.value:
         return

@@ -57,6 +57,7 @@ def payment_out(payment: Payment, locale: str) -> PaymentOut:
         result_description=payment.result_description,
         card_last4=payment.card_last4,
         attempts=payment.attempts,
+        fulfilled=payment.fulfilled_at is not None,
         created_at=payment.created_at,
     )
 
@@ -160,7 +161,7 @@ async def _await_result(state: StateDep, payment_id: str, wait_s: float) -> Paym
     while True:
         async with state.db.session() as session:
             payment = await payments.get_payment(session, payment_id)
-        if payment.status in payments.FINAL or asyncio.get_running_loop().time() >= deadline:
+        if payments.settled(payment) or asyncio.get_running_loop().time() >= deadline:
             return payment
         await asyncio.sleep(0.2)
 
@@ -177,7 +178,7 @@ RETURN_MESSAGES = {
 def _return_page(payment: Payment, locale: str) -> str:
     lang = "en" if locale == "en" else "ar"
     message = html.escape(translate(RETURN_MESSAGES.get(payment.status, RETURN_MESSAGES["pending"]), lang))
-    refresh = '<meta http-equiv="refresh" content="3">' if payment.status not in payments.FINAL else ""
+    refresh = "" if payments.settled(payment) else '<meta http-equiv="refresh" content="3">'
     link = html.escape(translate("Back to billing", lang))
     direction = "rtl" if lang == "ar" else "ltr"
     return (

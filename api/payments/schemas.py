@@ -38,6 +38,7 @@ class PaymentOut(BaseModel):
     result_description: str | None
     card_last4: str | None
     attempts: int
+    fulfilled: bool  # what was bought has been granted
     created_at: datetime
 
 

@@ -41,7 +41,7 @@ async def wait_status(shopper: Shopper, payment_id: str, wanted: str, timeout: f
     async with asyncio.timeout(timeout):
         while True:
             body = (await shopper.api.get(f"/v1/payments/{payment_id}")).json()
-            if body["status"] == wanted:
+            if body["status"] == wanted and (wanted != "succeeded" or body["fulfilled"]):
                 return dict(body)
             await asyncio.sleep(0.1)
 
