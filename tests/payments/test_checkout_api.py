@@ -210,5 +210,7 @@ async def test_checkout_validation_and_scoping(
         assert refused.status_code == 422 and refused.json()["code"] == "unknown_item", item
     started = await start_checkout(buyer, "addon:images_10")
     assert (await other.api.get(f"/v1/payments/{started['payment_id']}")).status_code == 404
+    mada = await buyer.api.post("/v1/payments/checkout", json={"item": "addon:video_1", "brand": "mada"})
+    assert mada.status_code == 201 and mada.json()["widget"]["brands"] == "MADA"
     async with httpx.AsyncClient(base_url=pay_api) as anonymous:
         assert (await anonymous.post("/v1/payments/checkout", json={"item": "plan:pro"})).status_code == 401

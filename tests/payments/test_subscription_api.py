@@ -202,3 +202,29 @@ async def test_final_renewal_failure_moves_the_user_to_free(
     assert (
         subscription is not None and subscription.plan_id == "free" and subscription.registration_id is None
     )
+
+
+async def test_cancel_ends_the_plan_at_period_end_without_charging(
+    shopper: Callable[..., Awaitable[Shopper]],
+    pay_settings: Settings,
+    emulator_base: str,
+    pay_worker: worker_module.WorkerDeps,
+    client: Client,
+) -> None:
+    buyer = await shopper()
+    async with api_with(pay_settings, payments_renewal_period_s=3.0) as url:
+        await subscribe(buyer, url, emulator_base, plan="starter")
+        handle = client.get_workflow_handle(subscription_id(buyer.user_id))
+        await eventually(lambda: _exists(handle))
+        cancelled = await buyer.api.post("/v1/subscription/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["cancel_at_period_end"] is True
+        try:
+            assert await asyncio.wait_for(handle.result(), 20) == "cancelled"
+        finally:
+            await stop(client, buyer.user_id)
+        again = await buyer.api.post("/v1/subscription/cancel")
+    assert again.status_code == 409 and again.json()["code"] == "no_subscription"
+    assert await renewals(pay_worker, buyer.user_id) == []
+    async with pay_worker.db.session() as session:
+        subscription = await get_subscription(session, buyer.user_id)
+    assert subscription is not None and subscription.plan_id == "free"
