@@ -24,6 +24,7 @@ from core.plans import get_addon, get_plan
 from core.settings import Settings
 from providers.payments.hyperpay import (
     EXPIRED_CHECKOUT,
+    Brand,
     CheckoutRequest,
     HyperPayClient,
     HyperPayUnavailable,
@@ -161,7 +162,7 @@ class PaymentActivities:
                 merchant_transaction_id=attempt.merchant_transaction_id,
                 email=user.email,
                 given_name=(user.name or "").split(" ")[0][:50],
-                brand=payment.brand,  # type: ignore[arg-type]
+                brand=Brand(payment.brand),
                 create_registration=payment.kind == PaymentKind.plan.value,
             )
             try:

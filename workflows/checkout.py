@@ -10,7 +10,7 @@ SubscriptionWorkflow. The redirect and the webhook only wake the workflow; neith
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -123,8 +123,8 @@ class CheckoutWorkflow:
             retry_policy=retry,
         )
 
-    async def _wait(self, until: object) -> None:
-        remaining = (until - workflow.now()).total_seconds()  # type: ignore[operator]
+    async def _wait(self, until: datetime) -> None:
+        remaining = (until - workflow.now()).total_seconds()
         if remaining > 0:
             try:
                 await workflow.wait_condition(lambda: self.woken, timeout=timedelta(seconds=remaining))

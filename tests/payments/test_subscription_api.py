@@ -23,6 +23,7 @@ from tests.conftest import serve_app
 from tests.payments.conftest import Shopper, pay
 from tests.payments.test_checkout_api import SUCCESS, shopper_returns, start_checkout, wait_mail
 from workflows.payments_common import subscription_id
+from workflows.subscription import SubscriptionWorkflow
 
 DAY = 86400.0
 
@@ -228,3 +229,33 @@ async def test_cancel_ends_the_plan_at_period_end_without_charging(
     async with pay_worker.db.session() as session:
         subscription = await get_subscription(session, buyer.user_id)
     assert subscription is not None and subscription.plan_id == "free"
+
+
+async def test_upgrade_is_charged_now_and_downgrade_waits_for_period_end(
+    shopper: Callable[..., Awaitable[Shopper]],
+    pay_settings: Settings,
+    emulator_base: str,
+    pay_worker: worker_module.WorkerDeps,
+    client: Client,
+) -> None:
+    buyer = await shopper()
+    async with api_with(pay_settings, payments_renewal_period_s=3600.0) as url:
+        await subscribe(buyer, url, emulator_base, plan="starter")
+        handle = client.get_workflow_handle(subscription_id(buyer.user_id))
+        await eventually(lambda: _exists(handle))
+        try:
+            upgraded = await buyer.api.post("/v1/subscription/change", json={"plan": "creator"})
+            assert upgraded.status_code == 200, upgraded.text
+            assert upgraded.json()["plan_id"] == "creator"
+            downgraded = await buyer.api.post("/v1/subscription/change", json={"plan": "starter"})
+            assert downgraded.status_code == 200 and downgraded.json()["plan_id"] == "creator"
+            state = await handle.query(SubscriptionWorkflow.state)
+            assert state.plan_id == "creator" and state.next_plan_id == "starter"
+            refused = await buyer.api.post("/v1/subscription/change", json={"plan": "free"})
+            assert refused.status_code == 409
+        finally:
+            await stop(client, buyer.user_id)
+    async with pay_worker.db.session() as session:
+        query = select(Payment).where(Payment.user_id == buyer.user_id, Payment.kind == "upgrade")
+        [upgrade] = list((await session.execute(query)).scalars())
+    assert upgrade.status == "succeeded" and upgrade.amount_fils == 7000 and upgrade.fulfilled_at is not None
