@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from providers.payments.hyperpay import (
     CheckoutRequest,
     HyperPayClient,
+    HyperPayUnavailable,
     ResultClass,
     decrypt_webhook,
     parse_webhook,
@@ -175,3 +177,14 @@ async def test_widget_and_hosted_page(hyperpay: HyperPayClient, emulator_base: s
         assert page.status_code == 200 and "3.00 JOD" in page.text and "http://shop.test/back" in page.text
         unknown = await http.get(f"{emulator_base}/hyperpay/v1/paymentWidgets.js", params={"checkoutId": "x"})
         assert unknown.status_code == 404
+
+
+async def test_status_throttling_is_a_temporary_failure(
+    hyperpay: HyperPayClient, emulator_base: str, control: httpx.AsyncClient
+) -> None:
+    await control.post("/config", json={"status_limit_per_minute": 2})
+    created = await hyperpay.prepare_checkout(checkout_request("pay-13-a1"))
+    await hyperpay.payment_status(created.id)
+    await hyperpay.payment_status(created.id)
+    with pytest.raises(HyperPayUnavailable, match="HTTP 429"):
+        await hyperpay.payment_status(created.id)
