@@ -109,7 +109,8 @@ async def test_renewal_succeeds_and_opens_the_next_period(
 
 
 async def _succeeded_renewal(deps: worker_module.WorkerDeps, user_id: str) -> Payment | None:
-    return next((p for p in await renewals(deps, user_id) if p.status == "succeeded"), None)
+    found = await renewals(deps, user_id)
+    return next((p for p in found if p.status == "succeeded" and p.fulfilled_at is not None), None)
 
 
 async def test_failed_renewal_goes_to_dunning_and_succeeds_when_support_retries(
