@@ -134,7 +134,7 @@ class Child:
 
 
 def dev_children(settings: Settings, logs: Path) -> list[Child]:
-    from workflows import SEARCH_ATTRIBUTES
+    from workflows import BACKGROUND, DOCUMENTS, MEDIA, SEARCH_ATTRIBUTES
     from workflows.client import binary, dev_server_args
 
     pulse = [sys.executable, "-m", "cli"]
@@ -156,10 +156,13 @@ def dev_children(settings: Settings, logs: Path) -> list[Child]:
         *dev_server_args(),
     ]
     emulator = [sys.executable, "-m", "emulator", "--port", str(settings.emulator_port)]
+    # Without Redis the stream bus is in memory, so chat turns must run in the API process:
+    # the dedicated worker then leaves the interactive queue to it.
+    queues = [] if settings.redis_url else ["-q", BACKGROUND, "-q", DOCUMENTS, "-q", MEDIA]
     return [
         Child("temporal", temporal, logs / "temporal.log"),
         Child("emulator", emulator, logs / "emulator.log"),
-        Child("worker", [*pulse, "worker"], logs / "worker.log"),
+        Child("worker", [*pulse, "worker", *queues], logs / "worker.log"),
         Child("api", [*pulse, "api"], logs / "api.log"),
     ]
 

@@ -4,7 +4,6 @@ then Accept-Language; Arabic by default."""
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.i18n import LOCALES, locale_from_accept_language, normalize_locale
 
@@ -13,11 +12,7 @@ def request_locale(request: Request) -> str:
     for candidate in (request.query_params.get("lang"), request.cookies.get("lang")):
         if candidate and candidate in LOCALES:
             return candidate
-    user = getattr(request.state, "user", None)
-    try:
-        user_locale = getattr(user, "locale", None) if user is not None else None
-    except SQLAlchemyError:  # the request's session rolled back after an error: user expired
-        user_locale = None
+    user_locale = getattr(request.state, "user_locale", None)  # a plain string: safe after rollback
     if user_locale in LOCALES:
         return str(user_locale)
     return normalize_locale(locale_from_accept_language(request.headers.get("accept-language")))

@@ -220,6 +220,19 @@ class Settings(BaseSettings):
     def emulator_url(self) -> str:
         return f"http://127.0.0.1:{self.emulator_port}"
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``PULSE_*`` variables, to configure a child process."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"PULSE_{name.upper()}"] = str(value)
+        return env
+
     def task_queue(self, name: str) -> str:
         return f"{self.temporal_task_queue_prefix}{name}"
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from emulator import text
-from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key
+from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key, retry_headers
 from emulator.streaming import EventStream, hold, paced, sse
 
 router = APIRouter(tags=["anthropic"])
@@ -45,12 +45,7 @@ def _request_id() -> str:
 
 
 def fault_response(fault: Fault) -> JSONResponse:
-    headers = {"request-id": _request_id()}
-    if fault.retry_after_s is not None:
-        headers["retry-after"] = (
-            str(int(fault.retry_after_s)) if fault.retry_after_s.is_integer() else str(fault.retry_after_s)
-        )
-        headers["retry-after-ms"] = str(int(fault.retry_after_s * 1000))
+    headers = {"request-id": _request_id(), **retry_headers(fault.retry_after_s)}
     if fault.kind == "quota":
         message = "You have reached your specified API usage limits."
         details = {"error_code": "enforced_spend_limit_reached"}

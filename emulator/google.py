@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from emulator import text
-from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key
+from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key, retry_headers
 from emulator.streaming import EventStream, hold, paced, sse
 
 router = APIRouter(tags=["google"])
@@ -58,8 +58,7 @@ def fault_response(fault: Fault) -> JSONResponse:
         delay = f"{fault.retry_after_s:g}s"
         details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]
     response = error(status, details=details)
-    if fault.retry_after_s is not None:
-        response.headers["retry-after"] = f"{fault.retry_after_s:g}"
+    response.headers.update(retry_headers(fault.retry_after_s))
     return response
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from emulator import text
-from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key
+from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key, retry_headers
 from emulator.streaming import EventStream, hold, paced, sse
 
 router = APIRouter(tags=["openai"])
@@ -33,6 +33,7 @@ MODERATION_CATEGORIES = (
     "violence",
     "violence/graphic",
 )
+MODERATION_MODEL = "omni-moderation-latest"
 FLAG_PHRASE = "emulator-flag"  # flags "violence"; "[flag:<category>]" flags that category
 ERRORS = {
     400: ("invalid_request_error", None, "Invalid request."),
@@ -55,10 +56,7 @@ def error(
 
 def fault_response(fault: Fault) -> JSONResponse:
     """The HTTP answer for an HTTP-level fault (529 becomes 503: OpenAI has no 529)."""
-    headers = {"x-request-id": f"req_{uuid.uuid4().hex}"}
-    if fault.retry_after_s is not None:
-        headers["retry-after"] = _seconds(fault.retry_after_s)
-        headers["retry-after-ms"] = str(int(fault.retry_after_s * 1000))
+    headers = {"x-request-id": f"req_{uuid.uuid4().hex}", **retry_headers(fault.retry_after_s)}
     if fault.kind == "quota":
         message = "You exceeded your current quota, please check your plan and billing details."
         body = {"message": message, "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}
@@ -67,10 +65,6 @@ def fault_response(fault: Fault) -> JSONResponse:
     if status == 529:
         status = 503
     return error(status, headers=headers)
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def content_text(content: Any) -> str:
@@ -259,19 +253,19 @@ async def models(request: Request) -> Response:
 @router.post("/v1/moderations")
 async def moderations(request: Request) -> Response:
     state = get_state(request)
-    state.record_request(PROVIDER)
+    state.counts(PROVIDER).moderations += 1
     if rejected_key(api_key(request, "authorization")):
         return error(401)
     body = await request.json()
-    fault = state.take_fault(PROVIDER, body.get("model") or "omni-moderation-latest")
+    fault = state.take_fault(PROVIDER, body.get("model") or MODERATION_MODEL, explicit=True)
     if fault is not None and fault.status is not None:
         return fault_response(fault)
     inputs = body.get("input")
-    items = inputs if isinstance(inputs, list) else [inputs]
-    results = [moderate(item if isinstance(item, str) else content_text([item])) for item in items]
-    if items and not isinstance(items[0], str):
-        results = [moderate(content_text(items))]
-    model = body.get("model") or "omni-moderation-latest"
+    if isinstance(inputs, list) and inputs and not isinstance(inputs[0], str):
+        results = [moderate(content_text(inputs))]  # one multi-modal input: text and image parts
+    else:
+        results = [moderate(str(item)) for item in (inputs if isinstance(inputs, list) else [inputs])]
+    model = body.get("model") or MODERATION_MODEL
     return JSONResponse({"id": f"modr-{uuid.uuid4().hex[:20]}", "model": model, "results": results})
 
 

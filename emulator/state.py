@@ -48,7 +48,8 @@ class Fault:
 
 @dataclass
 class Calls:
-    requests: int = 0  # every request received (faulted ones included)
+    requests: int = 0  # every generation request received (faulted ones included)
+    moderations: int = 0  # moderation requests (kept apart so chat tests count chat calls)
     completed: int = 0  # streams that ran to their normal end
     disconnects: int = 0  # streams the client closed before the end
     faults: int = 0  # requests that were given a fault
@@ -65,10 +66,14 @@ class EmulatorState:
     def add_fault(self, fault: Fault) -> None:
         self.faults.append(fault)
 
-    def take_fault(self, provider: str, model: str | None = None) -> Fault | None:
-        """The first queued fault matching this call, with one use consumed."""
+    def take_fault(self, provider: str, model: str | None = None, *, explicit: bool = False) -> Fault | None:
+        """The first queued fault matching this call, with one use consumed.
+
+        ``explicit`` calls (moderations) only take faults that name their model.
+        """
+        accepted = (model,) if explicit else (None, model)
         for fault in self.faults:
-            if fault.provider == provider and fault.count > 0 and fault.model in (None, model):
+            if fault.provider == provider and fault.count > 0 and fault.model in accepted:
                 fault.count -= 1
                 if fault.count == 0:
                     self.faults.remove(fault)
@@ -98,6 +103,14 @@ class EmulatorState:
         """Per-token pacing; always yields control, even with a zero delay."""
         delay = fault.delay_s if fault is not None and fault.kind == "slow" else self.token_ms / 1000
         await asyncio.sleep(delay)
+
+
+def retry_headers(retry_after_s: float | None) -> dict[str, str]:
+    """``retry-after`` (seconds) and ``retry-after-ms`` for a fault that asks for them."""
+    if retry_after_s is None:
+        return {}
+    seconds = str(int(retry_after_s)) if float(retry_after_s).is_integer() else str(retry_after_s)
+    return {"retry-after": seconds, "retry-after-ms": str(int(retry_after_s * 1000))}
 
 
 def get_state(request: Request) -> EmulatorState:

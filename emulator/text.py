@@ -155,7 +155,7 @@ class _Builder:
     def _array(self, schema: dict[str, Any], depth: int) -> list[Any]:
         low = int(schema.get("minItems", 1 if depth < 4 else 0))
         high = int(schema.get("maxItems", max(low, 2)))
-        count = max(low, min(2, high))
+        count = low if depth > 6 else max(low, min(2, high))  # deep (recursive) schemas stop
         items = schema.get("items") or {"type": "string"}
         return [self.build(items, depth + 1) for _ in range(count)]
 

@@ -44,6 +44,7 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
         principal = await _from_cookie(request, session, settings)
     if principal is not None:
         request.state.user = principal.user
+        request.state.user_locale = principal.user.locale
         request.state.principal = principal
         structlog.contextvars.bind_contextvars(user_id=principal.user.id)
     return principal

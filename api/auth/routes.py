@@ -125,6 +125,7 @@ async def _sign_in(
         session, settings, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
     )
     request.state.user = user
+    request.state.user_locale = user.locale
     return _Issued(user, issued.session.id, issued.access_token, issued.expires_at)
 
 

@@ -2,6 +2,7 @@
 
 from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
+from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -26,6 +27,9 @@ from core.models.payments import (
 from core.models.user import Locale, Role, User
 
 __all__ = [
+    "ChatMessage",
+    "Conversation",
+    "MessageStatus",
     "ApiKey",
     "AuditLog",
     "AuthSession",

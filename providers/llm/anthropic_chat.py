@@ -72,8 +72,8 @@ class AnthropicChat:
         }
         if system:
             params["system"] = system
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
+        if request.temperature is not None:  # newer SDKs dropped the keyword; the API still takes it
+            params["extra_body"] = {"temperature": request.temperature}
         if request.json_schema is not None:
             description = "Reply with JSON that matches this schema."
             params["tools"] = [

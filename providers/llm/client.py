@@ -18,7 +18,7 @@ from core.catalog import ModelInfo, Provider, resolve_model
 from core.settings import Settings
 from providers.llm.anthropic_chat import AnthropicChat
 from providers.llm.errors import RetryableProviderError
-from providers.llm.google_chat import GoogleChat
+from providers.llm.google_chat import GoogleChat, TrackingAsyncClient
 from providers.llm.openai_chat import OpenAIChat
 from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
 
@@ -36,6 +36,7 @@ class LLMClient:
         self._openai: openai.AsyncOpenAI | None = None
         self._anthropic: anthropic.AsyncAnthropic | None = None
         self._google: genai.Client | None = None
+        self._google_http: TrackingAsyncClient | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient:
@@ -65,8 +66,12 @@ class LLMClient:
     def google_client(self) -> genai.Client:
         if self._google is None:
             timeout_ms = int(self.timeout * 1000)
+            self._google_http = TrackingAsyncClient(timeout=self.timeout)
             options = genai_types.HttpOptions(
-                base_url=self.settings.google_base_url, api_version="v1beta", timeout=timeout_ms
+                base_url=self.settings.google_base_url,
+                api_version="v1beta",
+                timeout=timeout_ms,
+                httpx_async_client=self._google_http,
             )
             self._google = genai.Client(
                 api_key=self.settings.google_api_key.get_secret_value(), http_options=options
@@ -129,7 +134,10 @@ class LLMClient:
             closer: Any = getattr(self._google.aio, "aclose", None)
             if closer is not None:
                 await closer()
+        if self._google_http is not None:
+            await self._google_http.aclose()
         self._openai = self._anthropic = self._google = None
+        self._google_http = None
 
 
 async def _aclose(iterator: object) -> None:

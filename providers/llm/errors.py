@@ -47,6 +47,9 @@ class ProviderError(Exception):
     def __str__(self) -> str:
         return f"{self.provider} {self.status or '-'} {self.code or '-'}: {self.message}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.provider, self.status, self.code))
+
 
 class RetryableProviderError(ProviderError):
     retryable = True
@@ -61,6 +64,9 @@ class RetryableProviderError(ProviderError):
     ) -> None:
         super().__init__(message, provider, status, code)
         self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.provider, self.status, self.code, self.retry_after))
 
 
 class NonRetryableProviderError(ProviderError):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
+import httpx
 from google.genai import Client, errors, types
 
 from core.catalog import ModelInfo
@@ -66,6 +69,25 @@ def _daily_quota(details: list[dict[str, Any]]) -> bool:
     return False
 
 
+_OPEN_RESPONSES: ContextVar[list[httpx.Response] | None] = ContextVar("pulse_google_responses", default=None)
+
+
+class TrackingAsyncClient(httpx.AsyncClient):
+    """An httpx client that hands each response to the stream that asked for it.
+
+    google-genai nests its stream generators without closing the inner ones, so an early
+    ``aclose()`` would leave the HTTP response open until garbage collection. Tracking the
+    response lets ``GoogleChat.stream`` close it at once, which closes the connection.
+    """
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        tracked = _OPEN_RESPONSES.get()
+        if tracked is not None:
+            tracked.append(response)
+        return response
+
+
 class GoogleChat:
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -92,6 +114,18 @@ class GoogleChat:
         ]
 
     async def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        responses: list[httpx.Response] = []
+        _OPEN_RESPONSES.set(responses)
+        try:
+            async for event in self._events(model, request):
+                yield event
+        finally:
+            _OPEN_RESPONSES.set(None)
+            for response in responses:
+                with contextlib.suppress(Exception):
+                    await response.aclose()
+
+    async def _events(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         try:
             stream = await self.client.aio.models.generate_content_stream(
                 model=model.id, contents=self.contents(request), config=self.config(request)

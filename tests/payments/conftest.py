@@ -154,7 +154,6 @@ async def pay_worker(pay_settings: Settings, client: Client) -> AsyncIterator[wo
     await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
     for task in tasks:
         task.cancel()
-    await deps.extras["hyperpay"].aclose()
     await deps.aclose()
 
 
