@@ -22,18 +22,22 @@ from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.ledger import LedgerActivities
+from activities.payments import PaymentActivities
 from core.db import Database
 from core.settings import Settings
 from providers.email import build_email_provider
 from providers.llm import LLMClient
+from providers.payments.hyperpay import HyperPayClient
 from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
+from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.send_email import SendEmailWorkflow
+from workflows.subscription import SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +54,8 @@ class WorkerDeps:
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
+        if "hyperpay" in self.extras:
+            await self.extras["hyperpay"].aclose()
         await self.llm.aclose()
         await self.bus.aclose()
         await self.db.dispose()
@@ -65,7 +71,14 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow, ChatTurnWorkflow]
+    return [
+        DiagnosticsWorkflow,
+        SendEmailWorkflow,
+        LedgerSweeperWorkflow,
+        ChatTurnWorkflow,
+        CheckoutWorkflow,
+        SubscriptionWorkflow,
+    ]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
@@ -76,6 +89,9 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
+        deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
+    pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     return [
         diagnostics.write_and_read,
         email.send,
@@ -86,6 +102,14 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         chat.stream_reply,
         chat.finish,
         chat.fail,
+        pay.create_checkout,
+        pay.verify_checkout,
+        pay.expire_checkout,
+        pay.fulfil,
+        pay.charge,
+        pay.end_plan,
+        pay.set_past_due,
+        pay.failure_notice,
     ]
 
 

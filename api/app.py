@@ -15,6 +15,8 @@ from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
 from api.middleware import RequestContextMiddleware
+from api.payments.admin import router as payments_admin_router
+from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(plans_router)
     app.include_router(usage_router)
     app.include_router(usage_admin_router)
+    app.include_router(payments_router)
+    app.include_router(payments_admin_router)
     if settings.is_dev:
         app.include_router(dev_router)
     return app

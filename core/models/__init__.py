@@ -16,6 +16,14 @@ from core.models.ledger import (
     Subscription,
     SubscriptionStatus,
 )
+from core.models.payments import (
+    AuditLog,
+    Payment,
+    PaymentAttempt,
+    PaymentKind,
+    PaymentStatus,
+    WebhookEvent,
+)
 from core.models.user import Locale, Role, User
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "Conversation",
     "MessageStatus",
     "ApiKey",
+    "AuditLog",
     "AuthSession",
     "Base",
     "EmailDelivery",
@@ -38,9 +47,14 @@ __all__ = [
     "LedgerReservation",
     "Locale",
     "MagicLinkToken",
+    "Payment",
+    "PaymentAttempt",
+    "PaymentKind",
+    "PaymentStatus",
     "ReservationStatus",
     "Role",
     "Subscription",
     "SubscriptionStatus",
     "User",
+    "WebhookEvent",
 ]
