@@ -15,6 +15,8 @@ from api.temporal import TemporalConnection
 from core.db import Database
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from web.pages import html_error
+from web.routes import router as web_router
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
@@ -37,8 +39,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
-    errors.install(app)
+    errors.install(app, html_errors=html_error)
     app.include_router(health_router)
+    app.include_router(web_router)
     return app
 
 

@@ -1,0 +1,71 @@
+"""Page routes, static files (CSS, ES modules) and the Arabic UI font from its wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fontpkg_ibm_plex_sans_arabic
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from core.errors import NotFound
+from web.pages import page, page_locale
+from web.plans import UNITS, catalog, offers
+
+router = APIRouter(include_in_schema=False)
+
+STATIC = Path(__file__).resolve().parent / "static"
+FONTS = fontpkg_ibm_plex_sans_arabic.ROOT / "files"
+MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+
+
+@router.get("/", response_class=HTMLResponse)
+async def landing(request: Request) -> HTMLResponse:
+    locale = page_locale(request)
+    plans, addons = catalog()
+    return page(
+        request,
+        "landing.html",
+        "landing",
+        plans=offers(plans, locale),
+        addons=offers(addons, locale),
+    )
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin(request: Request) -> HTMLResponse:
+    return page(request, "signin.html", "signin")
+
+
+@router.get("/usage", response_class=HTMLResponse)
+async def usage(request: Request) -> HTMLResponse:
+    return page(request, "usage.html", "usage", units=UNITS)
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request) -> HTMLResponse:
+    return page(request, "account.html", "account")
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def chat(request: Request) -> HTMLResponse:
+    return page(request, "chat.html", "chat", conversations=[], messages=[], models=[], conversation_id=None)
+
+
+@router.get("/static/fonts/{name}")
+async def font(name: str) -> FileResponse:
+    """A font file from the fontpkg wheel (only the files it ships)."""
+    path = FONTS / name
+    if "/" in name or not name.endswith(".ttf") or not path.is_file():
+        raise NotFound()
+    return FileResponse(path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=31536000"})
+
+
+@router.get("/static/{kind}/{name}")
+async def static(kind: str, name: str) -> FileResponse:
+    """CSS and ES modules from web/static (revalidated with ETag on each load)."""
+    path = STATIC / kind / name
+    if kind not in ("css", "js", "img") or "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound()
+    media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,19 @@
+// Entry module: the upgrade banner on every page for signed-in people, then the page's module.
+
+import { watchUsage } from "./quota.js";
+
+const page = document.body.dataset.page;
+const signedIn = document.body.dataset.signedIn === "1";
+
+const modules = {
+  signin: "./signin.js",
+  usage: "./usage.js",
+  account: "./account.js",
+  chat: "./chat.js",
+};
+
+if (signedIn && page !== "usage") watchUsage();
+
+if (modules[page]) {
+  import(modules[page]).then((module) => module.start?.({ signedIn }));
+}
