@@ -19,6 +19,8 @@ import typer
 from core.settings import Settings, load_settings
 
 app = typer.Typer(help="Pulse AI Studio", no_args_is_help=True, add_completion=False)
+admin_app = typer.Typer(help="Operator tasks (roles, plans …)", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 
 def _settings() -> Settings:
@@ -210,6 +212,36 @@ def _wait_for_port(port: int, timeout: float) -> None:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
+
+
+@admin_app.command("grant-role")
+def grant_role(
+    email: str = typer.Argument(..., help="the user's email address"),
+    role: str = typer.Argument(..., help="user, support or admin"),
+) -> None:
+    """Give an existing user a role (written to the audit log)."""
+    from core import accounts
+    from core.db import Database
+    from core.models import Role
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"unknown role {role!r}: use user, support or admin", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                user = await accounts.grant_role(session, email, role, actor="cli")
+                typer.echo(f"{user.email} is now {user.role}")
+        except accounts.UserNotFound:
+            typer.echo(f"no user with email {email}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
 
 
 if __name__ == "__main__":

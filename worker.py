@@ -18,11 +18,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.diagnostics import DiagnosticsActivities
+from activities.email import EmailActivities
 from core.db import Database
 from core.settings import Settings
+from providers.email import build_email_provider
 from workflows import ALL_QUEUES
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.send_email import SendEmailWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +49,16 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow]
+    return [DiagnosticsWorkflow, SendEmailWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
-    return [diagnostics.write_and_read]
+    # extras["email"] overrides the provider chosen by settings.email_backend
+    email = EmailActivities(
+        deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
+    )
+    return [diagnostics.write_and_read, email.send]
 
 
 def build_workers(

@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.auth.routes import link_router as auth_link_router
+from api.auth.routes import router as auth_router
 from api.deps import AppState
+from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
 from api.middleware import RequestContextMiddleware
 from api.temporal import TemporalConnection
@@ -41,6 +44,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
     errors.install(app, html_errors=html_error)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(auth_link_router)
+    if settings.is_dev:
+        app.include_router(dev_router)
     app.include_router(web_router)
     return app
 

@@ -28,6 +28,12 @@ class Env(StrEnum):
     prod = "prod"
 
 
+class EmailBackend(StrEnum):
+    outbox = "outbox"  # dev: files under var/outbox, shown at /dev/mailbox
+    smtp = "smtp"
+    ses = "ses"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_", extra="forbid", env_file=None)
 
@@ -63,6 +69,27 @@ class Settings(BaseSettings):
     # Emulator (dev): providers default to it
     emulator_port: int = Field(8765, ge=1, le=65535)
 
+    # --- accounts ---
+    email_backend: EmailBackend = EmailBackend.outbox
+    email_from: str = "Pulse AI Studio <no-reply@pulse.local>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True  # STARTTLS on 587 (SES SMTP); set smtp_ssl for implicit TLS on 465
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    ses_region: str = "eu-west-1"
+    ses_endpoint_url: str = ""  # tests point this at moto's server
+    ses_configuration_set: str = ""
+    session_ttl_days: int = Field(30, ge=1)
+    magic_link_ttl_minutes: int = Field(10, ge=1, le=60)
+    cookie_secure: bool | None = None  # derived: Secure outside dev/test
+    rate_limit_magic_link_email: str = "5/10 minutes"
+    rate_limit_magic_link_ip: str = "20/10 minutes"
+    rate_limit_verify_ip: str = "30/10 minutes"
+    rate_limit_api_user: str = "600/minute"
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -79,9 +106,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PULSE_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
             )
+        if self.cookie_secure is None:
+            self.cookie_secure = self.env == Env.prod
+        self._check_rate_limits()
         if self.env == Env.prod:
             self._refuse_placeholders()
         return self
+
+    def _check_rate_limits(self) -> None:
+        from limits import parse_many
+
+        for name in type(self).model_fields:
+            if name.startswith("rate_limit_"):
+                try:
+                    parse_many(getattr(self, name))
+                except ValueError:
+                    raise ValueError(f"{name}: expected a limit like '5/10 minutes'") from None
 
     def _refuse_placeholders(self) -> None:
         secret = self.secret_key.get_secret_value()
@@ -93,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env in (Env.dev, Env.test)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
 
     @property
     def emulator_url(self) -> str:

@@ -8,7 +8,8 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -62,8 +63,24 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("var")
 
 
+# Every test request comes from 127.0.0.1: per-IP and per-user limits are loose in tests (the
+# rate-limit tests serve their own app with tight ones).
+TEST_RATE_LIMITS = {
+    "rate_limit_magic_link_email": "100/minute",
+    "rate_limit_magic_link_ip": "100000/minute",
+    "rate_limit_verify_ip": "100000/minute",
+    "rate_limit_api_user": "100000/minute",
+}
+
+
 def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {"env": Env.test, "secret_key": TEST_SECRET, "log_json": True}
+    values: dict[str, object] = {
+        "env": Env.test,
+        "secret_key": TEST_SECRET,
+        "log_json": True,
+        "email_backend": "outbox",
+        **TEST_RATE_LIMITS,
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -150,6 +167,100 @@ async def api_url(settings: Settings, worker: worker_module.WorkerDeps) -> Async
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as session:
         yield session
+
+
+# --- accounts: signing in through the real magic-link flow ---
+
+
+@dataclass
+class SignedIn:
+    user_id: str
+    email: str
+    token: str  # the session JWT ("" for cookie sign-ins: the cookie holds it)
+    client: httpx.AsyncClient  # bearer-authenticated (or cookie + CSRF header), base_url=api_url
+
+
+async def mailbox_link(
+    http: httpx.AsyncClient, email: str, *, seen: set[str] | frozenset[str] = frozenset(), timeout: float = 20
+) -> str:
+    """The sign-in link of the newest email to ``email`` not in ``seen`` (polls /dev/mailbox.json)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await http.get("/dev/mailbox.json", params={"to": email})
+        response.raise_for_status()
+        for message in response.json():
+            if message["id"] not in seen and message.get("link"):
+                return str(message["link"])
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no sign-in email reached {email} within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def mailbox_ids(http: httpx.AsyncClient, email: str) -> set[str]:
+    response = await http.get("/dev/mailbox.json", params={"to": email})
+    return {message["id"] for message in response.json()}
+
+
+async def request_link(http: httpx.AsyncClient, email: str, locale: str = "ar") -> str:
+    """POST /v1/auth/magic-link, then the link from the dev mailbox."""
+    seen = await mailbox_ids(http, email)
+    response = await http.post("/v1/auth/magic-link", json={"email": email, "locale": locale})
+    assert response.status_code == 202, response.text
+    return await mailbox_link(http, email, seen=seen)
+
+
+def link_token(link: str) -> str:
+    return httpx.URL(link).params["token"]
+
+
+def link_path(link: str) -> str:
+    """The emailed link's path and query (its host is settings.public_url, not the test server)."""
+    return httpx.URL(link).raw_path.decode()
+
+
+@pytest_asyncio.fixture
+async def sign_in(api_url: str) -> AsyncIterator[Callable[..., Awaitable[SignedIn]]]:
+    """``await sign_in(email=None, locale="ar")`` → SignedIn with a bearer-authenticated client."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def _sign_in(email: str | None = None, locale: str = "ar") -> SignedIn:
+        email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+        async with httpx.AsyncClient(base_url=api_url, timeout=30) as anonymous:
+            link = await request_link(anonymous, email, locale)
+            response = await anonymous.post("/v1/auth/magic-link/verify", json={"token": link_token(link)})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        client = httpx.AsyncClient(
+            base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {body['access_token']}"}
+        )
+        clients.append(client)
+        return SignedIn(body["user"]["id"], body["user"]["email"], body["access_token"], client)
+
+    yield _sign_in
+    for client in clients:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def sign_in_cookie(api_url: str) -> AsyncIterator[Callable[..., Awaitable[SignedIn]]]:
+    """Like ``sign_in``, but follows the emailed link (GET /auth/verify) like a browser: the client
+    holds the ``pulse_session`` + ``pulse_csrf`` cookies and sends ``X-CSRF-Token``."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def _sign_in(email: str | None = None, locale: str = "ar") -> SignedIn:
+        email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+        client = httpx.AsyncClient(base_url=api_url, timeout=30)
+        clients.append(client)
+        link = await request_link(client, email, locale)
+        response = await client.get(link_path(link))
+        assert response.status_code == 303, response.text
+        client.headers["X-CSRF-Token"] = client.cookies["pulse_csrf"]
+        me = (await client.get("/v1/auth/me")).json()
+        return SignedIn(me["id"], me["email"], "", client)
+
+    yield _sign_in
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture

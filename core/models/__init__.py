@@ -1,7 +1,20 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
+from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.job import Job, JobKind, JobStatus
 from core.models.user import Locale, Role, User
 
-__all__ = ["Base", "Job", "JobKind", "JobStatus", "Locale", "Role", "User"]
+__all__ = [
+    "ApiKey",
+    "AuthSession",
+    "Base",
+    "EmailDelivery",
+    "MagicLinkToken",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "Locale",
+    "Role",
+    "User",
+]

@@ -1,0 +1,228 @@
+"""Sign-in by magic link, sessions, and personal API keys (``/v1/auth``), plus the emailed
+link ``GET /auth/verify``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
+
+from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, CurrentUser
+from api.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    MagicLinkAccepted,
+    MagicLinkRequest,
+    RevokedCount,
+    SessionPublic,
+    SignedIn,
+    UserPublic,
+    UserUpdate,
+    VerifyRequest,
+)
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.i18n import request_locale
+from api.ratelimit import LimiterDep, client_ip
+from core import accounts
+from core.i18n import translate
+from core.models import User
+from core.settings import Settings
+from workflows.starters import email_id, start_email
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+link_router = APIRouter(tags=["auth"])
+
+
+@router.post("/magic-link", status_code=status.HTTP_202_ACCEPTED, response_model=MagicLinkAccepted)
+async def request_magic_link(
+    body: MagicLinkRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    limiter: LimiterDep,
+) -> MagicLinkAccepted:
+    """Always the same 202, whether or not the account existed (it is created on first request)."""
+    email = accounts.normalize_email(body.email)
+    await limiter.hit(settings.rate_limit_magic_link_ip, "magic-link-ip", client_ip(request))
+    await limiter.hit(settings.rate_limit_magic_link_email, "magic-link-email", accounts.hash_secret(email))
+    user = await accounts.get_or_create_user(session, email, body.locale or request_locale(request))
+    link = await accounts.issue_magic_link(session, settings, user)
+    await session.commit()  # the link must exist before the email can be sent
+    await start_email(
+        temporal,
+        settings,
+        workflow_id=email_id(f"magic-link-{link.token_id}"),
+        to=user.email,
+        template="magic_link",
+        locale=user.locale,
+        context={
+            "link_sealed": accounts.seal(settings, link.url),
+            "minutes": settings.magic_link_ttl_minutes,
+        },
+        deliver_within_seconds=settings.magic_link_ttl_minutes * 60,
+    )
+    message = translate(
+        "If this address can sign in, a link is on its way. It expires in {minutes} minutes.",
+        request_locale(request),
+        minutes=settings.magic_link_ttl_minutes,
+    )
+    return MagicLinkAccepted(message=message)
+
+
+@router.post("/magic-link/verify", response_model=SignedIn)
+async def verify_magic_link(
+    body: VerifyRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+) -> SignedIn:
+    issued = await _sign_in(body.token, request, session, settings, limiter)
+    set_session_cookies(response, settings, issued)
+    return SignedIn(
+        user=UserPublic.model_validate(issued.user),
+        access_token=issued.access_token,
+        expires_at=issued.expires_at,
+    )
+
+
+@link_router.get("/auth/verify", include_in_schema=False)
+async def follow_magic_link(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    token: Annotated[str, Query(max_length=200)] = "",
+    next: Annotated[str, Query(max_length=500)] = "/",
+) -> RedirectResponse:
+    """The emailed link: sign in, set the cookies and go into the app."""
+    issued = await _sign_in(token, request, session, settings, limiter)
+    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookies(response, settings, issued)
+    return response
+
+
+@dataclass(frozen=True)
+class _Issued:
+    user: User
+    session_id: str
+    access_token: str
+    expires_at: datetime
+
+
+async def _sign_in(
+    token: str, request: Request, session: SessionDep, settings: Settings, limiter: LimiterDep
+) -> _Issued:
+    await limiter.hit(settings.rate_limit_verify_ip, "verify-ip", client_ip(request))
+    user = await accounts.consume_magic_link(session, token)
+    issued = await accounts.create_session(
+        session, settings, user, user_agent=request.headers.get("user-agent", ""), ip=client_ip(request)
+    )
+    request.state.user = user
+    return _Issued(user, issued.session.id, issued.access_token, issued.expires_at)
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths (no scheme, no //host, no backslashes)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def set_session_cookies(response: Response, settings: Settings, issued: _Issued) -> None:
+    max_age = settings.session_ttl_days * 24 * 3600
+    secure = bool(settings.cookie_secure)
+    response.set_cookie(
+        SESSION_COOKIE, issued.access_token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        accounts.csrf_token(settings, issued.session_id),
+        max_age=max_age,
+        httponly=False,
+        secure=secure,
+        samesite="lax",
+    )
+
+
+def clear_session_cookies(response: Response, settings: Settings) -> None:
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, secure=bool(settings.cookie_secure), samesite="lax")
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    principal: CurrentPrincipal, response: Response, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Revoke this session (its JWT stops working at once) and clear the cookies."""
+    if principal.session_id:
+        await accounts.revoke_session(session, principal.user.id, principal.session_id)
+    clear_session_cookies(response, settings)
+
+
+@router.get("/me", response_model=UserPublic)
+async def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@router.patch("/me", response_model=UserPublic)
+async def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
+    if body.locale is not None:
+        await accounts.set_locale(session, user, body.locale)
+    if body.name is not None:
+        user.name = body.name.strip()
+    await session.flush()
+    return UserPublic.model_validate(user)
+
+
+@router.get("/sessions", response_model=list[SessionPublic])
+async def list_sessions(principal: CurrentPrincipal, session: SessionDep) -> list[SessionPublic]:
+    rows = await accounts.list_sessions(session, principal.user.id)
+    return [
+        SessionPublic(
+            id=row.id,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            user_agent=row.user_agent,
+            ip=row.ip,
+            current=row.id == principal.session_id,
+        )
+        for row in rows
+    ]
+
+
+@router.delete("/sessions", response_model=RevokedCount)
+async def sign_out_everywhere(
+    user: CurrentUser, response: Response, session: SessionDep, settings: SettingsDep
+) -> RevokedCount:
+    """Revoke every session of the user, this one included."""
+    revoked = await accounts.revoke_all_sessions(session, user.id)
+    clear_session_cookies(response, settings)
+    return RevokedCount(revoked=revoked)
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
+    await accounts.revoke_session(session, user.id, session_id)
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(body: ApiKeyCreate, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
+    created = await accounts.create_api_key(session, user.id, body.name)
+    return ApiKeyCreated(**ApiKeyPublic.model_validate(created.api_key).model_dump(), key=created.key)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyPublic])
+async def list_api_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyPublic]:
+    return [ApiKeyPublic.model_validate(row) for row in await accounts.list_api_keys(session, user.id)]
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: str, user: CurrentUser, session: SessionDep) -> None:
+    await accounts.revoke_api_key(session, user.id, key_id)
