@@ -6,9 +6,10 @@ from pathlib import Path
 
 import fontpkg_ibm_plex_sans_arabic
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from core.errors import NotFound
+from web.auth import PageUser, RequiredUser
 from web.pages import page, page_locale
 from web.plans import UNITS, catalog, offers
 
@@ -20,7 +21,7 @@ MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+
 
 
 @router.get("/", response_class=HTMLResponse)
-async def landing(request: Request) -> HTMLResponse:
+async def landing(request: Request, user: PageUser) -> HTMLResponse:
     locale = page_locale(request)
     plans, addons = catalog()
     return page(
@@ -32,23 +33,25 @@ async def landing(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/signin", response_class=HTMLResponse)
-async def signin(request: Request) -> HTMLResponse:
+@router.get("/signin", response_class=HTMLResponse, response_model=None)
+async def signin(request: Request, user: PageUser) -> HTMLResponse | RedirectResponse:
+    if user is not None:
+        return RedirectResponse("/chat", status_code=303)
     return page(request, "signin.html", "signin")
 
 
 @router.get("/usage", response_class=HTMLResponse)
-async def usage(request: Request) -> HTMLResponse:
+async def usage(request: Request, user: RequiredUser) -> HTMLResponse:
     return page(request, "usage.html", "usage", units=UNITS)
 
 
 @router.get("/account", response_class=HTMLResponse)
-async def account(request: Request) -> HTMLResponse:
+async def account(request: Request, user: RequiredUser) -> HTMLResponse:
     return page(request, "account.html", "account")
 
 
 @router.get("/chat", response_class=HTMLResponse)
-async def chat(request: Request) -> HTMLResponse:
+async def chat(request: Request, user: RequiredUser) -> HTMLResponse:
     return page(request, "chat.html", "chat", conversations=[], messages=[], models=[], conversation_id=None)
 
 

@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+import worker as worker_module
+from api.app import create_app
+from core.settings import Settings
+from tests.conftest import free_port, request_link
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -40,6 +49,13 @@ OVERFLOW_JS = """
       found.push(`${el.tagName}.${el.className}: ${el.scrollWidth} > ${el.clientWidth} "${text}"`);
     }
   }
+  for (const el of document.body.querySelectorAll('input, textarea, select, button, img, table, pre')) {
+    const box = el.getBoundingClientRect();
+    const parent = el.parentElement.getBoundingClientRect();
+    if (box.width && (box.left < parent.left - 1 || box.right > parent.right + 1)) {
+      found.push(`${el.tagName}#${el.id} sticks out of its container`);
+    }
+  }
   const doc = document.documentElement;
   if (doc.scrollWidth > window.innerWidth + 1) {
     found.push(`document: ${doc.scrollWidth} > ${window.innerWidth}`);
@@ -52,6 +68,23 @@ OVERFLOW_JS = """
 FONT_LOADED_JS = """
 () => [...document.fonts].some(f => f.family.includes('IBM Plex Sans Arabic') && f.status === 'loaded')
 """
+
+
+@pytest_asyncio.fixture(scope="session")
+async def web_url(settings: Settings, worker: worker_module.WorkerDeps) -> AsyncIterator[str]:
+    """The real app whose public URL is its own address, so emailed links open in the browser."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(settings.model_copy(update={"http_port": port, "public_url": url}))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield url
+    server.should_exit = True
+    await task
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -90,6 +123,26 @@ async def tab(context: BrowserContext) -> AsyncIterator[Page]:
     page.errors = errors  # type: ignore[attr-defined]
     yield page
     await page.close()
+
+
+SignInTab = Callable[..., Awaitable[str]]
+
+
+@pytest_asyncio.fixture
+async def sign_in_tab(tab: Page, web_url: str) -> SignInTab:
+    """``await sign_in_tab(locale="ar")``: the emailed link (from the dev mailbox) opened in the tab,
+    which then holds the real session cookies. Returns the email address."""
+
+    async def _sign_in(locale: str = "ar", email: str | None = None) -> str:
+        email = email or f"web-{uuid.uuid4().hex[:12]}@example.com"
+        async with httpx.AsyncClient(base_url=web_url, timeout=30) as anonymous:
+            link = await request_link(anonymous, email, locale)
+        assert link.startswith(web_url), link
+        await tab.goto(link)
+        await tab.wait_for_load_state("networkidle")
+        return email
+
+    return _sign_in
 
 
 async def overflowing(page: Page) -> list[str]:

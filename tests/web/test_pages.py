@@ -17,7 +17,7 @@ from core.errors import RateLimited
 from tests.conftest import make_settings
 from web.messages import missing_arabic
 
-PAGES = ["/", "/signin", "/usage", "/account", "/chat"]
+PAGES = ["/", "/signin"]
 HTML = {"accept": "text/html,application/xhtml+xml"}
 CSS = Path(__file__).resolve().parents[2] / "web" / "static" / "css"
 PHYSICAL = re.compile(
@@ -59,14 +59,21 @@ async def test_pages_are_arabic_by_default(web: httpx.AsyncClient, path: str) ->
     assert all("src=" in attrs or 'type="application/json"' in attrs for attrs in scripts)
 
 
+async def test_pages_for_users_send_visitors_to_sign_in(web: httpx.AsyncClient) -> None:
+    for path in ("/usage", "/account", "/chat"):
+        page = await web.get(path, headers=HTML)
+        assert page.status_code == 303 and page.headers["location"] == "/signin"
+        assert (await web.get(path)).status_code == 401
+
+
 async def test_lang_switch_is_remembered_in_a_cookie(web: httpx.AsyncClient) -> None:
     switched = await web.get("/signin?lang=en")
     assert '<html lang="en" dir="ltr">' in switched.text
     assert "lang=en" in switched.headers["set-cookie"]
     assert 'href="/signin?lang=ar"' in switched.text
-    later = await web.get("/usage")
+    later = await web.get("/")
     assert '<html lang="en" dir="ltr">' in later.text
-    back = await web.get("/usage?lang=ar")
+    back = await web.get("/signin?lang=ar")
     assert '<html lang="ar" dir="rtl">' in back.text
     assert '<html lang="ar" dir="rtl">' in (await web.get("/")).text
 

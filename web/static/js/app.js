@@ -4,6 +4,7 @@ import { watchUsage } from "./quota.js";
 
 const page = document.body.dataset.page;
 const signedIn = document.body.dataset.signedIn === "1";
+const usageApi = document.body.dataset.usageApi === "1";
 
 const modules = {
   signin: "./signin.js",
@@ -12,8 +13,8 @@ const modules = {
   chat: "./chat.js",
 };
 
-if (signedIn && page !== "usage") watchUsage();
+if (signedIn && usageApi && page !== "usage") watchUsage();
 
 if (modules[page]) {
-  import(modules[page]).then((module) => module.start?.({ signedIn }));
+  import(modules[page]).then((module) => module.start?.({ signedIn, usageApi }));
 }

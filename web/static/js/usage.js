@@ -8,9 +8,10 @@ function askToSignIn(meters) {
   document.getElementById("usage-signin").hidden = false;
 }
 
-export function start({ signedIn }) {
+export function start({ signedIn, usageApi }) {
   const meters = document.getElementById("usage-meters");
   const updated = document.getElementById("usage-updated");
+  if (!usageApi) return;
   if (!signedIn) {
     askToSignIn(meters);
     return;
