@@ -95,6 +95,19 @@ def doctor() -> None:
     asyncio.run(main())
 
 
+@app.command()
+def emulator(
+    port: int = typer.Option(None, "--port", help="default: PULSE_EMULATOR_PORT"),
+    ttft_ms: int = typer.Option(300, "--ttft-ms", help="time to first token (ms)"),
+    token_ms: int = typer.Option(30, "--token-ms", help="delay between tokens (ms)"),
+) -> None:
+    """Serve the offline provider emulator (OpenAI, Anthropic, Google wire protocols)."""
+    from emulator.__main__ import serve
+
+    settings = _settings()
+    serve("127.0.0.1", port or settings.emulator_port, ttft_ms, token_ms)
+
+
 @dataclass
 class Child:
     name: str
@@ -142,8 +155,10 @@ def dev_children(settings: Settings, logs: Path) -> list[Child]:
         *[arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")],
         *dev_server_args(),
     ]
+    emulator = [sys.executable, "-m", "emulator", "--port", str(settings.emulator_port)]
     return [
         Child("temporal", temporal, logs / "temporal.log"),
+        Child("emulator", emulator, logs / "emulator.log"),
         Child("worker", [*pulse, "worker"], logs / "worker.log"),
         Child("api", [*pulse, "api"], logs / "api.log"),
     ]
@@ -169,6 +184,7 @@ def dev() -> None:
         f"  app + API      {settings.public_url}\n"
         f"  dev mailbox    {settings.public_url}/dev/mailbox\n"
         f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}\n"
+        f"  emulator       {settings.emulator_url}/_emulator/calls\n"
         f"  logs           {logs}\n"
         f"Press Ctrl-C to stop.\n"
     )
@@ -238,6 +254,41 @@ def grant_role(
         except accounts.UserNotFound:
             typer.echo(f"no user with email {email}", err=True)
             raise typer.Exit(1) from None
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
+@admin_app.command("set-plan")
+def set_plan(
+    email: str = typer.Argument(..., help="the user's email address"),
+    plan: str = typer.Argument(..., help="free, starter, pro or creator"),
+    reason: str = typer.Option("set by an operator", "--reason", help="written to the ledger entries"),
+) -> None:
+    """Move a user to a plan and open a new period with its quotas."""
+    from core import accounts, subscriptions
+    from core.db import Database
+    from core.plans import PLANS
+
+    if plan not in PLANS:
+        typer.echo(f"unknown plan {plan!r}: use {', '.join(PLANS)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                user = await accounts.get_user_by_email(session, email)
+                if user is None:
+                    typer.echo(f"no user with email {email}", err=True)
+                    raise typer.Exit(1)
+                row = await subscriptions.set_plan(session, user.id, plan, actor="cli", reason=reason)
+                typer.echo(
+                    f"{user.email} is on {row.plan_id} from {row.current_period_start:%Y-%m-%d %H:%M} "
+                    f"to {row.current_period_end:%Y-%m-%d %H:%M} UTC"
+                )
         finally:
             await database.dispose()
 

@@ -19,12 +19,15 @@ from temporalio.worker import Worker
 
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
+from activities.ledger import LedgerActivities
 from core.db import Database
 from core.settings import Settings
 from providers.email import build_email_provider
-from workflows import ALL_QUEUES
+from workflows import ALL_QUEUES, BACKGROUND
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
+from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.send_email import SendEmailWorkflow
 
 log = structlog.get_logger(__name__)
@@ -49,7 +52,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, SendEmailWorkflow]
+    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
@@ -58,7 +61,15 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     email = EmailActivities(
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
-    return [diagnostics.write_and_read, email.send]
+    ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    return [
+        diagnostics.write_and_read,
+        email.send,
+        ledger.reserve,
+        ledger.settle,
+        ledger.release,
+        ledger.sweep,
+    ]
 
 
 def build_workers(
@@ -81,6 +92,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     deps = build_deps(settings)
     client = await connect_with_backoff(settings)
     workers = build_workers(client, deps, queues)
+    if settings.ledger_sweeper_schedule and BACKGROUND in queues:
+        outcome = await ensure_sweeper_schedule(client, settings)
+        log.info("ledger.sweeper_schedule", outcome=outcome, every_s=settings.ledger_sweep_interval_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

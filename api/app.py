@@ -14,7 +14,10 @@ from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
 from api.middleware import RequestContextMiddleware
+from api.plans.routes import router as plans_router
 from api.temporal import TemporalConnection
+from api.usage.routes import admin_router as usage_admin_router
+from api.usage.routes import router as usage_router
 from core.db import Database
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
@@ -46,6 +49,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(auth_link_router)
+    app.include_router(plans_router)
+    app.include_router(usage_router)
+    app.include_router(usage_admin_router)
     if settings.is_dev:
         app.include_router(dev_router)
     app.include_router(web_router)

@@ -20,6 +20,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "changethis", "dev", "secret", "placeholder", "x"}
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+DEV_PROVIDER_KEY = "emulator-dev-key"
+PROVIDER_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "google": "https://generativelanguage.googleapis.com",
+}
+EMULATOR_PATHS = {"openai": "/v1", "anthropic": "", "google": ""}
 
 
 class Env(StrEnum):
@@ -90,6 +97,26 @@ class Settings(BaseSettings):
     rate_limit_verify_ip: str = "30/10 minutes"
     rate_limit_api_user: str = "600/minute"
 
+    # --- providers ---
+    # Empty base URLs point at the emulator in dev/test and at the real service in prod.
+    openai_api_key: SecretStr = SecretStr(DEV_PROVIDER_KEY)
+    openai_base_url: str = ""
+    openai_enabled: bool = True
+    anthropic_api_key: SecretStr = SecretStr(DEV_PROVIDER_KEY)
+    anthropic_base_url: str = ""
+    anthropic_enabled: bool = True
+    google_api_key: SecretStr = SecretStr(DEV_PROVIDER_KEY)
+    google_base_url: str = ""
+    google_enabled: bool = True
+    moderation_enabled: bool = True
+
+    # --- ledger ---
+    ledger_warning_percent: int = Field(80, ge=1, le=100)  # usage warning (banner + one email)
+    ledger_sweep_interval_seconds: int = Field(300, ge=5)  # how often the sweeper schedule runs
+    ledger_orphan_grace_seconds: int = Field(900, ge=0)  # a reservation is swept only after this
+    ledger_sweep_batch: int = Field(200, ge=1)  # reservations checked per sweep
+    ledger_sweeper_schedule: bool = True  # `pulse worker` creates/updates the sweeper schedule
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -109,6 +136,10 @@ class Settings(BaseSettings):
         if self.cookie_secure is None:
             self.cookie_secure = self.env == Env.prod
         self._check_rate_limits()
+        for provider, real_url in PROVIDER_URLS.items():
+            if not getattr(self, f"{provider}_base_url"):
+                default = real_url if self.env == Env.prod else self.emulator_url + EMULATOR_PATHS[provider]
+                setattr(self, f"{provider}_base_url", default)
         if self.env == Env.prod:
             self._refuse_placeholders()
         return self
@@ -129,6 +160,15 @@ class Settings(BaseSettings):
             raise ValueError("PULSE_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.database_url.startswith("sqlite"):
             raise ValueError("PULSE_DATABASE_URL must point at PostgreSQL in prod")
+        for provider in PROVIDER_URLS:
+            key: SecretStr = getattr(self, f"{provider}_api_key")
+            if getattr(self, f"{provider}_enabled") and key.get_secret_value() in (
+                PLACEHOLDER_SECRETS | {DEV_PROVIDER_KEY}
+            ):
+                name = f"PULSE_{provider.upper()}_API_KEY"
+                raise ValueError(
+                    f"{name} must be a real key in prod (or set PULSE_{provider.upper()}_ENABLED=false)"
+                )
 
     @property
     def is_dev(self) -> bool:

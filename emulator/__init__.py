@@ -1,0 +1,1 @@
+"""Offline, wire-compatible stand-in for the providers (imports nothing of ours)."""

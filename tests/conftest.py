@@ -25,6 +25,7 @@ from api.app import create_app
 from core.db import Database
 from core.migrate import upgrade_async
 from core.settings import Env, Settings
+from emulator.app import create_app as create_emulator_app
 from workflows import ALL_QUEUES, SEARCH_ATTRIBUTES
 from workflows.client import binary, data_converter, dev_server_args
 
@@ -102,14 +103,87 @@ def temporal_address(temporal_env: WorkflowEnvironment) -> str:
     return temporal_env.client.service_client.config.target_host
 
 
+def provider_overrides(emulator_url: str) -> dict[str, object]:
+    """Settings that point every provider at the emulator at ``emulator_url``."""
+    return {
+        "emulator_port": int(emulator_url.rsplit(":", 1)[1]),
+        "openai_base_url": f"{emulator_url}/v1",
+        "anthropic_base_url": emulator_url,
+        "google_base_url": emulator_url,
+    }
+
+
+@pytest_asyncio.fixture(scope="session")
+async def emulator_url() -> AsyncIterator[str]:
+    """The provider emulator served in-process by uvicorn, with no artificial latency."""
+    port = free_port()
+    app = create_emulator_app(ttft_ms=0, token_ms=0)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="off", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+class EmulatorControl:
+    """Drives the emulator's control API: faults, call counts, reset."""
+
+    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
+        self.url = url
+        self.http = http
+
+    async def fault(self, provider: str, kind: str, count: int = 1, **options: object) -> None:
+        body = {"provider": provider, "kind": kind, "count": count, **options}
+        response = await self.http.post(f"{self.url}/_emulator/faults", json=body)
+        response.raise_for_status()
+
+    async def calls(self) -> dict[str, dict[str, int]]:
+        response = await self.http.get(f"{self.url}/_emulator/calls")
+        response.raise_for_status()
+        calls: dict[str, dict[str, int]] = response.json()
+        return calls
+
+    async def settled(self, timeout: float = 5.0) -> dict[str, dict[str, int]]:
+        """Call counts once no stream is in progress (disconnects are seen asynchronously)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            calls = await self.calls()
+            if all(c["active"] == 0 for c in calls.values()):
+                return calls
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"emulator streams still active: {calls}")
+            await asyncio.sleep(0.02)
+
+    async def reset(self) -> None:
+        response = await self.http.post(f"{self.url}/_emulator/reset")
+        response.raise_for_status()
+
+
+@pytest_asyncio.fixture
+async def emulator(emulator_url: str) -> AsyncIterator[EmulatorControl]:
+    """The emulator, reset before the test (no faults queued, counts at zero)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        control = EmulatorControl(emulator_url, http)
+        await control.reset()
+        yield control
+
+
 @pytest.fixture(scope="session")
-def settings(pg_url: str, temporal_address: str, var_dir: Path, run_id: str) -> Settings:
+def settings(pg_url: str, temporal_address: str, var_dir: Path, run_id: str, emulator_url: str) -> Settings:
     return make_settings(
         database_url=pg_url,
         temporal_address=temporal_address,
         var_dir=var_dir,
         temporal_task_queue_prefix=f"t{run_id}-",
         redis_prefix=f"pulse-test-{run_id}:",
+        **provider_overrides(emulator_url),
     )
 
 

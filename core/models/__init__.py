@@ -3,6 +3,18 @@
 from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.job import Job, JobKind, JobStatus
+from core.models.ledger import (
+    EntryKind,
+    GrantSource,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerGrant,
+    LedgerHold,
+    LedgerReservation,
+    ReservationStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.models.user import Locale, Role, User
 
 __all__ = [
@@ -10,11 +22,21 @@ __all__ = [
     "AuthSession",
     "Base",
     "EmailDelivery",
-    "MagicLinkToken",
+    "EntryKind",
+    "GrantSource",
     "Job",
     "JobKind",
     "JobStatus",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerGrant",
+    "LedgerHold",
+    "LedgerReservation",
     "Locale",
+    "MagicLinkToken",
+    "ReservationStatus",
     "Role",
+    "Subscription",
+    "SubscriptionStatus",
     "User",
 ]

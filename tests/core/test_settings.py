@@ -64,5 +64,7 @@ def test_prod_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULSE_ENV", "prod")
     monkeypatch.setenv("PULSE_SECRET_KEY", "k" * 48)
     monkeypatch.setenv("PULSE_DATABASE_URL", "postgresql+asyncpg://u@h/db")
+    for provider in ("OPENAI", "ANTHROPIC", "GOOGLE"):
+        monkeypatch.setenv(f"PULSE_{provider}_API_KEY", f"real-{provider.lower()}-key-0123456789")
     settings = load_settings()
     assert settings.env == Env.prod and not settings.is_dev

@@ -1,0 +1,156 @@
+"""Usage metering: ``/v1/usage/me``, ``/v1/usage/history``, ``/v1/usage/check``, and the
+support API that changes a plan or adjusts a balance (``/v1/admin/users/{id}/…``, audit-logged
+in the ledger entries' actor and reason)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth.deps import CurrentUser, SupportUser
+from api.deps import LocaleDep, SessionDep, SettingsDep
+from api.usage.schemas import (
+    Adjustment,
+    AdjustmentResult,
+    CheckRequest,
+    CheckResult,
+    EntryPublic,
+    HistoryPage,
+    PlanChange,
+    SubscriptionPublic,
+    UnitUsagePublic,
+    UsageMe,
+)
+from core import ledger, subscriptions
+from core.errors import NotFound
+from core.i18n import translate
+from core.ledger import QuotaExceeded
+from core.models import Subscription, User
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"])
+admin_router = APIRouter(prefix="/v1/admin/users", tags=["admin"])
+
+
+@router.get("/me", response_model=UsageMe)
+async def usage_me(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> UsageMe:
+    await subscriptions.ensure_subscription(session, user.id)
+    summary = await ledger.usage(session, user.id, warning_percent=settings.ledger_warning_percent)
+    return UsageMe(
+        plan_id=summary.plan_id,
+        status=summary.status,
+        period_start=summary.period_start,
+        period_end=summary.period_end,
+        units={name: UnitUsagePublic(**vars(state)) for name, state in summary.units.items() if name},
+    )
+
+
+@router.get("/history", response_model=HistoryPage)
+async def usage_history(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> HistoryPage:
+    rows = await ledger.history(session, user.id, limit=limit + 1, before_id=before)
+    page = rows[:limit]
+    items = [
+        EntryPublic(
+            id=row.id,
+            unit=row.unit,
+            kind=row.kind,
+            amount=row.amount,
+            key=row.key,
+            job_id=row.job_id,
+            actor=row.actor,
+            reason=row.reason,
+            meta=row.meta,
+            created_at=row.created_at,
+        )
+        for row in page
+    ]
+    return HistoryPage(items=items, next_before=page[-1].id if len(rows) > limit else None)
+
+
+@router.post("/check", response_model=CheckResult)
+async def usage_check(
+    body: CheckRequest, user: CurrentUser, session: SessionDep, locale: LocaleDep
+) -> CheckResult:
+    """Pre-flight: would a reservation of ``amount`` succeed now? (Nothing is reserved.)"""
+    await subscriptions.ensure_subscription(session, user.id)
+    have = await ledger.available(session, user.id, body.unit)
+    if have >= body.amount:
+        return CheckResult(
+            allowed=True,
+            unit=body.unit,
+            amount=body.amount,
+            available=have,
+            message=translate("Allowed.", locale),
+        )
+    denied = QuotaExceeded(unit=body.unit, requested=body.amount, available=have)
+    return CheckResult(
+        allowed=False,
+        unit=body.unit,
+        amount=body.amount,
+        available=have,
+        reason=denied.code,
+        message=translate(denied.message, locale, **denied.params),
+    )
+
+
+async def _user(session: SessionDep, user_id: str) -> User:
+    found = await session.get(User, user_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _subscription_public(row: Subscription) -> SubscriptionPublic:
+    return SubscriptionPublic(
+        user_id=row.user_id,
+        plan_id=row.plan_id,
+        status=row.status,
+        current_period_start=row.current_period_start,
+        current_period_end=row.current_period_end,
+    )
+
+
+@admin_router.post("/{user_id}/plan", response_model=SubscriptionPublic)
+async def change_plan(
+    user_id: str, body: PlanChange, actor: SupportUser, session: SessionDep
+) -> SubscriptionPublic:
+    """Move a user to a plan with a new period (support; the actor and reason are recorded)."""
+    target = await _user(session, user_id)
+    row = await subscriptions.set_plan(
+        session,
+        target.id,
+        body.plan_id,
+        key=f"support:{body.key or uuid.uuid4().hex}",
+        actor=actor.id,
+        reason=body.reason,
+    )
+    return _subscription_public(row)
+
+
+@admin_router.post("/{user_id}/adjust", response_model=AdjustmentResult)
+async def adjust_balance(
+    user_id: str, body: Adjustment, actor: SupportUser, session: SessionDep
+) -> AdjustmentResult:
+    """Add (+delta) or take away (-delta) quota with a reason (support)."""
+    target = await _user(session, user_id)
+    applied = await ledger.adjust(
+        session,
+        user_id=target.id,
+        unit=body.unit,
+        delta=body.delta,
+        actor_id=actor.id,
+        reason=body.reason,
+        key=f"support:{body.key or uuid.uuid4().hex}",
+    )
+    return AdjustmentResult(
+        user_id=target.id,
+        unit=body.unit,
+        applied=applied,
+        available=await ledger.available(session, target.id, body.unit),
+    )

@@ -1,0 +1,190 @@
+"""Subscriptions: each user's plan and current period, and the period grants that go with it.
+
+A new user is on Free. A Free period that ended renews itself (on access, and by the sweeper);
+so does a cancelled plan, which falls back to Free. A paid period that ended without renewal is
+left for payments to renew (``set_plan`` with the payment's key) or to mark past due.
+Every function is idempotent: period grants are keyed by user and period start, plan changes
+by the caller's key (a payment id, a support action id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.dates import add_months, stamp
+from core.ledger import expire_plan_grants, grant_period, insert_ignore, lock_account
+from core.models import LedgerGrant, Subscription, SubscriptionStatus
+from core.models.base import new_id, utcnow
+from core.plans import FREE, UNITS, get_plan
+
+__all__ = ["Subscription", "ensure_subscription", "get_subscription", "renew_due", "set_plan"]
+
+
+def period_key(user_id: str, period_start: datetime) -> str:
+    return f"period:{user_id}:{stamp(period_start)}"
+
+
+async def get_subscription(session: AsyncSession, user_id: str) -> Subscription | None:
+    query = (
+        select(Subscription).where(Subscription.user_id == user_id).execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _create(session: AsyncSession, user_id: str, plan_id: str, start: datetime) -> Subscription:
+    row = {
+        "id": new_id(),
+        "user_id": user_id,
+        "plan_id": plan_id,
+        "status": SubscriptionStatus.active.value,
+        "current_period_start": start,
+        "current_period_end": add_months(start, 1),
+        "cancel_at_period_end": False,
+        "created_at": start,
+        "updated_at": start,
+    }
+    await session.execute(insert_ignore(session, Subscription, row))
+    found = await get_subscription(session, user_id)
+    assert found is not None
+    return found
+
+
+async def ensure_subscription(
+    session: AsyncSession, user_id: str, now: datetime | None = None
+) -> Subscription:
+    """The user's subscription: created on Free for a new user; a due Free period renewed."""
+    now = now or utcnow()
+    subscription = await get_subscription(session, user_id)
+    if subscription is None:
+        subscription = await _create(session, user_id, FREE, now)
+    elif now >= subscription.current_period_end and _renews_as_free(subscription):
+        subscription = await _roll_over(session, subscription, now)
+    else:
+        return subscription
+    await grant_period(
+        session,
+        user_id,
+        subscription.plan_id,
+        subscription.current_period_start,
+        subscription.current_period_end,
+        period_key(user_id, subscription.current_period_start),
+        now=now,
+    )
+    return subscription
+
+
+def _renews_as_free(subscription: Subscription) -> bool:
+    return (
+        subscription.plan_id == FREE
+        or subscription.cancel_at_period_end
+        or subscription.status == SubscriptionStatus.cancelled.value
+    )
+
+
+async def _roll_over(session: AsyncSession, subscription: Subscription, now: datetime) -> Subscription:
+    """Open the Free period containing ``now`` (months skipped while away are not granted)."""
+    anchor, months = subscription.current_period_start, 1
+    while add_months(anchor, months + 1) <= now:
+        months += 1
+    start, end = add_months(anchor, months), add_months(anchor, months + 1)
+    if subscription.plan_id != FREE:
+        await expire_plan_grants(session, subscription.user_id, now, reason="plan ended")
+    change = (
+        update(Subscription)
+        .where(
+            Subscription.id == subscription.id,
+            Subscription.current_period_end == subscription.current_period_end,
+        )
+        .values(
+            plan_id=FREE,
+            status=SubscriptionStatus.active.value,
+            cancel_at_period_end=False,
+            current_period_start=start,
+            current_period_end=end,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    cast(CursorResult[Any], await session.execute(change))
+    renewed = await get_subscription(session, subscription.user_id)
+    assert renewed is not None
+    return renewed
+
+
+async def set_plan(
+    session: AsyncSession,
+    user_id: str,
+    plan_id: str,
+    now: datetime | None = None,
+    key: str = "",
+    *,
+    actor: str = "system",
+    reason: str = "",
+    period_start: datetime | None = None,
+) -> Subscription:
+    """Move the user to ``plan_id`` with a new period from ``period_start`` (default now):
+    the previous period's plan grants expire, the new plan's are granted. Idempotent by key."""
+    plan = get_plan(plan_id)
+    now = now or utcnow()
+    key = key or f"set-plan:{user_id}:{plan.id}:{stamp(now)}"
+    await lock_account(session, user_id, UNITS[0])  # one plan change per user at a time
+    subscription = await get_subscription(session, user_id)
+    if subscription is not None and await _applied(session, key):
+        return subscription
+    start = period_start or now
+    if subscription is None:
+        subscription = await _create(session, user_id, plan.id, start)
+    await expire_plan_grants(
+        session, user_id, now, actor=actor, reason=reason or f"plan changed to {plan.id}"
+    )
+    subscription.plan_id = plan.id
+    subscription.status = SubscriptionStatus.active.value
+    subscription.cancel_at_period_end = False
+    subscription.current_period_start = start
+    subscription.current_period_end = add_months(start, 1)
+    subscription.updated_at = now
+    await session.flush()
+    await grant_period(
+        session,
+        user_id,
+        plan.id,
+        start,
+        subscription.current_period_end,
+        key,
+        actor=actor,
+        reason=reason or f"plan {plan.id}",
+        now=now,
+    )
+    return subscription
+
+
+async def _applied(session: AsyncSession, key: str) -> bool:
+    keys = [f"{key}:{unit.value}" for unit in UNITS]
+    query = select(LedgerGrant.id).where(LedgerGrant.key.in_(keys)).limit(1)
+    return (await session.execute(query)).first() is not None
+
+
+async def renew_due(session: AsyncSession, now: datetime | None = None, *, limit: int = 200) -> int:
+    """Renew Free (and cancelled) subscriptions whose period ended; returns how many."""
+    now = now or utcnow()
+    query = (
+        select(Subscription.user_id)
+        .where(
+            Subscription.current_period_end <= now,
+            or_(
+                Subscription.plan_id == FREE,
+                Subscription.cancel_at_period_end.is_(True),
+                Subscription.status == SubscriptionStatus.cancelled.value,
+            ),
+        )
+        .limit(limit)
+    )
+    users = list((await session.execute(query)).scalars())
+    for user_id in users:
+        await ensure_subscription(session, user_id, now)
+    return len(users)

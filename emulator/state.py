@@ -1,0 +1,121 @@
+"""Shared emulator state: queued faults, per-provider call counts and timing.
+
+One ``EmulatorState`` lives on ``app.state.emulator``; provider routers read it through
+``get_state(request)``. Modules that keep state of their own register a reset hook with
+``on_reset`` so ``POST /_emulator/reset`` clears them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+PROVIDERS = ("openai", "anthropic", "google")
+STREAM_KINDS = {"stream_error", "truncate", "slow", "hang"}
+FAULT_KINDS = {"http_400", "http_429", "http_500", "http_529", "quota", *STREAM_KINDS}
+RESET_HOOKS: list[Callable[[], None]] = []
+
+
+def on_reset(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register a callable run by ``POST /_emulator/reset`` (for modules with own state)."""
+    RESET_HOOKS.append(hook)
+    return hook
+
+
+@dataclass
+class Fault:
+    provider: str
+    kind: str  # http_<status> | quota | stream_error | truncate | slow | hang
+    count: int = 1
+    model: str | None = None
+    after_tokens: int = 0
+    retry_after_s: float | None = None
+    delay_s: float = 0.5
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status of an HTTP-level fault (``None`` for stream faults)."""
+        if self.kind == "quota":
+            return 429
+        if self.kind.startswith("http_"):
+            return int(self.kind.removeprefix("http_"))
+        return None
+
+
+@dataclass
+class Calls:
+    requests: int = 0  # every request received (faulted ones included)
+    completed: int = 0  # streams that ran to their normal end
+    disconnects: int = 0  # streams the client closed before the end
+    faults: int = 0  # requests that were given a fault
+    active: int = 0  # streams in progress right now
+
+
+@dataclass
+class EmulatorState:
+    ttft_ms: int = 300
+    token_ms: int = 30
+    faults: list[Fault] = field(default_factory=list)
+    calls: dict[str, Calls] = field(default_factory=lambda: {name: Calls() for name in PROVIDERS})
+
+    def add_fault(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def take_fault(self, provider: str, model: str | None = None) -> Fault | None:
+        """The first queued fault matching this call, with one use consumed."""
+        for fault in self.faults:
+            if fault.provider == provider and fault.count > 0 and fault.model in (None, model):
+                fault.count -= 1
+                if fault.count == 0:
+                    self.faults.remove(fault)
+                self.counts(provider).faults += 1
+                return fault
+        return None
+
+    def counts(self, provider: str) -> Calls:
+        return self.calls.setdefault(provider, Calls())
+
+    def record_request(self, provider: str) -> None:
+        self.counts(provider).requests += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {name: asdict(calls) for name, calls in self.calls.items()}
+
+    def reset(self) -> None:
+        self.faults.clear()
+        self.calls = {name: Calls() for name in PROVIDERS}
+        for hook in RESET_HOOKS:
+            hook()
+
+    async def first_token(self, fault: Fault | None) -> None:
+        await asyncio.sleep(self.ttft_ms / 1000)
+
+    async def between_tokens(self, fault: Fault | None) -> None:
+        """Per-token pacing; always yields control, even with a zero delay."""
+        delay = fault.delay_s if fault is not None and fault.kind == "slow" else self.token_ms / 1000
+        await asyncio.sleep(delay)
+
+
+def get_state(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+def api_key(request: Request, *headers: str) -> str:
+    """The first non-empty credential among the given headers (``Bearer`` stripped)."""
+    for name in headers:
+        value = request.headers.get(name, "")
+        if value.lower().startswith("bearer "):
+            value = value[7:]
+        if value.strip():
+            return value.strip()
+    return request.query_params.get("key", "")
+
+
+def rejected_key(key: str) -> bool:
+    """Missing keys and keys starting with ``invalid`` are refused with 401."""
+    return not key or key.startswith("invalid")

@@ -1,0 +1,18 @@
+"""Chat models behind one interface: OpenAI, Anthropic and Google through their official SDKs."""
+
+from providers.llm.client import LLMClient
+from providers.llm.errors import NonRetryableProviderError, ProviderError, RetryableProviderError
+from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, ModerationResult, TextDelta, Usage
+
+__all__ = [
+    "ChatEvent",
+    "ChatMessage",
+    "ChatRequest",
+    "LLMClient",
+    "ModerationResult",
+    "NonRetryableProviderError",
+    "ProviderError",
+    "RetryableProviderError",
+    "TextDelta",
+    "Usage",
+]

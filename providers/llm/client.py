@@ -1,0 +1,138 @@
+"""``LLMClient``: one interface over the three providers, built from settings.
+
+SDK retries are off (``max_retries=0``; google-genai retries nothing without retry options):
+Temporal owns retries. Closing a ``stream_chat`` iterator early closes the upstream stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import anthropic
+import openai
+from google import genai
+from google.genai import types as genai_types
+
+from core.catalog import ModelInfo, Provider, resolve_model
+from core.settings import Settings
+from providers.llm.anthropic_chat import AnthropicChat
+from providers.llm.errors import RetryableProviderError
+from providers.llm.google_chat import GoogleChat
+from providers.llm.openai_chat import OpenAIChat
+from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
+
+DEFAULT_TIMEOUT = 120.0  # seconds; read timeout between stream chunks included
+
+
+class ChatAdapter(Protocol):
+    def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]: ...
+
+
+class LLMClient:
+    def __init__(self, settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self._openai: openai.AsyncOpenAI | None = None
+        self._anthropic: anthropic.AsyncAnthropic | None = None
+        self._google: genai.Client | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LLMClient:
+        return cls(settings)
+
+    # SDK clients, built on first use
+    def openai_client(self) -> openai.AsyncOpenAI:
+        if self._openai is None:
+            self._openai = openai.AsyncOpenAI(
+                api_key=self.settings.openai_api_key.get_secret_value(),
+                base_url=self.settings.openai_base_url,
+                max_retries=0,
+                timeout=self.timeout,
+            )
+        return self._openai
+
+    def anthropic_client(self) -> anthropic.AsyncAnthropic:
+        if self._anthropic is None:
+            self._anthropic = anthropic.AsyncAnthropic(
+                api_key=self.settings.anthropic_api_key.get_secret_value(),
+                base_url=self.settings.anthropic_base_url,
+                max_retries=0,
+                timeout=self.timeout,
+            )
+        return self._anthropic
+
+    def google_client(self) -> genai.Client:
+        if self._google is None:
+            timeout_ms = int(self.timeout * 1000)
+            options = genai_types.HttpOptions(
+                base_url=self.settings.google_base_url, api_version="v1beta", timeout=timeout_ms
+            )
+            self._google = genai.Client(
+                api_key=self.settings.google_api_key.get_secret_value(), http_options=options
+            )
+        return self._google
+
+    def adapter(self, provider: Provider) -> ChatAdapter:
+        if provider == "openai":
+            return OpenAIChat(self.openai_client())
+        if provider == "anthropic":
+            return AnthropicChat(self.anthropic_client())
+        return GoogleChat(self.google_client())
+
+    def resolve(self, request: ChatRequest) -> ModelInfo:
+        return resolve_model(request.model, self.settings)
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        """Text deltas, then exactly one final ``Usage``.
+
+        Raises ``ModelUnavailable`` for an unknown or disabled model and a ``ProviderError``
+        subclass for provider failures.
+        """
+        model = self.resolve(request)
+        capped = min(request.max_output_tokens, model.max_output_tokens)
+        if capped != request.max_output_tokens:
+            request = ChatRequest(
+                request.model, request.messages, capped, request.json_schema, request.temperature
+            )
+        events = self.adapter(model.provider).stream(model, request)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await _aclose(events)
+
+    async def complete(self, request: ChatRequest) -> tuple[str, Usage]:
+        parts: list[str] = []
+        usage: Usage | None = None
+        async for event in self.stream_chat(request):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            else:
+                usage = event
+        if usage is None:  # adapters always end with usage; kept for type narrowing
+            raise RetryableProviderError("no usage reported", self.resolve(request).provider)
+        return "".join(parts), usage
+
+    async def moderate(self, text: str) -> ModerationResult:
+        """OpenAI moderations; never flags when moderation or OpenAI is switched off."""
+        if not (self.settings.moderation_enabled and self.settings.openai_enabled):
+            return ModerationResult(flagged=False, categories=[])
+        return await OpenAIChat(self.openai_client()).moderate(text)
+
+    async def aclose(self) -> None:
+        if self._openai is not None:
+            await self._openai.close()
+        if self._anthropic is not None:
+            await self._anthropic.close()
+        if self._google is not None:
+            closer: Any = getattr(self._google.aio, "aclose", None)
+            if closer is not None:
+                await closer()
+        self._openai = self._anthropic = self._google = None
+
+
+async def _aclose(iterator: object) -> None:
+    closer: Any = getattr(iterator, "aclose", None)
+    if closer is not None:
+        await closer()

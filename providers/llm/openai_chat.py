@@ -1,0 +1,121 @@
+"""OpenAI chat completions through the official SDK (``max_completion_tokens``, SSE usage chunk)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from core.catalog import ModelInfo
+from providers.llm.errors import (
+    TRANSPORT_ERRORS,
+    NonRetryableProviderError,
+    ProviderError,
+    RetryableProviderError,
+    by_status,
+    retry_after_from,
+)
+from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
+
+CAUGHT: tuple[type[Exception], ...] = (openai.OpenAIError, *TRANSPORT_ERRORS)
+PROVIDER = "openai"
+NON_RETRYABLE_CODES = {"insufficient_quota", "billing_hard_limit_reached", "content_policy_violation"}
+MODERATION_MODEL = "omni-moderation-latest"
+
+
+def classify(error: Exception) -> ProviderError:
+    """Map an SDK or transport exception to our typed errors."""
+    if isinstance(error, openai.APIStatusError):
+        code = _code(error)
+        retry_after = retry_after_from(error.response.headers)
+        if code in NON_RETRYABLE_CODES:
+            return NonRetryableProviderError(error.message, PROVIDER, error.status_code, code)
+        return by_status(error.message, PROVIDER, error.status_code, code, retry_after)
+    if isinstance(error, (openai.APIConnectionError, *TRANSPORT_ERRORS)):
+        return RetryableProviderError(str(error) or "connection error", PROVIDER, None, "connection_error")
+    if isinstance(error, openai.APIError):  # an {"error": …} payload inside the stream
+        code = _code(error) or "stream_error"
+        if code in NON_RETRYABLE_CODES:
+            return NonRetryableProviderError(error.message, PROVIDER, None, code)
+        return RetryableProviderError(error.message, PROVIDER, None, code)
+    return RetryableProviderError(str(error), PROVIDER, None, "unexpected_error")
+
+
+def _code(error: openai.APIError) -> str | None:
+    code = error.code or error.type
+    return str(code) if code else None
+
+
+def uses_completion_params(model_id: str) -> bool:
+    """gpt-5 and the o-series reject ``max_tokens`` and any temperature but 1."""
+    return model_id.startswith(("gpt-5", "o1", "o3", "o4"))
+
+
+def response_format(schema: dict[str, Any]) -> dict[str, Any]:
+    strict = schema.get("additionalProperties") is False
+    return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": strict}}
+
+
+class OpenAIChat:
+    def __init__(self, client: openai.AsyncOpenAI) -> None:
+        self.client = client
+
+    def params(self, model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": model.id,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_completion_tokens": request.max_output_tokens,
+        }
+        if request.temperature is not None and not uses_completion_params(model.id):
+            params["temperature"] = request.temperature
+        if request.json_schema is not None:
+            params["response_format"] = response_format(request.json_schema)
+        return params
+
+    async def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        try:
+            stream = await self.client.chat.completions.create(
+                **self.params(model, request), stream=True, stream_options={"include_usage": True}
+            )
+        except CAUGHT as error:
+            raise classify(error) from error
+        usage: Usage | None = None
+        refusal = ""
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    details = chunk.usage.prompt_tokens_details
+                    cached = (details.cached_tokens or 0) if details else 0
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, cached)
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        yield TextDelta(choice.delta.content)
+                    refusal += choice.delta.refusal or ""
+        except CAUGHT as error:
+            raise classify(error) from error
+        finally:
+            await stream.close()
+        if refusal:
+            raise NonRetryableProviderError(refusal, PROVIDER, None, "content_policy")
+        if usage is None:
+            raise RetryableProviderError(
+                "the stream ended without usage", PROVIDER, None, "incomplete_stream"
+            )
+        yield usage
+
+    async def moderate(self, text: str) -> ModerationResult:
+        try:
+            response = await self.client.moderations.create(model=MODERATION_MODEL, input=text)
+        except CAUGHT as error:
+            raise classify(error) from error
+        flagged = [result for result in response.results if result.flagged]
+        categories = sorted(
+            {
+                name
+                for result in flagged
+                for name, on in result.categories.model_dump(by_alias=True).items()
+                if on
+            }
+        )
+        return ModerationResult(flagged=bool(flagged), categories=categories)
