@@ -18,7 +18,9 @@ def template_msgids(directory: Path = TEMPLATES) -> list[str]:
     found: list[str] = []
     for path in sorted(directory.glob("*.html")):
         with path.open("rb") as handle:
-            for _line, _func, message, _comments in babel_extract(handle, ("_", "gettext"), [], OPTIONS):
+            for _line, _func, message, _comments in babel_extract(
+                handle, ("_", "gettext", "tr"), [], OPTIONS
+            ):
                 text = message if isinstance(message, str) else (message or (None,))[0]
                 if text:
                     found.append(text)

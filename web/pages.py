@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from core.i18n import DEFAULT_LOCALE, LOCALES, translate
 from web.templating import render
@@ -80,14 +81,15 @@ def page_context(request: Request, page: str, locale: str) -> dict[str, Any]:
         "js_strings": {text: translate(text, locale) for text in JS_STRINGS},
         "dev_mailbox": bool(getattr(settings, "is_dev", False)),
         "unit_name": lambda unit: unit_name(unit, locale),
-        "has_usage_api": has_route(request, "/v1/usage/me"),
-        "has_chat_api": has_route(request, "/v1/chat/turns"),
+        "has_usage_api": has_route(request, "GET", "/v1/usage/me"),
+        "has_chat_api": has_route(request, "POST", "/v1/chat/turns"),
     }
 
 
-def has_route(request: Request, path: str) -> bool:
-    """Whether the app serves ``path`` (pages light up as the domain APIs are merged)."""
-    return any(getattr(route, "path", None) == path for route in request.app.routes)
+def has_route(request: Request, method: str, path: str) -> bool:
+    """Whether the app serves ``method path`` (pages light up as the domain APIs are merged)."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.routes)
 
 
 def remember_locale(request: Request, response: HTMLResponse) -> None:

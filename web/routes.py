@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from core.errors import NotFound
 from web.auth import PageUser, RequiredUser
 from web.pages import page, page_locale
-from web.plans import UNITS, catalog, offers
+from web.plans import addon_offers, plan_offers
+from web.usage import usage_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,14 +24,7 @@ MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+
 @router.get("/", response_class=HTMLResponse)
 async def landing(request: Request, user: PageUser) -> HTMLResponse:
     locale = page_locale(request)
-    plans, addons = catalog()
-    return page(
-        request,
-        "landing.html",
-        "landing",
-        plans=offers(plans, locale),
-        addons=offers(addons, locale),
-    )
+    return page(request, "landing.html", "landing", plans=plan_offers(locale), addons=addon_offers(locale))
 
 
 @router.get("/signin", response_class=HTMLResponse, response_model=None)
@@ -42,7 +36,8 @@ async def signin(request: Request, user: PageUser) -> HTMLResponse | RedirectRes
 
 @router.get("/usage", response_class=HTMLResponse)
 async def usage(request: Request, user: RequiredUser) -> HTMLResponse:
-    return page(request, "usage.html", "usage", units=UNITS)
+    view = await usage_view(request.app.state.pulse, user.id, page_locale(request))
+    return page(request, "usage.html", "usage", usage=view)
 
 
 @router.get("/account", response_class=HTMLResponse)

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { ENDPOINTS } from "./endpoints.js";
-import { formatNumber, t, unitName } from "./i18n.js";
+import { formatNumber, locale, t, unitName } from "./i18n.js";
 
 export const REFRESH_MS = 30_000;
 
@@ -52,7 +52,8 @@ export function renderBanner(entries) {
     banner.hidden = true;
     return;
   }
-  const unit = unitName(worst.unit);
+  const name = unitName(worst.unit);
+  const unit = locale === "en" ? name.toLowerCase() : name;
   const exceeded = level(worst) === "exceeded";
   banner.dataset.level = level(worst);
   banner.querySelector(".quota-banner-text").textContent = exceeded
@@ -64,15 +65,21 @@ export function renderBanner(entries) {
   banner.hidden = false;
 }
 
-/** Fill one .meter element from an entry. */
-export function renderMeter(element, entry) {
-  const state = level(entry);
-  const shown = Math.min(Math.max(entry.percent, 0), 100);
-  element.dataset.level = state;
+/** Set the bar's length (CSSOM, allowed by the CSP) and its accessible value. */
+export function paintMeter(element, percent) {
+  const shown = Math.min(Math.max(percent || 0, 0), 100);
+  element.dataset.percent = String(percent || 0);
   element.querySelector(".meter-fill").style.inlineSize = `${shown}%`;
   const track = element.querySelector(".meter-track");
   track.setAttribute("aria-valuenow", String(shown));
   track.setAttribute("aria-valuetext", `${formatNumber(shown)}%`);
+}
+
+/** Fill one .meter element from an entry. */
+export function renderMeter(element, entry) {
+  const state = level(entry);
+  element.dataset.level = state;
+  paintMeter(element, entry.percent);
   element.querySelector(".meter-used").textContent = t("{used} of {granted} used", {
     used: formatNumber(entry.used),
     granted: formatNumber(entry.granted),

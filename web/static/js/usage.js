@@ -1,24 +1,18 @@
 // Usage page: meters for tokens, images and videos, refreshed every 30 s and after each turn.
 
 import { formatWhen, t } from "./i18n.js";
-import { renderMeter, watchUsage } from "./quota.js";
-
-function askToSignIn(meters) {
-  meters.hidden = true;
-  document.getElementById("usage-signin").hidden = false;
-}
+import { paintMeter, renderMeter, watchUsage } from "./quota.js";
 
 export function start({ signedIn, usageApi }) {
   const meters = document.getElementById("usage-meters");
   const updated = document.getElementById("usage-updated");
-  if (!usageApi) return;
-  if (!signedIn) {
-    askToSignIn(meters);
-    return;
+  for (const element of meters.querySelectorAll(".meter")) {
+    paintMeter(element, Number(element.dataset.percent));
   }
+  if (!usageApi || !signedIn) return;
   watchUsage((entries, error) => {
     if (error) {
-      if (error.status === 401) askToSignIn(meters);
+      if (error.status === 401) window.location.assign("/signin");
       return;
     }
     for (const entry of entries) {
