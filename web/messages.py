@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2.ext import babel_extract
 
 from core.i18n import translations
+from web.chat import CONTEXT_LABEL
 from web.pages import ERROR_HEADINGS, JS_STRINGS, NOT_FOUND_TEXT, UNIT_NAMES
 from web.templating import TEMPLATES
 
@@ -28,7 +29,7 @@ def template_msgids(directory: Path = TEMPLATES) -> list[str]:
 
 
 def msgids() -> list[str]:
-    tables = [*JS_STRINGS, *ERROR_HEADINGS.values(), *UNIT_NAMES.values(), NOT_FOUND_TEXT]
+    tables = [*JS_STRINGS, *ERROR_HEADINGS.values(), *UNIT_NAMES.values(), NOT_FOUND_TEXT, CONTEXT_LABEL]
     return list(dict.fromkeys([*template_msgids(), *tables]))
 
 

@@ -7,9 +7,11 @@ from pathlib import Path
 import fontpkg_ibm_plex_sans_arabic
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
 
 from core.errors import NotFound
 from web.auth import PageUser, RequiredUser
+from web.chat import MAX_MARKDOWN_CHARS, model_groups, render_markdown
 from web.pages import page, page_locale
 from web.plans import addon_offers, plan_offers
 from web.usage import usage_view
@@ -47,7 +49,33 @@ async def account(request: Request, user: RequiredUser) -> HTMLResponse:
 
 @router.get("/chat", response_class=HTMLResponse)
 async def chat(request: Request, user: RequiredUser) -> HTMLResponse:
-    return page(request, "chat.html", "chat", conversations=[], messages=[], models=[], conversation_id=None)
+    return _chat_page(request, None)
+
+
+@router.get("/chat/{conversation_id}", response_class=HTMLResponse)
+async def chat_conversation(request: Request, conversation_id: str, user: RequiredUser) -> HTMLResponse:
+    """The conversation itself is loaded by the page's module (GET /v1/chat/conversations/{id})."""
+    return _chat_page(request, conversation_id[:64])
+
+
+def _chat_page(request: Request, conversation_id: str | None) -> HTMLResponse:
+    settings = request.app.state.pulse.settings
+    groups = model_groups(settings, page_locale(request))
+    return page(request, "chat.html", "chat", model_groups=groups, conversation_id=conversation_id)
+
+
+class MarkdownIn(BaseModel):
+    text: str = Field(max_length=MAX_MARKDOWN_CHARS)
+
+
+class MarkdownOut(BaseModel):
+    html: str
+
+
+@router.post("/web/markdown")
+async def markdown(body: MarkdownIn, user: RequiredUser) -> MarkdownOut:
+    """A reply's Markdown as sanitized HTML (nh3), for the chat page while and after it streams."""
+    return MarkdownOut(html=str(render_markdown(body.text)))
 
 
 @router.get("/static/fonts/{name}")

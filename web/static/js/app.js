@@ -13,7 +13,8 @@ const modules = {
   chat: "./chat.js",
 };
 
-if (signedIn && usageApi && page !== "usage") watchUsage();
+// The usage and chat pages run their own watcher (it also shows the banner).
+if (signedIn && usageApi && page !== "usage" && page !== "chat") watchUsage();
 
 if (modules[page]) {
   import(modules[page]).then((module) => module.start?.({ signedIn, usageApi }));
