@@ -148,6 +148,12 @@ async function finish(turn, data) {
   setStreaming(false);
   if (data?.status === "cancelled" || data?.stopped) turn.item.dataset.stopped = "1";
   await paintReply(turn.item, turn.text, true);
+  if (turn.item.dataset.stopped) {
+    const note = document.createElement("p");
+    note.className = "muted stopped-note";
+    note.textContent = t("Stopped");
+    turn.item.querySelector(".message-body").after(note);
+  }
   document.dispatchEvent(new Event("pulse:turn-finished"));
   loadConversations();
 }
