@@ -107,10 +107,8 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     await ctx.close()
 
 
-@pytest_asyncio.fixture
-async def tab(context: BrowserContext) -> AsyncIterator[Page]:
-    """A page that records console errors and CSP violations in ``tab.errors``."""
-    page = await context.new_page()
+def watch_errors(page: Page) -> Page:
+    """Collect console errors, page errors and HTTP errors (>= 400) in ``page.errors``."""
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -121,6 +119,13 @@ async def tab(context: BrowserContext) -> AsyncIterator[Page]:
         ),
     )
     page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+@pytest_asyncio.fixture
+async def tab(context: BrowserContext) -> AsyncIterator[Page]:
+    """A page that records console errors and CSP violations in ``tab.errors``."""
+    page = watch_errors(await context.new_page())
     yield page
     await page.close()
 

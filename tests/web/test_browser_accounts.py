@@ -112,3 +112,13 @@ async def test_other_sessions_can_be_revoked(
     assert await other_tab.evaluate("fetch('/v1/auth/me').then(r => r.status)") == 401
     assert await tab.evaluate("fetch('/v1/auth/me').then(r => r.status)") == 200
     await other.close()
+
+
+async def test_sign_out(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
+    await sign_in_tab("ar")
+    await tab.goto(f"{web_url}/account")
+    await tab.get_by_role("button", name="سجّل الخروج من هذا الجهاز").click()
+    await tab.wait_for_url(f"{web_url}/")
+    assert await tab.get_by_role("link", name="تسجيل الدخول").count() == 1
+    await tab.goto(f"{web_url}/account")
+    assert tab.url == f"{web_url}/signin"

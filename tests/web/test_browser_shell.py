@@ -4,9 +4,9 @@ font, no overflowing text, no console or CSP errors; screenshots under var/scree
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
-from tests.web.conftest import SignInTab, check_page
+from tests.web.conftest import PHONE, SignInTab, check_page, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +72,14 @@ async def test_keyboard_focus_is_visible(tab: Page, web_url: str) -> None:
         " return [el.className, s.outlineStyle, s.outlineWidth]; })()"
     )
     assert focused == ["skip-link", "solid", "3px"]
+
+
+@pytest.mark.parametrize("locale", ["ar", "en"])
+async def test_dark_mode(browser: Browser, web_url: str, locale: str) -> None:
+    context = await browser.new_context(viewport=PHONE, color_scheme="dark")
+    page = watch_errors(await context.new_page())
+    await page.goto(f"{web_url}/?lang={locale}")
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 20, 22)"
+    await check_page(page, "landing-dark", locale)
+    await context.close()
