@@ -10,6 +10,7 @@ import { renderMarkdown } from "./markdown.js";
 import { watchUsage } from "./quota.js";
 
 const RENDER_EVERY_MS = 250;
+const STOP_GRACE_MS = 3000;
 const el = (id) => document.getElementById(id);
 
 const state = {
@@ -187,12 +188,16 @@ async function stop() {
   const turn = state.turn;
   if (!turn) return;
   el("composer-stop").disabled = true;
+  turn.item.dataset.stopped = "1";
   try {
     await api(`${ENDPOINTS.turns}/${turn.id}/cancel`, { method: "POST" });
+  } catch (error) {
+    showError(error.message);
   } finally {
     el("composer-stop").disabled = false;
   }
-  turn.item.dataset.stopped = "1";
+  // The stream normally ends with done (or error) after a cancel; do not wait for it forever.
+  setTimeout(() => finish(turn, { status: "cancelled" }), STOP_GRACE_MS);
 }
 
 // --- conversations -----------------------------------------------------------------------------
