@@ -24,6 +24,8 @@ from api.usage.routes import router as usage_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from worker import build_deps
+from web.pages import html_error
+from web.routes import router as web_router
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
@@ -43,7 +45,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
-    errors.install(app)
+    errors.install(app, html_errors=html_error)
     app.include_router(health_router)
     app.include_router(chat_router)
     app.include_router(auth_router)
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(payments_admin_router)
     if settings.is_dev:
         app.include_router(dev_router)
+    app.include_router(web_router)
     return app
 
 
