@@ -23,9 +23,9 @@ from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
-from worker import build_deps
 from web.pages import html_error
 from web.routes import router as web_router
+from worker import build_deps
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
