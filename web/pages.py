@@ -44,6 +44,9 @@ JS_STRINGS = (
     "Stopped",
     "Rename",
     "Delete",
+    "New conversation",
+    "Delete this conversation?",
+    "New title",
 )
 
 

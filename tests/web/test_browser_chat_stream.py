@@ -39,7 +39,7 @@ async def test_arabic_reply_streams_and_survives_a_reload(
     await expect(meter).not_to_be_empty()
     meter_before = await meter.text_content()
 
-    await tab.get_by_label("الرسالة").fill("اشرح لي باختصار ما هي الحوسبة السحابية؟")
+    await tab.get_by_role("textbox", name="الرسالة").fill("اشرح لي باختصار ما هي الحوسبة السحابية؟")
     await tab.keyboard.press("Enter")
     reply = tab.locator(".message-assistant").last
     await expect(reply).to_have_attribute("data-state", "streaming")
@@ -63,7 +63,7 @@ async def test_stop_ends_the_reply(
     await emulator.fault("openai", "hang", count=1, after_tokens=5)
     await sign_in_tab("en")
     await tab.goto(f"{web_url}/chat")
-    await tab.get_by_label("Message").fill("مرحبا، كيف حالك؟")
+    await tab.get_by_role("textbox", name="Message").fill("مرحبا، كيف حالك؟")
     await tab.get_by_role("button", name="Send").click()
     reply = tab.locator(".message-assistant").last
     await expect(reply.locator(".message-body")).not_to_be_empty(timeout=30_000)
@@ -71,3 +71,48 @@ async def test_stop_ends_the_reply(
     await expect(reply).to_have_attribute("data-state", "done", timeout=10_000)
     await expect(reply.locator(".stopped-note")).to_have_text("Stopped")
     await expect(tab.get_by_role("button", name="Send")).to_be_visible()
+    conversation_id = tab.url.rsplit("/", 1)[1]
+    stored = await tab.evaluate(f"fetch('/v1/chat/conversations/{conversation_id}').then(r => r.json())")
+    assert stored["running_turn_id"] is None
+    assert [m["status"] for m in stored["messages"] if m["role"] == "assistant"] == ["stopped"]
+    await tab.reload()
+    await expect(tab.locator(".message-assistant .stopped-note")).to_have_count(1)
+
+
+async def test_sidebar_rename_delete_regenerate_and_language(
+    tab: Page, web_url: str, sign_in_tab: SignInTab, chat_api: None
+) -> None:
+    await sign_in_tab("ar")
+    await tab.goto(f"{web_url}/chat")
+    await tab.get_by_role("textbox", name="الرسالة").fill("ما عاصمة الأردن؟")
+    await tab.keyboard.press("Enter")
+    await expect(tab.locator(".message-assistant").last).to_have_attribute(
+        "data-state", "done", timeout=30_000
+    )
+    sidebar = tab.get_by_test_id("conversations")
+    await expect(sidebar.locator("li")).to_have_count(1)
+
+    await tab.locator(".message-assistant").last.get_by_role("button", name="أعد التوليد").click()
+    await expect(tab.locator(".message-assistant")).to_have_count(2)
+    await expect(tab.locator(".message-assistant").last).to_have_attribute(
+        "data-state", "done", timeout=30_000
+    )
+
+    tab.once("dialog", lambda dialog: dialog.accept("عاصمة الأردن"))
+    await sidebar.get_by_role("button", name="إعادة التسمية").click()
+    await expect(sidebar.get_by_role("link", name="عاصمة الأردن")).to_be_visible()
+    await expect(tab.locator("#chat-title")).to_have_text("عاصمة الأردن")
+
+    await tab.get_by_test_id("lang-switch").click()
+    await tab.wait_for_url("**?lang=en")
+    assert await tab.evaluate("document.documentElement.dir") == "ltr"
+    await expect(tab.locator(".message-assistant")).to_have_count(2)
+    await tab.get_by_test_id("lang-switch").click()
+    await tab.wait_for_url("**?lang=ar")
+    assert await tab.evaluate("document.documentElement.dir") == "rtl"
+    await check_page(tab, "chat-conversation", "ar")
+
+    tab.once("dialog", lambda dialog: dialog.accept())
+    await sidebar.get_by_role("button", name="حذف").click()
+    await tab.wait_for_url(f"{web_url}/chat")
+    await expect(sidebar.locator("li")).to_have_count(0)

@@ -16,6 +16,14 @@ const modules = {
 // The usage and chat pages run their own watcher (it also shows the banner).
 if (signedIn && usageApi && page !== "usage" && page !== "chat") watchUsage();
 
+// Pages may change their URL (a new conversation); switch language on the current one.
+const langSwitch = document.querySelector(".lang-switch");
+langSwitch?.addEventListener("click", () => {
+  const url = new URL(window.location.href);
+  url.searchParams.set("lang", langSwitch.hreflang);
+  langSwitch.href = url.pathname + url.search;
+});
+
 if (modules[page]) {
   import(modules[page]).then((module) => module.start?.({ signedIn, usageApi }));
 }

@@ -1,7 +1,7 @@
 // Chat: conversations sidebar (new, rename, delete), model selector, streamed replies over SSE
 // (delta / usage / done / error / restart with event ids; EventSource resumes with Last-Event-ID),
 // Stop, regenerate, copy, a compact token meter, and re-attaching to a running reply on reload.
-// Works against the chat API (/v1/chat/...); without it the page is a static skeleton.
+// Works against the chat API (/v1/chat/..., docs/chat.md); without it the page is a skeleton.
 
 import { api } from "./api.js";
 import { ENDPOINTS } from "./endpoints.js";
@@ -147,14 +147,9 @@ async function finish(turn, data) {
   state.turn = null;
   sessionStorage.removeItem(storageKey(state.conversationId));
   setStreaming(false);
-  if (data?.status === "cancelled" || data?.stopped) turn.item.dataset.stopped = "1";
+  if (data?.stopped || data?.status === "cancelled") turn.item.dataset.stopped = "1";
   await paintReply(turn.item, turn.text, true);
-  if (turn.item.dataset.stopped) {
-    const note = document.createElement("p");
-    note.className = "muted stopped-note";
-    note.textContent = t("Stopped");
-    turn.item.querySelector(".message-body").after(note);
-  }
+  if (turn.item.dataset.stopped) addStoppedNote(turn.item);
   document.dispatchEvent(new Event("pulse:turn-finished"));
   loadConversations();
 }
@@ -223,7 +218,10 @@ async function loadConversations() {
       link.href = `/chat/${conversation.id}`;
       link.dir = "auto";
       link.textContent = conversation.title || t("New conversation");
-      if (conversation.id === state.conversationId) link.setAttribute("aria-current", "page");
+      if (conversation.id === state.conversationId) {
+        link.setAttribute("aria-current", "page");
+        if (conversation.title) el("chat-title").textContent = conversation.title;
+      }
       const rename = smallButton(t("Rename"), () => renameConversation(conversation));
       const remove = smallButton(t("Delete"), () => deleteConversation(conversation));
       item.append(link, rename, remove);
@@ -242,7 +240,7 @@ function smallButton(label, onClick) {
 }
 
 async function renameConversation(conversation) {
-  const title = window.prompt(t("Rename"), conversation.title || "");
+  const title = window.prompt(t("New title"), conversation.title || "");
   if (!title?.trim()) return;
   await api(`${ENDPOINTS.conversations}/${conversation.id}`, { method: "PATCH", body: { title: title.trim() } });
   if (conversation.id === state.conversationId) el("chat-title").textContent = title.trim();
@@ -250,31 +248,43 @@ async function renameConversation(conversation) {
 }
 
 async function deleteConversation(conversation) {
-  if (!window.confirm(t("Delete"))) return;
+  if (!window.confirm(t("Delete this conversation?"))) return;
   await api(`${ENDPOINTS.conversations}/${conversation.id}`, { method: "DELETE" });
   if (conversation.id === state.conversationId) window.location.assign("/chat");
   else loadConversations();
 }
 
+function addStoppedNote(item) {
+  const note = document.createElement("p");
+  note.className = "muted stopped-note";
+  note.textContent = t("Stopped");
+  item.querySelector(".message-body").after(note);
+}
+
 async function loadConversation(conversationId) {
   const conversation = await api(`${ENDPOINTS.conversations}/${conversationId}`);
   el("chat-title").textContent = conversation.title || t("New conversation");
+  const select = el("chat-model");
+  if ([...select.options].some((option) => option.value === conversation.model)) select.value = conversation.model;
   for (const message of items(conversation, "messages")) {
-    const text = message.content ?? message.text ?? "";
+    const text = message.content ?? "";
     if (message.role === "user") {
       state.lastUserText = text;
       addMessage("user", text);
     } else if (text) {
-      await paintReply(addMessage("assistant"), text, true);
+      const item = addMessage("assistant");
+      await paintReply(item, text, true);
+      if (message.status === "stopped") addStoppedNote(item);
     }
   }
-  // Re-attach to a reply still running (this tab's record, or the API's own field).
+  // Re-attach to a reply still running: the API names it; this tab may also remember it.
   const saved = JSON.parse(sessionStorage.getItem(storageKey(conversationId)) || "null");
-  const running = conversation.active_turn ?? conversation.running_turn ?? null;
-  const turnId = saved?.turnId ?? running?.id ?? running?.turn_id ?? conversation.active_turn_id;
+  const turnId = conversation.running_turn_id;
   if (turnId) {
-    const eventsUrl = saved?.eventsUrl ?? running?.events_url ?? `${ENDPOINTS.turns}/${turnId}/events`;
+    const eventsUrl = saved?.turnId === turnId ? saved.eventsUrl : `${ENDPOINTS.turns}/${turnId}/events`;
     attach(turnId, eventsUrl, addMessage("assistant"));
+  } else if (saved) {
+    sessionStorage.removeItem(storageKey(conversationId));
   }
 }
 
