@@ -11,7 +11,7 @@ from tests.web.conftest import PHONE, SignInTab, check_page, watch_errors
 pytestmark = pytest.mark.browser
 
 VISITOR_PAGES = {"landing": "/", "signin": "/signin"}
-USER_PAGES = {"home": "/", "usage": "/usage", "account": "/account", "chat": "/chat"}
+USER_PAGES = {"home": "/", "usage": "/usage", "account": "/account", "chat": "/chat", "billing": "/billing"}
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])

@@ -11,6 +11,7 @@ const modules = {
   usage: "./usage.js",
   account: "./account.js",
   chat: "./chat.js",
+  billing: "./billing.js",
 };
 
 // The usage and chat pages run their own watcher (it also shows the banner).
