@@ -113,6 +113,9 @@ async def test_support_changes_a_plan_with_audit(sign_in: SignIn, db: Database) 
         ).scalars()
         audited = [(e.actor, e.reason) for e in grants if e.key.startswith("support:")]
     assert audited == [(staff.user_id, "ticket 42")] * 3
+    history = (await customer.client.get("/v1/usage/history", params={"limit": 200})).json()["items"]
+    support_rows = [item for item in history if item["key"].startswith("support:")]
+    assert support_rows and {item["actor"] for item in support_rows} == {"support"}
     adjusted = await staff.client.post(
         f"/v1/admin/users/{customer.user_id}/adjust", json={"unit": "videos", "delta": -5, "reason": "abuse"}
     )
