@@ -34,7 +34,7 @@ from core.payments import CARD, MADA, InvalidWebhook, NoSubscription, PaymentUna
 from core.settings import Settings
 from core.subscriptions import get_subscription
 from providers.payments.hyperpay import WebhookDecryptionError, decrypt_webhook
-from workflows import BACKGROUND, PULSE_JOB_KIND, PULSE_PROVIDER, PULSE_USER_ID
+from workflows import BACKGROUND, PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_PROVIDER, PULSE_USER_ID
 from workflows.checkout import CheckoutInput, CheckoutWorkflow
 from workflows.payments_common import checkout_id, subscription_id
 from workflows.subscription import PlanChange, SubscriptionWorkflow
@@ -99,6 +99,7 @@ async def checkout(
                 SearchAttributePair(PULSE_USER_ID, user.id),
                 SearchAttributePair(PULSE_JOB_KIND, "checkout"),
                 SearchAttributePair(PULSE_PROVIDER, "hyperpay"),
+                SearchAttributePair(PULSE_JOB_STATUS, "pending"),
             ]
         ),
         static_summary=f"checkout {item.kind.value}:{item.item_id}",
