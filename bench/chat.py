@@ -37,12 +37,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def first_delta(
-    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any], marker: bytes
+    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any], marker: bytes,
+    headers: dict[str, str] | None = None,
 ) -> float:
     """Seconds until the first line containing ``marker``; the stream is read to its end."""
     begin = time.perf_counter()
     first = 0.0
-    async with client.stream(method, url, json=body) as response:
+    async with client.stream(method, url, json=body, headers=headers) as response:
         if response.status_code != 200:
             raise RuntimeError(f"{response.status_code}: {(await response.aread())[:200]!r}")
         async for line in response.aiter_lines():
@@ -61,7 +62,8 @@ def emulator_ttft(emulator_url: str) -> Ttft:
         "messages": [{"role": "user", "content": PROMPT}],
         "max_completion_tokens": 20,
     }
-    return lambda c: first_delta(c, "POST", f"{emulator_url}/v1/chat/completions", body, b'"content"')
+    key = {"Authorization": "Bearer sk-emulator"}
+    return lambda c: first_delta(c, "POST", f"{emulator_url}/v1/chat/completions", body, b'"content"', key)
 
 
 def pulse_ttft(api_url: str) -> Ttft:
@@ -196,7 +198,7 @@ def report(
     )
 
 
-async def main() -> None:
+async def run() -> None:
     limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY * 2)
     async with running_stack() as stack:
         token = await sign_in(stack)
@@ -254,5 +256,10 @@ async def main() -> None:
                 )
 
 
+def main(argv: list[str]) -> int:
+    asyncio.run(run())
+    return 0
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    raise SystemExit(main(sys.argv[1:]))
