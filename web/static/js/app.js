@@ -11,6 +11,8 @@ const modules = {
   usage: "./usage.js",
   account: "./account.js",
   chat: "./chat.js",
+  billing: "./billing.js",
+  support: "./support.js",
 };
 
 // The usage and chat pages run their own watcher (it also shows the banner).

@@ -1,0 +1,43 @@
+"""Paying in Chromium: the billing page starts a checkout, the HyperPay widget (the emulator's)
+renders inside our page under its CSP, a test card pays, the shopper comes back to billing and
+sees the add-on paid; a declined card shows Failed."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.web.conftest import SignInTab, check_page
+
+pytestmark = pytest.mark.browser
+
+
+async def buy(tab: Page, web_url: str, card: str) -> None:
+    await tab.goto(f"{web_url}/billing")
+    await tab.locator('[data-checkout="addon:images_10"]').click()
+    await tab.wait_for_url("**/billing/pay/**")
+    form = tab.locator("form.paymentWidgets")
+    await expect(form.locator('[name="card.number"]')).to_be_visible()
+    await form.locator('[name="card.number"]').fill(card)
+    await form.locator('[name="card.holder"]').fill("Test Shopper")
+    await form.locator("button[type=submit]").click()
+    await tab.wait_for_url("**/billing?payment=*", timeout=20_000)
+
+
+async def test_add_on_paid_in_the_browser(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
+    await sign_in_tab("ar")
+    await buy(tab, web_url, "4200000000000000")
+    result = tab.locator('[data-testid="payment-result"]')
+    await expect(result).to_have_attribute("data-status", "succeeded")
+    await expect(result).to_contain_text("مدفوعة")
+    await expect(tab.locator('[data-testid="payment-history"] tr[data-status="succeeded"]')).to_have_count(1)
+    await check_page(tab, "billing-paid-ar", "ar")
+
+
+async def test_declined_card_in_the_browser(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
+    await sign_in_tab("en")
+    await buy(tab, web_url, "4000000000000002")
+    result = tab.locator('[data-testid="payment-result"]')
+    await expect(result).to_have_attribute("data-status", "failed")
+    await expect(result).to_contain_text("800.100.152")
+    await check_page(tab, "billing-declined-en", "en")

@@ -1,0 +1,37 @@
+// Billing page: start a checkout (then the card form), cancel at period end, and keep a
+// pending payment's banner up to date.
+
+import { api } from "./api.js";
+
+export function start() {
+  const error = document.getElementById("checkout-error");
+  for (const button of document.querySelectorAll("[data-checkout]")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const started = await api("/v1/payments/checkout", { method: "POST", body: { item: button.dataset.checkout } });
+        window.location.assign(`/billing/pay/${encodeURIComponent(started.payment_id)}`);
+      } catch (failure) {
+        error.textContent = failure.message;
+        error.hidden = false;
+        button.disabled = false;
+      }
+    });
+  }
+  const cancel = document.getElementById("cancel-subscription");
+  cancel?.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try {
+      await api("/v1/subscription/cancel", { method: "POST" });
+      window.location.reload();
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+      cancel.disabled = false;
+    }
+  });
+  const result = document.getElementById("payment-result");
+  if (result && ["pending", "created"].includes(result.dataset.status)) {
+    setTimeout(() => window.location.reload(), 3000);
+  }
+}
