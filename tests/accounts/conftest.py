@@ -32,6 +32,12 @@ class SmtpSink:
     messages: list[Message] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
         return "250 OK"

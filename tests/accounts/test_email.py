@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 
@@ -11,12 +12,14 @@ import boto3
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 import worker as worker_module
 from activities.email import EmailActivities, SendEmailInput, SendEmailResult
 from core.accounts import seal
 from core.db import Database
 from core.emails import TEMPLATES, available_templates, render_email
+from core.emails.deliveries import delivered
 from core.settings import EmailBackend, Settings
 from providers.email import build_email_provider
 from providers.email.ses import SesEmailProvider
@@ -170,3 +173,31 @@ async def test_ses_v2_through_moto(
     assert sent[0].subject == "رابط تسجيل دخولك إلى استوديو بلس للذكاء الاصطناعي"
     assert '<html lang="ar" dir="rtl">' in sent[0].body
     assert sent[0].destinations["ToAddresses"] == ["omar@example.jo"]
+
+
+async def test_permanent_refusals_are_not_retried(
+    settings: Settings, db: Database, smtp_server: SmtpSink, moto_url: str, aws_credentials: None
+) -> None:
+    smtp = EmailActivities(settings, db, SmtpEmailProvider(smtp_settings(settings, smtp_server)))
+    bounce = SendEmailInput(
+        key=f"email-bounce-{uuid.uuid4().hex}",
+        to="bounce@example.com",
+        template="magic_link",
+        locale="ar",
+        context={"link": LINK, "minutes": 10},
+    )
+    with pytest.raises(ApplicationError) as refused:
+        await smtp.send(bounce)
+    assert refused.value.non_retryable and refused.value.type == "EmailRejected"
+    unverified = settings.model_copy(
+        update={
+            "ses_endpoint_url": moto_url,
+            "email_from": f"nobody-{uuid.uuid4().hex[:6]}@unverified.example",
+        }
+    )
+    ses = EmailActivities(unverified, db, SesEmailProvider(unverified))
+    with pytest.raises(ApplicationError) as rejected:
+        await ses.send(replace(bounce, key=f"email-unverified-{uuid.uuid4().hex}", to="a@example.com"))
+    assert rejected.value.non_retryable
+    async with db.session() as session:
+        assert await delivered(session, bounce.key) is None
