@@ -213,16 +213,18 @@ async def authenticate_session_token(
     claims = decode_session_token(settings, token)
     if claims is None:
         return None
-    row = await session.get(AuthSession, str(claims["sid"]))
-    if (
-        row is None
-        or row.user_id != claims["sub"]
-        or row.revoked_at is not None
-        or row.expires_at <= utcnow()
-    ):
-        return None
-    user = await get_user(session, row.user_id)
-    return (user, row) if user is not None else None
+    query = (
+        select(User, AuthSession)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == str(claims["sid"]),
+            AuthSession.user_id == str(claims["sub"]),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+    )
+    found = (await session.execute(query)).one_or_none()
+    return (found[0], found[1]) if found is not None else None
 
 
 async def list_sessions(session: AsyncSession, user_id: str) -> list[AuthSession]:
@@ -312,13 +314,15 @@ def looks_like_api_key(token: str) -> bool:
 
 
 async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[User, ApiKey] | None:
-    query = select(ApiKey).where(ApiKey.key_hash == hash_secret(key), ApiKey.revoked_at.is_(None))
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is None:
+    query = (
+        select(User, ApiKey)
+        .join(ApiKey, ApiKey.user_id == User.id)
+        .where(ApiKey.key_hash == hash_secret(key), ApiKey.revoked_at.is_(None))
+    )
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
         return None
-    user = await get_user(session, row.user_id)
-    if user is None:
-        return None
+    user, row = found[0], found[1]
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
         row.last_used_at = now
