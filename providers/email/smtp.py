@@ -33,7 +33,7 @@ class SmtpEmailProvider:
     def _send(self, message: EmailMessage, key: str) -> str:
         s = self.settings
         mime = build_mime(message, sender=s.email_from, key=key)
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=s.smtp_ca_file or None)
         smtp: smtplib.SMTP
         if s.smtp_ssl:
             smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds, context=context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -24,7 +25,7 @@ from core.settings import EmailBackend, Settings
 from providers.email import build_email_provider
 from providers.email.ses import SesEmailProvider
 from providers.email.smtp import SmtpEmailProvider
-from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, SmtpSink
+from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, SmtpSink, TlsSmtpSink
 from workflows import BACKGROUND
 from workflows.starters import start_email
 
@@ -221,3 +222,29 @@ def test_every_email_sentence_has_arabic() -> None:
                 missing.append(f"{path.name}: {msgid}")
     assert checked >= 8  # the magic-link email alone has eight sentences
     assert missing == []
+
+
+async def test_smtp_with_starttls_like_ses(
+    settings: Settings, db: Database, starttls_smtp_server: TlsSmtpSink
+) -> None:
+    sink = starttls_smtp_server
+    own = smtp_settings(settings, sink).model_copy(
+        update={"smtp_starttls": True, "smtp_ca_file": sink.ca_file}
+    )
+    activities = EmailActivities(own, db, build_email_provider(own))
+    data = SendEmailInput(
+        key=f"email-tls-{uuid.uuid4().hex}",
+        to="hala@example.jo",
+        template="magic_link",
+        locale="ar",
+        context={"link": LINK, "minutes": 10},
+    )
+    result = await activities.send(data)
+    assert result.backend == "smtp"
+    assert sink.logins == [SMTP_USER] and len(sink.messages) == 1
+    plain = own.model_copy(update={"smtp_starttls": False})
+    refused = EmailActivities(plain, db, SmtpEmailProvider(plain))
+    # the server demands STARTTLS first: a configuration error, left retryable so a fix takes effect
+    with pytest.raises(smtplib.SMTPNotSupportedError):
+        await refused.send(replace(data, key=f"email-plain-{uuid.uuid4().hex}"))
+    assert len(sink.messages) == 1
