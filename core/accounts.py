@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -271,6 +271,20 @@ def csrf_matches(settings: Settings, session_id: str, cookie: str | None, header
         return False
     expected = csrf_token(settings, session_id)
     return hmac.compare_digest(cookie, header) and hmac.compare_digest(header, expected)
+
+
+async def purge_expired(session: AsyncSession, *, keep_days: int = 7) -> dict[str, int]:
+    """Delete sign-in links and sessions that expired or were revoked more than ``keep_days`` ago."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    links = await session.execute(
+        delete(MagicLinkToken).where(MagicLinkToken.expires_at < cutoff).returning(MagicLinkToken.id)
+    )
+    sessions = await session.execute(
+        delete(AuthSession)
+        .where(or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff))
+        .returning(AuthSession.id)
+    )
+    return {"magic_links": len(links.all()), "sessions": len(sessions.all())}
 
 
 # --- personal API keys ---
