@@ -134,7 +134,7 @@ class Child:
 
 
 def dev_children(settings: Settings, logs: Path) -> list[Child]:
-    from workflows import SEARCH_ATTRIBUTES
+    from workflows import BACKGROUND, DOCUMENTS, MEDIA, SEARCH_ATTRIBUTES
     from workflows.client import binary, dev_server_args
 
     pulse = [sys.executable, "-m", "cli"]
@@ -156,10 +156,13 @@ def dev_children(settings: Settings, logs: Path) -> list[Child]:
         *dev_server_args(),
     ]
     emulator = [sys.executable, "-m", "emulator", "--port", str(settings.emulator_port)]
+    # Without Redis the stream bus is in memory, so chat turns must run in the API process:
+    # the dedicated worker then leaves the interactive queue to it.
+    queues = [] if settings.redis_url else ["-q", BACKGROUND, "-q", DOCUMENTS, "-q", MEDIA]
     return [
         Child("temporal", temporal, logs / "temporal.log"),
         Child("emulator", emulator, logs / "emulator.log"),
-        Child("worker", [*pulse, "worker"], logs / "worker.log"),
+        Child("worker", [*pulse, "worker", *queues], logs / "worker.log"),
         Child("api", [*pulse, "api"], logs / "api.log"),
     ]
 
@@ -179,6 +182,8 @@ def dev() -> None:
         child.start(env)
         if child.name == "temporal":
             _wait_for_port(settings.temporal_port, 30)
+        if child.name == "emulator":
+            _wire_hyperpay_emulator(settings)
     typer.echo(
         f"\nPulse AI Studio is running:\n"
         f"  app + API      {settings.public_url}\n"
@@ -206,6 +211,23 @@ def dev() -> None:
         for child in reversed(children):
             child.stop()
         typer.echo("stopped")
+
+
+def _wire_hyperpay_emulator(settings: Settings) -> None:
+    """Point the emulator's HyperPay webhooks at this API with this webhook secret."""
+    import httpx
+
+    if not settings.hyperpay_base_url.startswith(settings.emulator_url):
+        return
+    _wait_for_port(settings.emulator_port, 30)
+    config = {
+        "webhook_url": f"{settings.public_url.rstrip('/')}/v1/payments/webhook/hyperpay",
+        "webhook_secret": settings.hyperpay_webhook_secret.get_secret_value(),
+    }
+    try:
+        httpx.post(f"{settings.emulator_url}/_emulator/hyperpay/config", json=config, timeout=5)
+    except httpx.HTTPError as error:
+        typer.echo(f"could not configure the HyperPay emulator's webhooks: {error}", err=True)
 
 
 def _restart_if_dead(child: Child, env: dict[str, str]) -> None:

@@ -11,57 +11,87 @@ import asyncio
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.ledger import LedgerActivities
+from activities.payments import PaymentActivities
 from core.db import Database
 from core.settings import Settings
 from providers.email import build_email_provider
+from providers.llm import LLMClient
+from providers.payments.hyperpay import HyperPayClient
+from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
+from workflows.chat_turn import ChatTurnWorkflow
+from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.send_email import SendEmailWorkflow
+from workflows.subscription import SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass
 class WorkerDeps:
-    """What activities are injected with; built once per process."""
+    """What activities are injected with; built once per process (the API process shares its
+    own with its in-process worker, so the in-memory stream bus is one object)."""
 
     settings: Settings
     db: Database
+    bus: StreamBus
+    llm: LLMClient
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
+        if "hyperpay" in self.extras:
+            await self.extras["hyperpay"].aclose()
+        await self.llm.aclose()
+        await self.bus.aclose()
         await self.db.dispose()
 
 
 def build_deps(settings: Settings) -> WorkerDeps:
     return WorkerDeps(
-        settings=settings, db=Database(settings.database_url, pool_size=settings.database_pool_size)
+        settings=settings,
+        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        bus=create_stream_bus(settings.redis_url, settings.redis_prefix),
+        llm=LLMClient.from_settings(settings),
     )
 
 
 def workflow_classes() -> list[type]:
-    return [DiagnosticsWorkflow, SendEmailWorkflow, LedgerSweeperWorkflow]
+    return [
+        DiagnosticsWorkflow,
+        SendEmailWorkflow,
+        LedgerSweeperWorkflow,
+        ChatTurnWorkflow,
+        CheckoutWorkflow,
+        SubscriptionWorkflow,
+    ]
 
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
+    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus)
     # extras["email"] overrides the provider chosen by settings.email_backend
     email = EmailActivities(
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
+        deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
+    pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     return [
         diagnostics.write_and_read,
         email.send,
@@ -69,6 +99,17 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         ledger.settle,
         ledger.release,
         ledger.sweep,
+        chat.stream_reply,
+        chat.finish,
+        chat.fail,
+        pay.create_checkout,
+        pay.verify_checkout,
+        pay.expire_checkout,
+        pay.fulfil,
+        pay.charge,
+        pay.end_plan,
+        pay.set_past_due,
+        pay.failure_notice,
     ]
 
 
@@ -82,6 +123,8 @@ def build_workers(
             task_queue=deps.settings.task_queue(queue),
             workflows=workflow_classes(),
             activities=activities,
+            # Stop must reach a streaming activity quickly: heartbeat at least every 0.5 s.
+            max_heartbeat_throttle_interval=timedelta(milliseconds=500),
             **options,
         )
         for queue in queues

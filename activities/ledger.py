@@ -178,7 +178,11 @@ class LedgerActivities:
         async with self.db.session() as session:
             result.expired_grants = await ledger.expire_due_grants(session, now, limit=data.limit)
         async with self.db.session() as session:
-            result.renewed = await subscriptions.renew_due(session, now, limit=data.limit)
+            due = await subscriptions.due_for_renewal(session, now, limit=data.limit)
+        for user_id in due:  # one short transaction per user
+            async with self.db.session() as session:
+                await subscriptions.ensure_subscription(session, user_id, now)
+            result.renewed += 1
         log.info("ledger.swept", **vars(result))
         return result
 

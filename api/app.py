@@ -10,17 +10,22 @@ from fastapi import FastAPI
 from api import errors
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
+from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
 from api.middleware import RequestContextMiddleware
+from api.payments.admin import router as payments_admin_router
+from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
-from core.db import Database
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from web.pages import html_error
+from web.routes import router as web_router
+from worker import build_deps
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
@@ -28,30 +33,31 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = AppState(
-            settings=settings,
-            db=Database(settings.database_url, pool_size=settings.database_pool_size),
-            temporal=TemporalConnection(settings),
-        )
+        deps = build_deps(settings)  # shared with the in-process interactive worker
+        state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
-        state.temporal.start(run_worker=run_worker)
+        state.temporal.start(deps if run_worker else None)
         try:
             yield
         finally:
             await state.temporal.stop()
-            await state.db.dispose()
+            await deps.aclose()
 
     app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
-    errors.install(app)
+    errors.install(app, html_errors=html_error)
     app.include_router(health_router)
+    app.include_router(chat_router)
     app.include_router(auth_router)
     app.include_router(auth_link_router)
     app.include_router(plans_router)
     app.include_router(usage_router)
     app.include_router(usage_admin_router)
+    app.include_router(payments_router)
+    app.include_router(payments_admin_router)
     if settings.is_dev:
         app.include_router(dev_router)
+    app.include_router(web_router)
     return app
 
 

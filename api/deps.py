@@ -18,12 +18,14 @@ from api.temporal import TemporalConnection
 from core.db import Database
 from core.errors import Unavailable
 from core.settings import Settings
+from providers.streams import StreamBus
 
 
 @dataclass
 class AppState:
     settings: Settings
     db: Database
+    bus: StreamBus
     temporal: TemporalConnection
     extras: dict[str, Any] = field(default_factory=dict)
 

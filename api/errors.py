@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import request_locale
@@ -13,6 +16,10 @@ from core.errors import AppError, RateLimited
 from core.i18n import translate
 
 log = structlog.get_logger(__name__)
+
+# (request, status, message msgid, params) -> an HTML page, or None when the request wants JSON.
+# The app factory passes the web package's renderer to ``install`` (api never imports web).
+HtmlErrors = Callable[[Request, int, str, dict[str, Any]], Response | None]
 
 HTTP_CODES = {
     400: ("bad_request", "The request could not be processed."),
@@ -34,11 +41,20 @@ def error_body(code: str, message: str, request: Request, **extra: object) -> di
     return body
 
 
-async def handle_app_error(request: Request, error: Exception) -> JSONResponse:
+def html_page(request: Request, status_code: int, message: str, **params: Any) -> Response | None:
+    render: HtmlErrors | None = getattr(request.app.state, "html_errors", None)
+    return render(request, status_code, message, params) if render else None
+
+
+async def handle_app_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, AppError)
     locale = request_locale(request)
     message = translate(error.message, locale, **error.params)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    page = html_page(request, error.status_code, error.message, **error.params)
+    if page is not None:
+        page.headers.update(headers or {})
+        return page
     return JSONResponse(
         error_body(error.code, message, request), status_code=error.status_code, headers=headers
     )
@@ -55,9 +71,12 @@ async def handle_validation(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_error", message, request, fields=fields), status_code=422)
 
 
-async def handle_http(request: Request, error: Exception) -> JSONResponse:
+async def handle_http(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     code, default = HTTP_CODES.get(error.status_code, ("error", "The request could not be processed."))
+    page = html_page(request, error.status_code, default)
+    if page is not None:
+        return page
     message = translate(default, request_locale(request))
     return JSONResponse(
         error_body(code, message, request),
@@ -66,13 +85,18 @@ async def handle_http(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def handle_unexpected(request: Request, error: Exception) -> JSONResponse:
+async def handle_unexpected(request: Request, error: Exception) -> Response:
     log.exception("request.failed", error_type=type(error).__name__)
+    page = html_page(request, 500, "Something went wrong on our side. Please try again.")
+    if page is not None:
+        return page
     message = translate("Something went wrong on our side. Please try again.", request_locale(request))
     return JSONResponse(error_body("internal_error", message, request), status_code=500)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, html_errors: HtmlErrors | None = None) -> None:
+    """Register the handlers; ``html_errors`` renders pages for browser navigations."""
+    app.state.html_errors = html_errors
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)

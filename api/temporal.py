@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.settings import Settings
+from worker import WorkerDeps, build_workers
 from workflows import INTERACTIVE
 from workflows.client import connect_with_backoff
 
@@ -26,22 +27,17 @@ class TemporalConnection:
         self._task: asyncio.Task[None] | None = None
         self._workers: list[Worker] = []
 
-    def start(self, *, run_worker: bool) -> None:
-        self._task = asyncio.create_task(self._connect_and_serve(run_worker))
+    def start(self, deps: WorkerDeps | None) -> None:
+        """Connect in the background; with ``deps``, also run an interactive-queue worker."""
+        self._task = asyncio.create_task(self._connect_and_serve(deps))
 
-    async def _connect_and_serve(self, run_worker: bool) -> None:
+    async def _connect_and_serve(self, deps: WorkerDeps | None) -> None:
         self.client = await connect_with_backoff(self.settings)
         self._ready.set()
         log.info("temporal.connected", address=self.settings.temporal_address)
-        if run_worker:
-            import worker  # composition root: the API process also runs an interactive worker
-
-            deps = worker.build_deps(self.settings)
-            self._workers = worker.build_workers(self.client, deps, [INTERACTIVE])
-            try:
-                await asyncio.gather(*(w.run() for w in self._workers))
-            finally:
-                await deps.aclose()
+        if deps is not None:
+            self._workers = build_workers(self.client, deps, [INTERACTIVE])
+            await asyncio.gather(*(w.run() for w in self._workers))
 
     async def get(self, timeout: float = 5.0) -> Client:
         """The client, waiting briefly for the first connection."""

@@ -67,6 +67,18 @@ class InvalidAmount(ValidationFailed):
     message = "The amount must be a positive whole number."
 
 
+class InvalidUnit(ValidationFailed):
+    code = "invalid_unit"
+    message = "Unknown unit: use tokens, images or videos."
+
+
+def as_unit(value: Unit | str) -> Unit:
+    try:
+        return Unit(value)
+    except ValueError:
+        raise InvalidUnit() from None
+
+
 class ReasonRequired(ValidationFailed):
     code = "reason_required"
     message = "A reason is required."
@@ -412,9 +424,18 @@ async def grant_addon(
 
 
 async def expire_plan_grants(
-    session: AsyncSession, user_id: str, now: datetime, *, actor: str = "system", reason: str = ""
+    session: AsyncSession,
+    user_id: str,
+    now: datetime,
+    *,
+    at: datetime | None = None,
+    actor: str = "system",
+    reason: str = "",
 ) -> int:
-    """End every unexpired plan grant of the user now (a plan change); returns how many."""
+    """End the user's plan grants (a plan change): now, or at ``at`` when that is later (a
+    renewal paid before the period ends keeps the current grants until then; the sweeper
+    records their expiry). Returns how many grants were ended."""
+    at = max(at or now, now)
     count = 0
     for unit in UNITS:
         await lock_account(session, user_id, unit)
@@ -424,12 +445,15 @@ async def expire_plan_grants(
                 LedgerGrant.user_id == user_id,
                 LedgerGrant.unit == unit.value,
                 LedgerGrant.source == GrantSource.plan.value,
-                LedgerGrant.expires_at > now,
+                LedgerGrant.expires_at > at,
             )
             .execution_options(populate_existing=True)
         )
         for grant in (await session.execute(query)).scalars():
-            _expire(session, grant, now, actor=actor, reason=reason)
+            if at > now:
+                grant.expires_at = at
+            else:
+                _expire(session, grant, now, actor=actor, reason=reason)
             count += 1
     await session.flush()
     return count
@@ -455,10 +479,14 @@ def _expire(session: AsyncSession, grant: LedgerGrant, now: datetime, *, actor: 
 async def expire_due_grants(session: AsyncSession, now: datetime | None = None, *, limit: int = 500) -> int:
     """Record an ``expire`` entry for grants that ran out with something left (sweeper)."""
     now = now or utcnow()
+    unit_order = case(
+        {unit.value: index for index, unit in enumerate(UNITS)}, value=LedgerGrant.unit, else_=9
+    )
     query = (
         select(LedgerGrant.user_id, LedgerGrant.unit)
         .where(LedgerGrant.expires_at <= now, LedgerGrant.remaining > 0)
-        .distinct()
+        .group_by(LedgerGrant.user_id, LedgerGrant.unit)
+        .order_by(LedgerGrant.user_id, unit_order)  # the lock order: no deadlock with set_plan
         .limit(limit)
     )
     count = 0
@@ -497,7 +525,7 @@ async def reserve(
     now: datetime | None = None,
 ) -> Reservation:
     """Hold ``amount`` (or, for tokens with ``min_amount``, what is left if at least that)."""
-    unit = Unit(unit)
+    unit = as_unit(unit)
     now = now or utcnow()
     if amount <= 0 or (min_amount is not None and min_amount <= 0):
         raise InvalidAmount()
@@ -549,10 +577,20 @@ def _as_reservation(row: LedgerReservation) -> Reservation:
 
 
 async def _locked_reservation(session: AsyncSession, key: str) -> LedgerReservation | None:
-    found = await _reservation(session, key)
-    if found is None:
+    """Lock the account of the reservation ``key`` (one UPDATE … FROM), then read it."""
+    touch = (
+        update(LedgerAccount)
+        .where(
+            LedgerReservation.key == key,
+            LedgerAccount.user_id == LedgerReservation.user_id,
+            LedgerAccount.unit == LedgerReservation.unit,
+        )
+        .values(version=LedgerAccount.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], await session.execute(touch))
+    if result.rowcount == 0:
         return None
-    await lock_account(session, found.user_id, found.unit)
     return await _reservation(session, key)
 
 
@@ -692,7 +730,7 @@ async def adjust(
 ) -> int:
     """Support correction: +delta is a grant (12 months unless ``expires_at``); -delta takes
     from what is available (refused if more than that). Returns the applied delta."""
-    unit = Unit(unit)
+    unit = as_unit(unit)
     now = now or utcnow()
     if delta == 0:
         raise InvalidAmount()
@@ -785,7 +823,7 @@ async def warning_due(
     ).scalar_one_or_none()
     if period is None:
         return None
-    state = await _unit_usage(session, user_id, Unit(unit), now, warning_percent)
+    state = await _unit_usage(session, user_id, as_unit(unit), now, warning_percent)
     if not state.warning:
         return None
     notice = WarningNotice(user_id=user_id, unit=str(unit), period_start=period, percent=state.percent)

@@ -12,7 +12,7 @@ import sys
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "changethis", "dev", "secret", "placeholder", "x"}
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+DEV_HYPERPAY_TOKEN = "dev-hyperpay-token"
+DEV_HYPERPAY_WEBHOOK_SECRET = "0" * 63 + "1"
 DEV_PROVIDER_KEY = "emulator-dev-key"
 PROVIDER_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -97,6 +99,42 @@ class Settings(BaseSettings):
     rate_limit_magic_link_ip: str = "20/10 minutes"
     rate_limit_verify_ip: str = "30/10 minutes"
     rate_limit_api_user: str = "600/minute"
+
+    # --- payments ---
+    hyperpay_base_url: str = ""  # defaults to the emulator: <emulator_url>/hyperpay
+    hyperpay_access_token: SecretStr = SecretStr(DEV_HYPERPAY_TOKEN)
+    hyperpay_entity_id: str = "8ac7a4c9dev0000000000000000visa"  # VISA MASTER
+    hyperpay_entity_id_mada: str = "8ac7a4c9dev0000000000000000mada"  # MADA; empty disables it
+    hyperpay_webhook_secret: SecretStr = SecretStr(DEV_HYPERPAY_WEBHOOK_SECRET)  # 64 hex chars
+    hyperpay_test_mode: Literal["", "INTERNAL", "EXTERNAL"] = ""  # sent only to test hosts
+    payments_checkout_timeout_s: float = Field(1800.0, gt=0)  # HyperPay checkouts live 30 min
+    payments_dunning_days: list[float] = [1.0, 3.0, 7.0]  # renewal retries, days after the failure
+    payments_poll_initial_s: float = Field(30.0, gt=0)  # pending: re-check after (x2, HyperPay 2/min)
+    payments_retry_initial_s: float = Field(5.0, gt=0)  # HyperPay unreachable: first retry after
+    payments_renewal_period_s: float = Field(0.0, ge=0)  # 0: calendar months; tests use seconds
+    payments_return_wait_s: float = Field(8.0, ge=0)  # the return page waits this long for a result
+
+    @model_validator(mode="after")
+    def _payments_defaults(self) -> Settings:
+        real_host = bool(self.hyperpay_base_url)  # set: the real HyperPay, not the emulator
+        if not self.hyperpay_base_url:
+            self.hyperpay_base_url = f"{self.emulator_url}/hyperpay"
+        self.hyperpay_base_url = self.hyperpay_base_url.rstrip("/")
+        secret = self.hyperpay_webhook_secret.get_secret_value()
+        if len(secret) != 64 or any(c not in "0123456789abcdefABCDEF" for c in secret):
+            raise ValueError("PULSE_HYPERPAY_WEBHOOK_SECRET must be 64 hex characters")
+        if (
+            self.env == Env.prod
+            and real_host
+            and (
+                self.hyperpay_access_token.get_secret_value() == DEV_HYPERPAY_TOKEN
+                or secret == DEV_HYPERPAY_WEBHOOK_SECRET
+            )
+        ):
+            raise ValueError(
+                "PULSE_HYPERPAY_ACCESS_TOKEN and PULSE_HYPERPAY_WEBHOOK_SECRET must be set in prod"
+            )
+        return self
 
     # --- providers ---
     # Empty base URLs point at the emulator in dev/test and at the real service in prod.
@@ -182,6 +220,19 @@ class Settings(BaseSettings):
     @property
     def emulator_url(self) -> str:
         return f"http://127.0.0.1:{self.emulator_port}"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``PULSE_*`` variables, to configure a child process."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"PULSE_{name.upper()}"] = str(value)
+        return env
 
     def task_queue(self, name: str) -> str:
         return f"{self.temporal_task_queue_prefix}{name}"

@@ -22,7 +22,14 @@ from core.models import LedgerGrant, Subscription, SubscriptionStatus
 from core.models.base import new_id, utcnow
 from core.plans import FREE, UNITS, get_plan
 
-__all__ = ["Subscription", "ensure_subscription", "get_subscription", "renew_due", "set_plan"]
+__all__ = [
+    "Subscription",
+    "due_for_renewal",
+    "ensure_subscription",
+    "get_subscription",
+    "renew_due",
+    "set_plan",
+]
 
 
 def period_key(user_id: str, period_start: datetime) -> str:
@@ -60,9 +67,13 @@ async def ensure_subscription(
     """The user's subscription: created on Free for a new user; a due Free period renewed."""
     now = now or utcnow()
     subscription = await get_subscription(session, user_id)
+    if subscription is not None and not _due(subscription, now):
+        return subscription  # the common case: no lock, one query
+    await lock_account(session, user_id, UNITS[0])  # same order as set_plan: no deadlock
+    subscription = await get_subscription(session, user_id)
     if subscription is None:
         subscription = await _create(session, user_id, FREE, now)
-    elif now >= subscription.current_period_end and _renews_as_free(subscription):
+    elif _due(subscription, now):
         subscription = await _roll_over(session, subscription, now)
     else:
         return subscription
@@ -76,6 +87,10 @@ async def ensure_subscription(
         now=now,
     )
     return subscription
+
+
+def _due(subscription: Subscription, now: datetime) -> bool:
+    return now >= subscription.current_period_end and _renews_as_free(subscription)
 
 
 def _renews_as_free(subscription: Subscription) -> bool:
@@ -140,7 +155,7 @@ async def set_plan(
     if subscription is None:
         subscription = await _create(session, user_id, plan.id, start)
     await expire_plan_grants(
-        session, user_id, now, actor=actor, reason=reason or f"plan changed to {plan.id}"
+        session, user_id, now, at=start, actor=actor, reason=reason or f"plan changed to {plan.id}"
     )
     subscription.plan_id = plan.id
     subscription.status = SubscriptionStatus.active.value
@@ -169,8 +184,10 @@ async def _applied(session: AsyncSession, key: str) -> bool:
     return (await session.execute(query)).first() is not None
 
 
-async def renew_due(session: AsyncSession, now: datetime | None = None, *, limit: int = 200) -> int:
-    """Renew Free (and cancelled) subscriptions whose period ended; returns how many."""
+async def due_for_renewal(
+    session: AsyncSession, now: datetime | None = None, *, limit: int = 200
+) -> list[str]:
+    """Users whose Free (or cancelled) period has ended."""
     now = now or utcnow()
     query = (
         select(Subscription.user_id)
@@ -182,9 +199,16 @@ async def renew_due(session: AsyncSession, now: datetime | None = None, *, limit
                 Subscription.status == SubscriptionStatus.cancelled.value,
             ),
         )
+        .order_by(Subscription.current_period_end)
         .limit(limit)
     )
-    users = list((await session.execute(query)).scalars())
+    return list((await session.execute(query)).scalars())
+
+
+async def renew_due(session: AsyncSession, now: datetime | None = None, *, limit: int = 200) -> int:
+    """Renew due Free (and cancelled) subscriptions in this transaction; returns how many."""
+    now = now or utcnow()
+    users = await due_for_renewal(session, now, limit=limit)
     for user_id in users:
         await ensure_subscription(session, user_id, now)
     return len(users)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from emulator import anthropic, control, google, openai
+from emulator import anthropic, control, google, hyperpay, openai
 from emulator.state import EmulatorState
 
 DEFAULT_TTFT_MS = 300
@@ -18,6 +18,7 @@ ROUTERS: list[APIRouter] = [
     openai.router,
     anthropic.router,
     google.router,
+    hyperpay.router,
 ]
 
 

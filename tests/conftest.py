@@ -182,6 +182,7 @@ def settings(pg_url: str, temporal_address: str, var_dir: Path, run_id: str, emu
         temporal_address=temporal_address,
         var_dir=var_dir,
         temporal_task_queue_prefix=f"t{run_id}-",
+        redis_url=os.environ.get("PULSE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
         redis_prefix=f"pulse-test-{run_id}:",
         **provider_overrides(emulator_url),
     )

@@ -23,7 +23,7 @@ from api.usage.schemas import (
     UnitUsagePublic,
     UsageMe,
 )
-from core import ledger, subscriptions
+from core import ledger, payments, subscriptions
 from core.errors import NotFound
 from core.i18n import translate
 from core.ledger import QuotaExceeded
@@ -80,12 +80,16 @@ async def usage_check(
     """Pre-flight: would a reservation of ``amount`` succeed now? (Nothing is reserved.)"""
     await subscriptions.ensure_subscription(session, user.id)
     have = await ledger.available(session, user.id, body.unit)
-    if have >= body.amount:
+    shrinks = body.unit == "tokens" and body.min_amount is not None and body.min_amount <= have
+    if have >= body.amount or shrinks:
+        grantable = min(have, body.amount)
         return CheckResult(
             allowed=True,
             unit=body.unit,
             amount=body.amount,
             available=have,
+            grantable=grantable,
+            reduced=grantable < body.amount,
             message=translate("Allowed.", locale),
         )
     denied = QuotaExceeded(unit=body.unit, requested=body.amount, available=have)
@@ -130,6 +134,15 @@ async def change_plan(
         actor=actor.id,
         reason=body.reason,
     )
+    await payments.audit(
+        session,
+        actor_id=actor.id,
+        action="subscription.set_plan",
+        target_type="user",
+        target_id=target.id,
+        reason=body.reason,
+        details={"plan_id": body.plan_id},
+    )
     return _subscription_public(row)
 
 
@@ -147,6 +160,15 @@ async def adjust_balance(
         actor_id=actor.id,
         reason=body.reason,
         key=f"support:{body.key or uuid.uuid4().hex}",
+    )
+    await payments.audit(
+        session,
+        actor_id=actor.id,
+        action="quota.adjust",
+        target_type="user",
+        target_id=target.id,
+        reason=body.reason,
+        details={"unit": str(body.unit), "delta": body.delta, "applied": applied},
     )
     return AdjustmentResult(
         user_id=target.id,

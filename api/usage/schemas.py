@@ -47,6 +47,7 @@ class HistoryPage(BaseModel):
 class CheckRequest(BaseModel):
     unit: UnitName
     amount: int = Field(gt=0, le=10**9)
+    min_amount: int | None = Field(None, gt=0, le=10**9, description="tokens: accept a reduced amount")
 
 
 class CheckResult(BaseModel):
@@ -54,6 +55,8 @@ class CheckResult(BaseModel):
     unit: str
     amount: int
     available: int
+    grantable: int = 0  # what a reservation would hold now (less than amount when reduced)
+    reduced: bool = False
     reason: str | None = None  # error code when denied (quota_exceeded)
     message: str
 

@@ -2,6 +2,7 @@
 
 from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
+from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -15,10 +16,22 @@ from core.models.ledger import (
     Subscription,
     SubscriptionStatus,
 )
+from core.models.payments import (
+    AuditLog,
+    Payment,
+    PaymentAttempt,
+    PaymentKind,
+    PaymentStatus,
+    WebhookEvent,
+)
 from core.models.user import Locale, Role, User
 
 __all__ = [
+    "ChatMessage",
+    "Conversation",
+    "MessageStatus",
     "ApiKey",
+    "AuditLog",
     "AuthSession",
     "Base",
     "EmailDelivery",
@@ -34,9 +47,14 @@ __all__ = [
     "LedgerReservation",
     "Locale",
     "MagicLinkToken",
+    "Payment",
+    "PaymentAttempt",
+    "PaymentKind",
+    "PaymentStatus",
     "ReservationStatus",
     "Role",
     "Subscription",
     "SubscriptionStatus",
     "User",
+    "WebhookEvent",
 ]

@@ -182,8 +182,14 @@ async def test_sweeper_frees_an_orphaned_reservation(
             task_queue=settings.task_queue(BACKGROUND),
         )
 
+    lapsed_user = await make_user()  # a Free user whose period ended while away
+    async with db.session() as session:
+        await subscriptions.ensure_subscription(session, lapsed_user, utcnow() - timedelta(days=45))
+        assert await ledger.available(session, lapsed_user, Unit.images) == 0
     first = await sweep()
-    assert first.released >= 2 and first.kept >= 1
+    assert first.released >= 2 and first.kept >= 1 and first.renewed >= 1 and first.expired_grants >= 2
+    async with db.session() as session:
+        assert await ledger.available(session, lapsed_user, Unit.images) == 2
     assert await available(db, user_id, Unit.images) == 8
     await running.terminate("test: the job crashed")
     second = await sweep()

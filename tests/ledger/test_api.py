@@ -68,7 +68,11 @@ async def test_usage_me_check_and_history(sign_in: SignIn, db: Database, http: h
         "exceeded": True,
     }
     allowed = (await me.client.post("/v1/usage/check", json={"unit": "tokens", "amount": 5000})).json()
-    assert allowed["allowed"] is True and allowed["available"] == 20_000
+    assert allowed["allowed"] is True and allowed["available"] == 20_000 and allowed["grantable"] == 5000
+    shrunk = (
+        await me.client.post("/v1/usage/check", json={"unit": "tokens", "amount": 30_000, "min_amount": 1000})
+    ).json()
+    assert shrunk["allowed"] is True and shrunk["reduced"] is True and shrunk["grantable"] == 20_000
     denied = await me.client.post("/v1/usage/check?lang=ar", json={"unit": "images", "amount": 1})
     assert denied.status_code == 200
     assert denied.json()["allowed"] is False and denied.json()["reason"] == "quota_exceeded"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core import ledger
 from core.db import Database
-from core.ledger import AdjustTooLarge, QuotaExceeded, ReasonRequired, ReservationNotFound
+from core.ledger import AdjustTooLarge, InvalidUnit, QuotaExceeded, ReasonRequired, ReservationNotFound
 from core.models import LedgerEntry, LedgerGrant, LedgerHold, LedgerReservation
 from core.plans import Unit
 from tests.ledger.conftest import MakeUser, give, key
@@ -182,6 +182,8 @@ async def test_tokens_shrink_to_a_useful_minimum(db: Database, make_user: MakeUs
     await give(db, user_id, Unit.images, 1)
     with pytest.raises(QuotaExceeded):  # only tokens shrink
         await reserve(db, user_id, Unit.images, 2, key(), min_amount=1)
+    with pytest.raises(InvalidUnit):
+        await reserve(db, user_id, "minutes", 1, key())  # type: ignore[arg-type]
 
 
 async def test_plan_grants_first_then_addons_by_expiry(db: Database, make_user: MakeUser) -> None:

@@ -62,3 +62,21 @@ async def test_sqlite_same_key_settle_release(lite: Database) -> None:
         assert await ledger.release(session, key=k) is False
         summary = await ledger.usage(session, user_id)
     assert summary.units["tokens"].used == 5_000 and summary.units["tokens"].remaining == 15_000
+
+
+async def test_sqlite_reads_then_writes_like_the_activity(lite: Database) -> None:
+    """The reserve activity reads (ensure_subscription) before it writes: still no 'locked'."""
+    users = [await create_user(lite) for _ in range(3)]
+
+    async def one(i: int) -> bool:
+        user_id = users[i % 3]
+        try:
+            async with lite.session() as session:
+                await subscriptions.ensure_subscription(session, user_id)
+                await ledger.reserve(session, user_id=user_id, unit="images", amount=1, key=f"a-{i}")
+            return True
+        except QuotaExceeded:
+            return False
+
+    outcomes = await asyncio.gather(*(one(i) for i in range(30)))
+    assert outcomes.count(True) == 6  # Free: 2 images each

@@ -128,3 +128,50 @@ async def test_a_cancelled_paid_plan_falls_back_to_free(db: Database, make_user:
         sub = await subscriptions.ensure_subscription(session, user_id, later)
         assert sub.plan_id == "free" and sub.cancel_at_period_end is False
         assert await ledger.available(session, user_id, Unit.tokens, later) == 20_000
+
+
+async def test_first_access_racing_a_plan_change(db: Database, make_user: MakeUser) -> None:
+    """A new user's first reserve (ensure) racing a payment's plan change: no deadlock, one plan."""
+    for _ in range(3):
+        user_id = await make_user()
+        k = key()
+
+        async def ensure(user_id: str = user_id) -> None:
+            async with db.session() as session:
+                await subscriptions.ensure_subscription(session, user_id, NOW)
+
+        async def change(user_id: str = user_id, k: str = k) -> None:
+            async with db.session() as session:
+                await subscriptions.set_plan(session, user_id, "pro", NOW, k)
+
+        await asyncio.gather(*(f() for _ in range(4) for f in (ensure, change)))
+        async with db.session() as session:
+            sub = await subscriptions.get_subscription(session, user_id)
+            assert sub is not None and sub.plan_id == "pro"
+            assert await ledger.available(session, user_id, Unit.tokens, NOW) == 1_000_000
+            assert await ledger.available(session, user_id, Unit.images, NOW) == 60
+
+
+async def test_a_renewal_paid_early_keeps_the_current_period(db: Database, make_user: MakeUser) -> None:
+    """Payments renews with period_start = the current period's end: nothing is lost meanwhile."""
+    user_id = await make_user()
+    async with db.session() as session:
+        first = await subscriptions.set_plan(session, user_id, "starter", NOW, key())
+        end = first.current_period_end
+    paid_at = end - timedelta(days=1)
+    async with db.session() as session:
+        renewed = await subscriptions.set_plan(session, user_id, "starter", paid_at, key(), period_start=end)
+        assert renewed.current_period_start == end
+        assert (
+            await ledger.available(session, user_id, Unit.tokens, paid_at) == 300_000
+        )  # still the old period
+        assert await ledger.available(session, user_id, Unit.tokens, end) == 300_000  # the new one
+    async with db.session() as session:
+        await ledger.expire_due_grants(session, end, limit=100_000)
+        assert await ledger.available(session, user_id, Unit.tokens, end) == 300_000
+        expired = (
+            await session.execute(
+                select(LedgerEntry).where(LedgerEntry.user_id == user_id, LedgerEntry.kind == "expire")
+            )
+        ).scalars()
+        assert sorted((e.unit, e.amount) for e in expired) == [("images", 20), ("tokens", 300_000)]

@@ -1,0 +1,347 @@
+"""Payment activities: HyperPay calls and their bookkeeping, injected with the database and
+the HyperPay client. Each is idempotent, so Temporal may retry any of them.
+
+HyperPay transport failures, 5xx, throttling and ``temporary`` result codes raise retryable
+errors (the workflow's retry policy spaces them out); everything else is returned as data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core import payments
+from core.db import Database
+from core.i18n import format_when
+from core.models import Payment, PaymentAttempt, PaymentKind, PaymentStatus
+from core.models.base import utcnow
+from core.payments import ProviderOutcome
+from core.plans import get_addon, get_plan
+from core.settings import Settings
+from providers.payments.hyperpay import (
+    EXPIRED_CHECKOUT,
+    Brand,
+    CheckoutRequest,
+    HyperPayClient,
+    HyperPayUnavailable,
+    PaymentResult,
+    ResultClass,
+    is_hard_decline,
+)
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class CheckoutCreated:
+    payment_id: str
+    checkout_id: str
+    amount_fils: int
+    brand: str
+    widget_url: str
+
+
+@dataclass
+class Verification:
+    payment_id: str
+    status: str  # succeeded | failed | pending | expired
+    result_code: str = ""
+    result_description: str = ""
+
+
+@dataclass
+class Fulfilment:
+    payment_id: str
+    user_id: str
+    kind: str
+    item_id: str
+    amount_fils: int
+    email: str
+    locale: str
+    newly: bool
+    registration_id: str = ""
+    initial_transaction_id: str = ""
+    brand: str = "VISA MASTER"
+    period_end: datetime | None = None
+    item_name: str = ""
+
+
+@dataclass
+class ChargeInput:
+    user_id: str
+    plan_id: str
+    key: str  # one payment per key (e.g. renewal:<user>:<period start>)
+    registration_id: str
+    initial_transaction_id: str
+    brand: str = "VISA MASTER"
+    kind: str = PaymentKind.renewal.value
+    actor: str = "system"
+
+
+@dataclass
+class ChargeResult:
+    payment_id: str
+    status: str  # succeeded | failed
+    result_code: str = ""
+    attempts: int = 0
+    hard_decline: bool = False
+
+
+@dataclass
+class FulfilInput:
+    payment_id: str
+    period_start: datetime | None = None
+
+
+@dataclass
+class NoticeInput:
+    payment_id: str
+    next_try: datetime | None = None  # None: the final failure
+
+
+@dataclass
+class EmailNotice:
+    to: str
+    locale: str
+    context: dict[str, object]
+
+
+def item_name(kind: str, item_id: str, locale: str) -> str:
+    """The plan's or add-on's name in the recipient's language."""
+    thing = get_addon(item_id) if kind == PaymentKind.addon.value else get_plan(item_id)
+    return thing.name_en if locale == "en" else thing.name_ar
+
+
+@dataclass
+class PlanEnded:
+    user_id: str
+    key: str
+    reason: str = "paid plan ended"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def outcome_of(result: PaymentResult) -> ProviderOutcome:
+    return ProviderOutcome(
+        code=result.code,
+        description=result.description,
+        result_class=result.result_class.value,
+        provider_payment_id=result.id,
+        registration_id=result.registration_id,
+        card_last4=result.card_last4,
+    )
+
+
+def transient(error: Exception) -> ApplicationError:
+    return ApplicationError(str(error), type="HyperPayUnavailable")
+
+
+class PaymentActivities:
+    def __init__(self, settings: Settings, db: Database, hyperpay: HyperPayClient) -> None:
+        self.settings = settings
+        self.db = db
+        self.hyperpay = hyperpay
+
+    def shopper_result_url(self, payment_id: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/billing/return?payment={payment_id}"
+
+    @activity.defn(name="payments.create_checkout")
+    async def create_checkout(self, payment_id: str) -> CheckoutCreated:
+        """Prepare the HyperPay checkout once (a retry returns the stored one)."""
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            if payment.checkout_id:
+                return self._created(payment.id, payment.checkout_id, payment.amount_fils, payment.brand)
+            user = await payments.get_user(session, payment.user_id)
+            attempt = await payments.new_attempt(session, payment)
+            request = CheckoutRequest(
+                amount_fils=payment.amount_fils,
+                merchant_transaction_id=attempt.merchant_transaction_id,
+                email=user.email,
+                given_name=(user.name or "").split(" ")[0][:50],
+                brand=Brand(payment.brand),
+                create_registration=payment.kind == PaymentKind.plan.value,
+            )
+            try:
+                created = await self.hyperpay.prepare_checkout(request)
+            except HyperPayUnavailable as error:
+                raise transient(error) from error
+            if created.code != "000.200.100" or not created.id:
+                raise ApplicationError(
+                    f"checkout refused: {created.code} {created.description}",
+                    type="CheckoutRefused",
+                    non_retryable=created.result_class is not ResultClass.temporary,
+                )
+            payment.checkout_id = attempt.checkout_id = created.id
+            payment.status = PaymentStatus.pending.value
+            return self._created(payment.id, created.id, payment.amount_fils, payment.brand)
+
+    def _created(self, payment_id: str, checkout_id: str, amount: int, brand: str) -> CheckoutCreated:
+        return CheckoutCreated(
+            payment_id, checkout_id, amount, brand, self.hyperpay.widget_script_url(checkout_id)
+        )
+
+    @activity.defn(name="payments.verify_checkout")
+    async def verify_checkout(self, payment_id: str) -> Verification:
+        """Ask HyperPay (server to server) what became of the checkout; record it."""
+        async with self.db.session() as session:
+            payment = await payments.get_payment(session, payment_id)
+            if payment.status in payments.FINAL or not payment.checkout_id:
+                return self._verification(payment)
+            attempt = await payments.last_attempt(session, payment_id)
+            result = await self._status(payment.checkout_id, payment.brand, attempt)
+            if result is None:
+                return Verification(payment_id, PaymentStatus.pending.value, EXPIRED_CHECKOUT)
+            if result.result_class is ResultClass.temporary:
+                raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
+            payment = await payments.lock_payment(session, payment_id)
+            payments.record_outcome(payment, attempt, outcome_of(result))
+            log.info("payments.verified", payment_id=payment_id, code=result.code, status=payment.status)
+            return self._verification(payment)
+
+    async def _status(
+        self, checkout_id: str, brand: str, attempt: PaymentAttempt | None
+    ) -> PaymentResult | None:
+        """The checkout's payment; after 200.300.404 (spent or expired) look it up by reference."""
+        try:
+            result = await self.hyperpay.payment_status(checkout_id, brand)
+            if result.code != EXPIRED_CHECKOUT:
+                return result
+            reference = attempt.merchant_transaction_id if attempt else ""
+            found = await self.hyperpay.query(reference, brand) if reference else []
+        except HyperPayUnavailable as error:
+            raise transient(error) from error
+        debits = [p for p in found if p.payment_type in ("DB", "PA")]
+        return next((p for p in debits if p.ok), debits[-1] if debits else None)
+
+    def _verification(self, payment: Payment) -> Verification:
+        return Verification(
+            payment_id=str(payment.id),
+            status=str(payment.status),
+            result_code=str(payment.result_code or ""),
+            result_description=str(payment.result_description or ""),
+        )
+
+    @activity.defn(name="payments.expire_checkout")
+    async def expire_checkout(self, payment_id: str) -> Verification:
+        """The shopper never paid within the checkout's life."""
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            if payment.status not in payments.FINAL:
+                payments.mark(payment, PaymentStatus.expired, EXPIRED_CHECKOUT, "checkout expired")
+            return self._verification(payment)
+
+    @activity.defn(name="payments.fulfil")
+    async def fulfil(self, data: FulfilInput) -> Fulfilment:
+        """Grant the plan period or the add-on (idempotent by payment)."""
+        async with self.db.session() as session:
+            done = await payments.fulfil(session, data.payment_id, utcnow(), period_start=data.period_start)
+            user = await payments.get_user(session, done.payment.user_id)
+            subscription = done.subscription
+            return Fulfilment(
+                payment_id=done.payment.id,
+                user_id=done.payment.user_id,
+                kind=done.payment.kind,
+                item_id=done.payment.item_id,
+                amount_fils=done.payment.amount_fils,
+                email=user.email,
+                locale=user.locale,
+                newly=done.newly,
+                registration_id=done.payment.registration_id or "",
+                initial_transaction_id=done.payment.initial_transaction_id or "",
+                brand=done.payment.brand,
+                period_end=subscription.current_period_end if subscription else None,
+                item_name=item_name(done.payment.kind, done.payment.item_id, user.locale),
+            )
+
+    @activity.defn(name="payments.charge")
+    async def charge(self, data: ChargeInput) -> ChargeResult:
+        """Charge the stored card (REPEATED/MIT): one payment per key, a new attempt (and
+        merchantTransactionId) per call; an unanswered earlier attempt is looked up first."""
+        plan = get_plan(data.plan_id)
+        async with self.db.session() as session:
+            payment = await payments.create_payment(
+                session,
+                data.user_id,
+                payments.Item(PaymentKind(data.kind), plan.id, plan.price_fils),
+                brand=data.brand,
+                key=data.key,
+                registration_id=data.registration_id,
+                initial_transaction_id=data.initial_transaction_id,
+            )
+            payment_id = payment.id
+            if payment.status == PaymentStatus.succeeded.value:
+                return self._charged(payment)
+            previous = await payments.last_attempt(session, payment.id)
+        if previous is not None and previous.result_code is None:
+            found = await self._lookup(previous.merchant_transaction_id, data.brand)
+            if found is not None:
+                return await self._record_charge(payment_id, previous.id, found)
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            attempt = await payments.new_attempt(session, payment, actor=data.actor)
+            reference, attempt_id = attempt.merchant_transaction_id, attempt.id
+        try:
+            result = await self.hyperpay.charge_registration(
+                data.registration_id, plan.price_fils, reference, data.initial_transaction_id, data.brand
+            )
+        except HyperPayUnavailable as error:
+            raise transient(error) from error
+        if result.result_class in (ResultClass.temporary, ResultClass.pending):
+            raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
+        return await self._record_charge(payment_id, attempt_id, result)
+
+    async def _lookup(self, reference: str, brand: str) -> PaymentResult | None:
+        try:
+            found = await self.hyperpay.query(reference, brand)
+        except HyperPayUnavailable as error:
+            raise transient(error) from error
+        final = [p for p in found if p.payment_type == "DB" and p.result_class is not ResultClass.pending]
+        return final[-1] if final else None
+
+    async def _record_charge(self, payment_id: str, attempt_id: str, result: PaymentResult) -> ChargeResult:
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            attempt = await payments.get_attempt(session, attempt_id)
+            payments.record_outcome(payment, attempt, outcome_of(result))
+            log.info("payments.charged", payment_id=payment_id, code=result.code, status=payment.status)
+            charged = self._charged(payment)
+        charged.hard_decline = is_hard_decline(result.code)
+        return charged
+
+    def _charged(self, payment: Payment) -> ChargeResult:
+        return ChargeResult(
+            payment_id=str(payment.id),
+            status=str(payment.status),
+            result_code=str(payment.result_code or ""),
+            attempts=int(payment.attempts),
+        )
+
+    @activity.defn(name="payments.end_plan")
+    async def end_plan(self, data: PlanEnded) -> None:
+        async with self.db.session() as session:
+            await payments.end_paid_plan(session, data.user_id, data.key, utcnow())
+
+    @activity.defn(name="payments.set_past_due")
+    async def set_past_due(self, user_id: str, past_due: bool) -> None:
+        async with self.db.session() as session:
+            await payments.set_past_due(session, user_id, past_due)
+
+    @activity.defn(name="payments.failure_notice")
+    async def failure_notice(self, data: NoticeInput) -> EmailNotice:
+        """What the payment_failed email says (next retry date in the user's language)."""
+        async with self.db.session() as session:
+            payment = await payments.get_payment(session, data.payment_id)
+            user = await payments.get_user(session, payment.user_id)
+        context: dict[str, object] = {
+            "payment_id": payment.id,
+            "amount": payment.amount_fils,
+            "item_name": item_name(payment.kind, payment.item_id, user.locale),
+            "result_code": payment.result_code or "",
+            "final": data.next_try is None,
+            "next_try_text": format_when(data.next_try, user.locale) if data.next_try else "",
+        }
+        return EmailNotice(user.email, user.locale, context)

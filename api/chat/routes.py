@@ -1,0 +1,193 @@
+"""Chat API: models, turns (start, events, cancel), the seed's /complete, conversations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from temporalio.service import RPCError
+
+from api.auth.deps import CurrentUser
+from api.chat import schemas
+from api.chat.sse import relay
+from api.chat.turns import start_chat_turn
+from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
+from core import chat
+from core.catalog import MODELS
+from core.errors import AppError
+from core.models import JobStatus
+
+router = APIRouter(prefix="/v1/chat", tags=["chat"])
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.get("/models", response_model=list[schemas.ModelOut])
+async def list_models(state: StateDep, locale: LocaleDep) -> list[schemas.ModelOut]:
+    return [
+        schemas.ModelOut(
+            id=m.id,
+            provider=m.provider,
+            name=m.display_name_ar if locale == "ar" else m.display_name_en,
+            name_ar=m.display_name_ar,
+            name_en=m.display_name_en,
+            context_window=m.context_window,
+            max_output_tokens=m.max_output_tokens,
+            token_weight=m.token_weight,
+            capabilities=sorted(m.capabilities),
+            available=bool(getattr(state.settings, f"{m.provider}_enabled", False)),
+        )
+        for m in MODELS.values()
+    ]
+
+
+@router.post("/turns", status_code=202, response_model=schemas.TurnOut)
+async def create_turn(
+    body: schemas.TurnIn, user: CurrentUser, state: StateDep, client: TemporalDep, locale: LocaleDep
+) -> schemas.TurnOut:
+    turn = await start_chat_turn(
+        state,
+        client,
+        user,
+        model_id=body.model,
+        message=body.message,
+        conversation_id=body.conversation_id,
+        max_tokens=body.max_tokens,
+        locale=locale,
+    )
+    return schemas.TurnOut(
+        turn_id=turn.turn_id,
+        conversation_id=turn.conversation_id,
+        events_url=f"/v1/chat/turns/{turn.turn_id}/events",
+    )
+
+
+@router.get("/turns/{turn_id}/events")
+async def turn_events(
+    turn_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
+    last_event_id: str | None = Header(default=None),
+    after: str | None = Query(default=None, description="resume after this event id"),
+) -> StreamingResponse:
+    await chat.get_turn(session, user.id, turn_id)
+    stream = relay(state.bus, state.db, turn_id, last_event_id or after)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/turns/{turn_id}/cancel", status_code=202)
+async def cancel_turn(
+    turn_id: str, user: CurrentUser, session: SessionDep, client: TemporalDep
+) -> dict[str, str]:
+    """Stop: cancels the workflow; the upstream stream closes and the partial reply is billed."""
+    job = await chat.get_turn(session, user.id, turn_id)
+    if job.status in (JobStatus.pending.value, JobStatus.running.value):
+        try:
+            await client.get_workflow_handle(job.workflow_id).cancel()
+        except RPCError:
+            pass  # already finished
+    return {"turn_id": turn_id, "status": "cancelling"}
+
+
+class ChatFailed(AppError):
+    status_code = 502
+    code = "provider_error"
+    message = "The model could not answer right now. Please try again."
+
+
+FAILURE_STATUS = {"quota_exceeded": 402, "moderation_blocked": 422, "model_unavailable": 422}
+
+
+@router.post("/complete", response_model=schemas.CompleteOut)
+async def complete(
+    body: schemas.CompleteIn,
+    user: CurrentUser,
+    state: StateDep,
+    client: TemporalDep,
+    locale: LocaleDep,
+    request: Request,
+) -> Response | schemas.CompleteOut:
+    """The seed's route: SSE of a new turn with ``stream: true``, else the finished message."""
+    turn = await start_chat_turn(
+        state,
+        client,
+        user,
+        model_id=body.model,
+        message=body.message,
+        conversation_id=body.conversation_id,
+        max_tokens=body.max_tokens,
+        locale=locale,
+    )
+    if body.stream:
+        headers = {**SSE_HEADERS, "X-Turn-Id": turn.turn_id, "X-Conversation-Id": turn.conversation_id}
+        return StreamingResponse(
+            relay(state.bus, state.db, turn.turn_id, None), media_type="text/event-stream", headers=headers
+        )
+    await client.get_workflow_handle(turn.workflow_id).result()
+    async with state.db.session() as session:
+        job = await chat.get_turn(session, user.id, turn.turn_id)
+        if job.status == JobStatus.failed.value:
+            error = ChatFailed(job.error_message or None)
+            error.code = job.error_code or "provider_error"
+            error.status_code = FAILURE_STATUS.get(error.code, 502)
+            raise error
+        messages = await chat.conversation_messages(session, turn.conversation_id)
+    reply = next(m for m in messages if m.turn_id == turn.turn_id and m.role == "assistant")
+    return schemas.CompleteOut(
+        turn_id=turn.turn_id,
+        conversation_id=turn.conversation_id,
+        model=reply.model,
+        content=reply.content,
+        stopped=reply.status == "stopped",
+        usage=schemas.UsageOut(
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            studio_tokens=reply.studio_tokens,
+        ),
+    )
+
+
+@router.get("/conversations", response_model=list[schemas.ConversationOut])
+async def list_conversations(
+    user: CurrentUser, session: SessionDep, limit: int = Query(50, ge=1, le=200)
+) -> list[schemas.ConversationOut]:
+    rows = await chat.list_conversations(session, user.id, limit=limit)
+    return [schemas.ConversationOut.model_validate(c, from_attributes=True) for c in rows]
+
+
+@router.get("/conversations/{conversation_id}", response_model=schemas.ConversationDetail)
+async def get_conversation(
+    conversation_id: str, user: CurrentUser, session: SessionDep
+) -> schemas.ConversationDetail:
+    conversation = await chat.get_conversation(session, user.id, conversation_id)
+    messages = await chat.conversation_messages(session, conversation.id)
+    running = next(
+        (
+            m.turn_id
+            for m in reversed(messages)
+            if m.role == "user" and m.turn_status in (JobStatus.pending.value, JobStatus.running.value)
+        ),
+        None,
+    )
+    return schemas.ConversationDetail(
+        id=conversation.id,
+        title=conversation.title,
+        model=conversation.model,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        messages=[schemas.MessageOut.model_validate(m, from_attributes=True) for m in messages],
+        running_turn_id=running,
+    )
+
+
+@router.patch("/conversations/{conversation_id}", response_model=schemas.ConversationOut)
+async def rename_conversation(
+    conversation_id: str, body: schemas.RenameIn, user: CurrentUser, session: SessionDep
+) -> schemas.ConversationOut:
+    conversation = await chat.rename_conversation(session, user.id, conversation_id, body.title)
+    return schemas.ConversationOut.model_validate(conversation, from_attributes=True)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def delete_conversation(conversation_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    await chat.delete_conversation(session, user.id, conversation_id)
+    return Response(status_code=204)

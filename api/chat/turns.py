@@ -1,0 +1,87 @@
+"""Starting a chat turn: record it, commit, then start its workflow (eagerly, in-process)."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from api.deps import AppState
+from core import chat
+from core.catalog import ModelInfo, resolve_model
+from core.models import User
+from workflows import (
+    INTERACTIVE,
+    PULSE_JOB_KIND,
+    PULSE_JOB_STATUS,
+    PULSE_MODEL,
+    PULSE_PROVIDER,
+    PULSE_USER_ID,
+)
+from workflows.chat_turn import ChatTurnInput, ChatTurnWorkflow
+
+DEFAULT_OUTPUT_TOKENS = 4096
+
+
+def output_cap(model: ModelInfo, requested: int | None) -> int:
+    return min(requested or DEFAULT_OUTPUT_TOKENS, model.max_output_tokens)
+
+
+async def start_chat_turn(
+    state: AppState,
+    client: Client,
+    user: User,
+    *,
+    model_id: str,
+    message: str,
+    conversation_id: str | None,
+    max_tokens: int | None,
+    locale: str,
+) -> chat.NewTurn:
+    settings = state.settings
+    model = resolve_model(model_id, settings)
+    cap = output_cap(model, max_tokens)
+    async with state.db.session() as session:
+        turn = await chat.start_turn(
+            session,
+            user_id=user.id,
+            conversation_id=conversation_id,
+            model=model.id,
+            message=message,
+            context_window=model.context_window,
+            max_output_tokens=cap,
+        )
+    data = ChatTurnInput(
+        turn_id=turn.turn_id,
+        user_id=user.id,
+        model=model.id,
+        provider=model.provider,
+        max_output_tokens=cap,
+        input_tokens_estimate=turn.input_tokens_estimate,
+        token_weight=model.token_weight,
+        min_output_tokens=min(chat.MIN_OUTPUT_TOKENS, cap),
+        moderate=settings.moderation_enabled,
+        locale=locale,
+    )
+    try:
+        await client.start_workflow(
+            ChatTurnWorkflow.run,
+            data,
+            id=turn.workflow_id,
+            task_queue=settings.task_queue(INTERACTIVE),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PULSE_USER_ID, user.id),
+                    SearchAttributePair(PULSE_JOB_KIND, "chat"),
+                    SearchAttributePair(PULSE_PROVIDER, model.provider),
+                    SearchAttributePair(PULSE_MODEL, model.id),
+                    SearchAttributePair(PULSE_JOB_STATUS, "running"),
+                ]
+            ),
+            static_summary=f"chat turn · {model.id}",
+            request_eager_start=True,
+        )
+    except Exception:
+        async with state.db.session() as session:
+            await chat.fail_turn(session, turn.turn_id, "unavailable", "workflow could not start")
+        raise
+    return turn

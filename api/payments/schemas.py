@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class CheckoutIn(BaseModel):
+    item: str = Field(examples=["plan:pro", "addon:tokens_200k"])
+    brand: Literal["card", "mada"] = "card"
+
+
+class Widget(BaseModel):
+    script_url: str
+    brands: str
+    shopper_result_url: str
+
+
+class CheckoutOut(BaseModel):
+    payment_id: str
+    checkout_id: str
+    amount: int  # fils
+    amount_display: str
+    currency: str = "JOD"
+    widget: Widget
+
+
+class PaymentOut(BaseModel):
+    id: str
+    kind: str
+    item_id: str
+    amount: int
+    amount_display: str
+    currency: str
+    status: str
+    result_code: str | None
+    result_description: str | None
+    card_last4: str | None
+    attempts: int
+    fulfilled: bool  # what was bought has been granted
+    created_at: datetime
+
+
+class AdminPaymentOut(PaymentOut):
+    user_id: str
+    user_email: str
+
+
+class ReturnOut(BaseModel):
+    payment_id: str
+    status: str
+    result_code: str | None
+
+
+class Accepted(BaseModel):
+    ok: bool = True
+
+
+class SubscriptionOut(BaseModel):
+    plan_id: str
+    status: str
+    current_period_end: datetime
+    cancel_at_period_end: bool
+
+
+class PlanChangeIn(BaseModel):
+    plan: str
+
+
+class RetryIn(BaseModel):
+    reason: str = ""
+
+
+class RetryOut(BaseModel):
+    payment_id: str
+    status: str
+    result_code: str
+
+
+class AdminUserOut(BaseModel):
+    id: str
+    email: str
+    role: str
+    locale: str
+    plan_id: str | None
+    subscription_status: str | None
+    current_period_end: datetime | None
+    usage: dict[str, dict[str, int]]
+    payments: list[PaymentOut]
+
+
+class AuditOut(BaseModel):
+    id: str
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    reason: str
+    details: dict[str, object]
+    created_at: datetime

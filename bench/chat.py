@@ -1,0 +1,258 @@
+"""Chat benchmark: time-to-first-token overhead of a durable, exactly-billed turn, throughput at
+50 concurrent streams, and peak memory — beside LiteLLM's proxy when the `bench` extra is installed.
+
+Calls the emulator with zero delays and 20-chunk replies. Overhead = first delta through our API
+minus first delta calling the emulator directly (same HTTP client, same request)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.stack import Stack, free_port, peak_rss_mb, running_stack
+
+SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "40"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "50"))
+CONCURRENT_TURNS = int(os.environ.get("BENCH_CONCURRENT_TURNS", "300"))
+MODEL = "gpt-5-mini"
+PROMPT = "اكتب جملة قصيرة عن عمّان"
+Ttft = Callable[[httpx.AsyncClient], Awaitable[float]]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def first_delta(
+    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any], marker: bytes
+) -> float:
+    """Seconds until the first line containing ``marker``; the stream is read to its end."""
+    begin = time.perf_counter()
+    first = 0.0
+    async with client.stream(method, url, json=body) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.status_code}: {(await response.aread())[:200]!r}")
+        async for line in response.aiter_lines():
+            if not first and marker in line.encode():
+                first = time.perf_counter() - begin
+    if not first:
+        raise RuntimeError("no delta")
+    return first
+
+
+def emulator_ttft(emulator_url: str) -> Ttft:
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_completion_tokens": 20,
+    }
+    return lambda c: first_delta(c, "POST", f"{emulator_url}/v1/chat/completions", body, b'"content"')
+
+
+def pulse_ttft(api_url: str) -> Ttft:
+    body = {"model": MODEL, "message": PROMPT, "max_tokens": 20, "stream": True}
+    return lambda c: first_delta(c, "POST", f"{api_url}/v1/chat/complete", body, b"event: delta")
+
+
+def litellm_ttft(proxy_url: str) -> Ttft:
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": 20,
+    }
+    return lambda c: first_delta(c, "POST", f"{proxy_url}/v1/chat/completions", body, b'"content"')
+
+
+async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[float]:
+    for _ in range(5):  # warm-up
+        await ttft(client)
+    return [await ttft(client) for _ in range(n)]
+
+
+async def concurrent(
+    ttft: Ttft, client: httpx.AsyncClient, concurrency: int, total: int
+) -> tuple[list[float], int, float]:
+    results: list[float] = []
+    errors = 0
+    queue = iter(range(total))
+
+    async def runner() -> None:
+        nonlocal errors
+        for _ in queue:
+            try:
+                results.append(await ttft(client))
+            except Exception:  # noqa: BLE001 - counted and reported
+                errors += 1
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(runner() for _ in range(concurrency)))
+    return results, errors, time.perf_counter() - begin
+
+
+async def sign_in(stack: Stack) -> str:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from core.db import Database
+    from core.models import User
+    from core.subscriptions import set_plan
+
+    email = f"bench-{time.time_ns()}@example.com"
+    async with httpx.AsyncClient(base_url=stack.api_url) as client:
+        await client.post("/v1/auth/magic-link", json={"email": email, "locale": "ar"})
+        link = None
+        for _ in range(100):
+            mails = (await client.get("/dev/mailbox.json")).json()
+            link = next((m["link"] for m in mails if m["to"] == email), None)
+            if link:
+                break
+            await asyncio.sleep(0.1)
+        token = str(link).split("token=")[1]
+        verified = (await client.post("/v1/auth/magic-link/verify", json={"token": token})).json()
+    db = Database(stack.settings.database_url)
+    async with db.session() as session:
+        user = (await session.execute(select(User).where(User.email == email))).scalar_one()
+        await set_plan(session, user.id, "creator", datetime.now(UTC), key=f"bench-{user.id}")
+    await db.dispose()
+    return str(verified["access_token"])
+
+
+@contextlib.asynccontextmanager
+async def litellm_proxy(emulator_url: str) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]] | None]:
+    executable = shutil.which("litellm") or str(Path(sys.executable).with_name("litellm"))
+    if not Path(executable).exists():
+        yield None
+        return
+    work = Path(tempfile.mkdtemp(prefix="litellm-bench-"))
+    config = work / "config.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: {emulator_url}/v1\n"
+        "      api_key: sk-emulator\n"
+        "litellm_settings:\n  drop_params: true\n"
+    )
+    port = free_port()
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "DISABLE_ADMIN_UI": "True"}
+    with (work / "litellm.log").open("wb") as log:
+        process = subprocess.Popen(
+            [executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(240):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{url}/health/liveliness")).status_code == 200:
+                        break
+                await asyncio.sleep(0.5)
+        yield url, process
+    finally:
+        os.killpg(process.pid, 15)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+
+
+def report(
+    name: str,
+    seq: list[float],
+    base_seq: list[float],
+    conc: list[float],
+    base_conc: list[float],
+    errors: int,
+    rate: float,
+    rss: float,
+) -> str:
+    seq_over = [(s - statistics.median(base_seq)) * 1000 for s in seq]
+    conc_over = [(c - statistics.median(base_conc)) * 1000 for c in conc]
+    return (
+        f"{name:<10} sequential overhead p50 {pct(seq_over, 0.5):7.1f} ms  "
+        f"p95 {pct(seq_over, 0.95):7.1f} ms | "
+        f"{CONCURRENCY} concurrent: overhead p95 {pct(conc_over, 0.95):7.1f} ms, "
+        f"{rate:6.1f} turns/s, errors {errors} | peak RSS {rss:6.0f} MB"
+    )
+
+
+async def main() -> None:
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY * 2)
+    async with running_stack() as stack:
+        token = await sign_in(stack)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            httpx.AsyncClient(timeout=120, limits=limits) as plain,
+            httpx.AsyncClient(timeout=120, limits=limits, headers=headers) as authed,
+        ):
+            direct = emulator_ttft(stack.emulator_url)
+            base_seq = await sequential(direct, plain, SEQUENTIAL)
+            base_conc, _, _ = await concurrent(direct, plain, CONCURRENCY, CONCURRENT_TURNS)
+            ours = pulse_ttft(stack.api_url)
+            seq = await sequential(ours, authed, SEQUENTIAL)
+            conc, errors, elapsed = await concurrent(ours, authed, CONCURRENCY, CONCURRENT_TURNS)
+            rss = stack.peak_rss()
+            print(
+                f"emulator direct: first delta p50 {statistics.median(base_seq) * 1000:.1f} ms sequential, "
+                f"{statistics.median(base_conc) * 1000:.1f} ms at {CONCURRENCY} concurrent"
+            )
+            print(
+                report(
+                    "pulse",
+                    seq,
+                    base_seq,
+                    conc,
+                    base_conc,
+                    errors,
+                    len(conc) / elapsed,
+                    rss.get("api", 0) + rss.get("worker", 0),
+                )
+            )
+            print(
+                f"           (API {rss.get('api', 0):.0f} MB + worker {rss.get('worker', 0):.0f} MB; "
+                "durable workflow per turn, quota reserved and settled exactly once)"
+            )
+            async with litellm_proxy(stack.emulator_url) as proxy:
+                if proxy is None:
+                    print("litellm    not installed (uv sync --extra bench to compare)")
+                    return
+                proxy_url, process = proxy
+                theirs = litellm_ttft(proxy_url)
+                lseq = await sequential(theirs, plain, SEQUENTIAL)
+                lconc, lerrors, lelapsed = await concurrent(theirs, plain, CONCURRENCY, CONCURRENT_TURNS)
+                print(
+                    report(
+                        "litellm",
+                        lseq,
+                        base_seq,
+                        lconc,
+                        base_conc,
+                        lerrors,
+                        len(lconc) / lelapsed,
+                        peak_rss_mb(process.pid),
+                    )
+                )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,310 @@
+"""Chat: conversations, turns and messages. A turn is a ``jobs`` row (kind chat) with a user
+message and, once the workflow stores it, an assistant message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.catalog import estimate_input_tokens
+from core.errors import AppError, NotFound
+from core.jobs import JobRepository
+from core.models import ChatMessage, Conversation, Job, JobKind, JobStatus, MessageStatus
+from core.models.base import new_id, utcnow
+
+MIN_OUTPUT_TOKENS = 64  # below this a reply is not useful: refuse with quota_exceeded instead
+TITLE_LENGTH = 60
+
+
+class MessageTooLong(AppError):
+    status_code = 422
+    code = "message_too_long"
+    message = "The message is too long for this model."
+
+
+class EmptyMessage(AppError):
+    status_code = 422
+    code = "empty_message"
+    message = "Write a message first."
+
+
+class TurnNotFound(NotFound):
+    code = "turn_not_found"
+    message = "This reply was not found."
+
+
+class ConversationNotFound(NotFound):
+    code = "conversation_not_found"
+    message = "This conversation was not found."
+
+
+def chat_turn_workflow_id(turn_id: str) -> str:
+    return f"chat-turn-{turn_id}"
+
+
+def estimate_tokens(text: str) -> int:
+    """One message's local, network-free estimate (the catalog's, plus per-message overhead)."""
+    return estimate_input_tokens([text])
+
+
+def trim_history(messages: list[tuple[str, str]], budget_tokens: int) -> list[tuple[str, str]]:
+    """Keep the newest messages that fit the budget (the last one always stays)."""
+    kept: list[tuple[str, str]] = []
+    used = 0
+    for role, content in reversed(messages):
+        cost = estimate_tokens(content)
+        if kept and used + cost > budget_tokens:
+            break
+        kept.append((role, content))
+        used += cost
+    return list(reversed(kept))
+
+
+@dataclass
+class NewTurn:
+    turn_id: str
+    conversation_id: str
+    workflow_id: str
+    input_tokens_estimate: int
+
+
+async def start_turn(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    conversation_id: str | None,
+    model: str,
+    message: str,
+    context_window: int,
+    max_output_tokens: int,
+) -> NewTurn:
+    """Record the user's message and the turn's job; the workflow does the rest."""
+    text = message.strip()
+    if not text:
+        raise EmptyMessage()
+    if estimate_tokens(text) + max_output_tokens > context_window:
+        raise MessageTooLong()
+    if conversation_id:
+        conversation = await get_conversation(session, user_id, conversation_id)
+        conversation.model = model
+        conversation.updated_at = utcnow()
+    else:
+        conversation = Conversation(user_id=user_id, model=model, title="")
+        session.add(conversation)
+        await session.flush()
+    turn_id = new_id()
+    workflow_id = chat_turn_workflow_id(turn_id)
+    await JobRepository(session).create(
+        kind=JobKind.chat, workflow_id=workflow_id, user_id=user_id, job_id=turn_id
+    )
+    session.add(
+        ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model)
+    )
+    history = await conversation_history(session, conversation.id)
+    budget = context_window - max_output_tokens
+    estimate = sum(estimate_tokens(content) for _role, content in trim_history(history, budget))
+    return NewTurn(turn_id, conversation.id, workflow_id, estimate)
+
+
+async def conversation_history(session: AsyncSession, conversation_id: str) -> list[tuple[str, str]]:
+    """Completed exchanges plus pending user messages, oldest first (failed replies skipped)."""
+    await session.flush()
+    rows = await session.execute(
+        select(ChatMessage.role, ChatMessage.content)
+        .where(ChatMessage.conversation_id == conversation_id)
+        .where(ChatMessage.status != MessageStatus.failed.value)
+        .where(ChatMessage.content != "")
+        .order_by(ChatMessage.created_at, ChatMessage.role.desc())
+    )
+    return [(role, content) for role, content in rows.all()]
+
+
+async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
+    """What is sent upstream for a turn: history up to and including its user message."""
+    user_message = (
+        await session.execute(
+            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+        )
+    ).scalar_one()
+    rows = await session.execute(
+        select(ChatMessage.role, ChatMessage.content)
+        .where(ChatMessage.conversation_id == user_message.conversation_id)
+        .where(ChatMessage.created_at <= user_message.created_at)
+        .where(ChatMessage.status != MessageStatus.failed.value)
+        .where(ChatMessage.content != "")
+        .where(ChatMessage.turn_id != turn_id)
+        .order_by(ChatMessage.created_at, ChatMessage.role.desc())
+    )
+    history = [(role, content) for role, content in rows.all()]
+    history.append(("user", user_message.content))
+    return trim_history(history, context_budget)
+
+
+@dataclass
+class ReplyRecord:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    studio_tokens: int
+    stopped: bool
+
+
+async def store_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -> None:
+    """Write the assistant message and close the turn; a retry overwrites, never duplicates."""
+    job = await get_turn_job(session, turn_id)
+    user_message = (
+        await session.execute(
+            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+        )
+    ).scalar_one()
+    existing = (
+        await session.execute(
+            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "assistant")
+        )
+    ).scalar_one_or_none()
+    message = existing or ChatMessage(
+        conversation_id=user_message.conversation_id,
+        turn_id=turn_id,
+        role="assistant",
+        model=user_message.model,
+    )
+    message.content = reply.text
+    message.status = (MessageStatus.stopped if reply.stopped else MessageStatus.complete).value
+    message.input_tokens, message.output_tokens = reply.input_tokens, reply.output_tokens
+    message.studio_tokens = reply.studio_tokens
+    if existing is None:
+        session.add(message)
+    job.status = (JobStatus.cancelled if reply.stopped else JobStatus.succeeded).value
+    job.cost_tokens = reply.studio_tokens
+    conversation = await session.get(Conversation, user_message.conversation_id)
+    if conversation is not None:
+        if not conversation.title:
+            conversation.title = make_title(user_message.content)
+        conversation.updated_at = utcnow()
+    await session.flush()
+
+
+async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str) -> None:
+    job = await get_turn_job(session, turn_id)
+    if job.status in (JobStatus.succeeded.value, JobStatus.cancelled.value):
+        return
+    job.status = JobStatus.failed.value
+    job.error_code, job.error_message = code, message[:2000]
+    await session.flush()
+
+
+async def mark_running(session: AsyncSession, turn_id: str) -> None:
+    job = await get_turn_job(session, turn_id)
+    if job.status == JobStatus.pending.value:
+        job.status = JobStatus.running.value
+        await session.flush()
+
+
+def make_title(first_message: str) -> str:
+    line = " ".join(first_message.split())
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+async def get_turn_job(session: AsyncSession, turn_id: str) -> Job:
+    job = await JobRepository(session).get(turn_id)
+    if job is None:
+        raise TurnNotFound()
+    return job
+
+
+async def get_turn(session: AsyncSession, user_id: str, turn_id: str) -> Job:
+    job = await JobRepository(session).get(turn_id, user_id=user_id)
+    if job is None or job.kind != JobKind.chat.value:
+        raise TurnNotFound()
+    return job
+
+
+# Conversations
+
+
+async def get_conversation(session: AsyncSession, user_id: str, conversation_id: str) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != user_id:
+        raise ConversationNotFound()
+    return conversation
+
+
+async def list_conversations(
+    session: AsyncSession, user_id: str, *, limit: int = 50, before: datetime | None = None
+) -> list[Conversation]:
+    query = select(Conversation).where(Conversation.user_id == user_id)
+    if before is not None:
+        query = query.where(Conversation.updated_at < before)
+    query = query.order_by(Conversation.updated_at.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+@dataclass
+class MessageView:
+    id: str
+    turn_id: str
+    role: str
+    content: str
+    model: str
+    status: str
+    studio_tokens: int
+    created_at: datetime
+    turn_status: str
+    input_tokens: int
+    output_tokens: int
+    error_code: str | None
+
+
+async def conversation_messages(session: AsyncSession, conversation_id: str) -> list[MessageView]:
+    rows = await session.execute(
+        select(ChatMessage, Job.status, Job.error_code)
+        .join(Job, Job.id == ChatMessage.turn_id)
+        .where(ChatMessage.conversation_id == conversation_id)
+        .order_by(ChatMessage.created_at, ChatMessage.role.desc())
+    )
+    return [
+        MessageView(
+            m.id,
+            m.turn_id,
+            m.role,
+            m.content,
+            m.model,
+            m.status,
+            m.studio_tokens,
+            m.created_at,
+            status,
+            m.input_tokens,
+            m.output_tokens,
+            code,
+        )
+        for m, status, code in rows.all()
+    ]
+
+
+async def rename_conversation(
+    session: AsyncSession, user_id: str, conversation_id: str, title: str
+) -> Conversation:
+    conversation = await get_conversation(session, user_id, conversation_id)
+    conversation.title = title.strip()[:200]
+    await session.flush()
+    return conversation
+
+
+async def delete_conversation(session: AsyncSession, user_id: str, conversation_id: str) -> None:
+    """Messages go with it; the turns' job rows stay (they are the billing record)."""
+    conversation = await get_conversation(session, user_id, conversation_id)
+    await session.execute(delete(ChatMessage).where(ChatMessage.conversation_id == conversation.id))
+    await session.delete(conversation)
+    await session.flush()
+
+
+async def count_turns(session: AsyncSession, conversation_id: str) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(ChatMessage)
+        .where(ChatMessage.conversation_id == conversation_id, ChatMessage.role == "user")
+    )
+    return int(result.scalar_one())

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+TERMINAL = frozenset({"done", "error"})
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    id: str
+    type: str
+    data: dict[str, Any]
+
+    @property
+    def terminal(self) -> bool:
+        return self.type in TERMINAL
+
+    def sse(self) -> bytes:
+        payload = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        return f"id: {self.id}\nevent: {self.type}\ndata: {payload}\n\n".encode()
+
+
+class StreamBus(Protocol):
+    async def publish(self, key: str, type: str, data: dict[str, Any]) -> str:
+        """Append an event; returns its id."""
+        ...
+
+    async def publish_many(self, key: str, events: list[tuple[str, dict[str, Any]]]) -> None: ...
+
+    async def read(self, key: str, after: str | None, *, block_ms: int) -> list[StreamEvent]:
+        """Events after ``after`` (all when None), waiting up to ``block_ms`` for the first."""
+        ...
+
+    async def aclose(self) -> None: ...

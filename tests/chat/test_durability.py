@@ -1,0 +1,84 @@
+"""Crash and scale-out: real processes sharing PostgreSQL, Redis and Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.db import Database
+from core.settings import Settings
+from tests.chat.helpers import Event, read_events
+from tests.chat.test_turns import tokens_usage
+from tests.conftest import EmulatorControl, free_port, serve_app
+from tests.processes import kill_hard, pulse_process, settings_env, wait_ready
+
+pytestmark = pytest.mark.slow
+
+
+async def bearer_client(url: str, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+@pytest.mark.chaos
+async def test_worker_killed_mid_stream_turn_completes_billed_once(
+    settings: Settings, sign_in: Any, db: Database, emulator: EmulatorControl, tmp_path: Path
+) -> None:
+    own = settings.model_copy(update={"temporal_task_queue_prefix": f"chaos{uuid.uuid4().hex[:6]}-"})
+    env = settings_env(own)
+    me = await sign_in()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.1, model="gpt-5-mini")
+    async with serve_app(own, run_worker=False) as url:
+        client = await bearer_client(url, me.token)
+        with pulse_process(["worker", "-q", "interactive"], env, tmp_path / "w1.log") as first:
+            response = await client.post(
+                "/v1/chat/turns", json={"model": "gpt-5-mini", "message": "اكتب قصة"}
+            )
+            turn = response.json()
+            seen: list[Event] = []
+            killed = asyncio.Event()
+
+            async def on_event(event: Event) -> None:
+                seen.append(event)
+                if event.type == "delta" and not killed.is_set() and len(seen) >= 3:
+                    kill_hard(first)
+                    killed.set()
+
+            partial = await read_events(client, turn["events_url"], on_event=on_event, stop_after=3)
+        assert killed.is_set()
+        with pulse_process(["worker", "-q", "interactive"], env, tmp_path / "w2.log"):
+            stream = await read_events(client, turn["events_url"], last_event_id=partial.last.id)
+        await client.aclose()
+    assert stream.last.type == "done", stream.events
+    assert stream.of("restart"), "the retried attempt tells clients to drop the partial text"
+    billed = stream.of("usage")[0].data["studio_tokens"]
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == billed and tokens.reserved == 0
+
+
+async def test_two_apis_two_workers_stream_through_another_api(
+    settings: Settings, sign_in: Any, emulator: EmulatorControl, tmp_path: Path
+) -> None:
+    own = settings.model_copy(update={"temporal_task_queue_prefix": f"scale{uuid.uuid4().hex[:6]}-"})
+    me = await sign_in()
+    ports = [free_port(), free_port()]
+    with (
+        pulse_process(["api"], settings_env(own, http_port=ports[0]), tmp_path / "api1.log"),
+        pulse_process(["api"], settings_env(own, http_port=ports[1]), tmp_path / "api2.log"),
+        pulse_process(["worker"], settings_env(own), tmp_path / "worker1.log"),
+        pulse_process(["worker"], settings_env(own), tmp_path / "worker2.log"),
+    ):
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        await asyncio.gather(*(wait_ready(url) for url in urls))
+        first, second = await bearer_client(urls[0], me.token), await bearer_client(urls[1], me.token)
+        turn = (
+            await first.post("/v1/chat/turns", json={"model": "claude-sonnet-4-5", "message": "مرحبا"})
+        ).json()
+        stream = await read_events(second, turn["events_url"])
+        await first.aclose()
+        await second.aclose()
+    assert stream.last.type == "done" and stream.text

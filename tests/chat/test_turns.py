@@ -1,0 +1,267 @@
+"""Chat turns through the HTTP API: real Temporal, PostgreSQL, Redis and the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+
+from core import ledger, subscriptions
+from core.db import Database
+from tests.chat.helpers import Event, parse_sse_response, read_events
+from tests.conftest import EmulatorControl
+
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+MODELS = ["gpt-5-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
+
+
+async def start(
+    client: Any, model: str = "gpt-5-mini", message: str = "مرحبا، كيف حالك؟", **extra: Any
+) -> dict[str, Any]:
+    response = await client.post("/v1/chat/turns", json={"model": model, "message": message, **extra})
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+async def tokens_usage(db: Database, user_id: str) -> Any:
+    async with db.session() as session:
+        summary = await ledger.usage(session, user_id)
+    return summary.units["tokens"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_streamed_arabic_turn_for_each_provider(
+    sign_in: Any, db: Database, emulator: EmulatorControl, model: str
+) -> None:
+    me = await sign_in()
+    turn = await start(me.client, model)
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "done", stream.events
+    assert ARABIC.search(stream.text)
+    assert len(stream.of("delta")) > 1
+    usage = stream.of("usage")[0].data
+    assert usage["studio_tokens"] > 0
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == usage["studio_tokens"] and tokens.reserved == 0
+    conversation = (await me.client.get(f"/v1/chat/conversations/{turn['conversation_id']}")).json()
+    assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
+    assert conversation["messages"][1]["content"] == stream.text
+    assert conversation["title"].startswith("مرحبا")
+    ids = [e.id for e in stream.events]
+    assert len(ids) == len(set(ids))
+
+
+async def test_resume_with_last_event_id_has_no_gaps_or_duplicates(
+    sign_in: Any, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()
+    turn = await start(me.client)
+    first = await read_events(me.client, turn["events_url"], stop_after=4)
+    rest = await read_events(me.client, turn["events_url"], last_event_id=first.last.id)
+    full = await read_events(me.client, turn["events_url"])
+    assert [e.id for e in first.events + rest.events] == [e.id for e in full.events]
+    assert full.last.type == "done"
+
+
+async def test_stop_mid_stream_bills_partial_and_closes_upstream(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.05, model="gpt-5-mini")
+    turn = await start(me.client, max_tokens=400)
+    seen: list[Event] = []
+
+    async def on_event(event: Event) -> None:
+        seen.append(event)
+        if len([e for e in seen if e.type == "delta"]) == 3:
+            response = await me.client.post(f"/v1/chat/turns/{turn['turn_id']}/cancel")
+            assert response.status_code == 202
+
+    stream = await read_events(me.client, turn["events_url"], on_event=on_event)
+    assert stream.last.type == "done" and stream.last.data["stopped"] is True
+    billed = stream.last.data["usage"]["studio_tokens"]
+    assert billed > 0
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == billed and tokens.reserved == 0
+    calls = await emulator.settled()
+    assert calls["openai"]["disconnects"] == 1
+    conversation = (await me.client.get(f"/v1/chat/conversations/{turn['conversation_id']}")).json()
+    reply = conversation["messages"][1]
+    assert reply["status"] == "stopped" and reply["studio_tokens"] == billed
+    assert 0 < len(reply["content"]) and stream.text.startswith(reply["content"][:5])
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "fault"),
+    [
+        ("openai", "gpt-5-mini", {"kind": "http_429", "retry_after_s": 0.2}),
+        ("anthropic", "claude-haiku-4-5", {"kind": "http_529"}),
+        ("anthropic", "claude-haiku-4-5", {"kind": "stream_error", "after_tokens": 3}),
+    ],
+)
+async def test_transient_faults_are_retried_and_billed_once(
+    sign_in: Any, db: Database, emulator: EmulatorControl, provider: str, model: str, fault: dict[str, Any]
+) -> None:
+    me = await sign_in()
+    await emulator.fault(provider=provider, count=1, model=model, **fault)
+    turn = await start(me.client, model)
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "done", stream.events
+    if fault["kind"] == "stream_error":
+        assert stream.of("restart"), "a retried partial stream is announced"
+    usage = stream.of("usage")[0].data["studio_tokens"]
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == usage and tokens.reserved == 0
+    calls = await emulator.settled()
+    assert calls[provider]["requests"] == 2
+    if provider == "openai":
+        assert calls["openai"]["moderations"] == 1, "moderation is not repeated on retry"
+
+
+async def test_provider_400_fails_fast_and_releases(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()
+    await emulator.fault(provider="openai", kind="http_400", count=1, model="gpt-5-mini")
+    turn = await start(me.client)
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "error" and stream.last.data["code"] == "provider_error"
+    assert stream.last.data["message"]
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == 0 and tokens.reserved == 0
+    assert (await emulator.settled())["openai"]["requests"] == 1
+
+
+async def test_not_enough_quota_sends_error_and_never_calls_the_provider(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in(locale="en")
+    async with db.session() as session:
+        await subscriptions.ensure_subscription(session, me.user_id)
+        available = (await ledger.usage(session, me.user_id)).units["tokens"].remaining
+        await ledger.adjust(
+            session,
+            user_id=me.user_id,
+            unit="tokens",
+            delta=-(available - 10),
+            actor_id=me.user_id,
+            reason="test: drain",
+            key=f"drain-{me.user_id}",
+        )
+    turn = await start(me.client)
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "error" and stream.last.data["code"] == "quota_exceeded"
+    assert "tokens" in stream.last.data["message"]
+    assert (await emulator.settled())["openai"]["requests"] == 0
+
+
+async def test_reserve_shrinks_the_output_cap_to_what_is_left(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()
+    async with db.session() as session:
+        await subscriptions.ensure_subscription(session, me.user_id)
+        available = (await ledger.usage(session, me.user_id)).units["tokens"].remaining
+        await ledger.adjust(
+            session,
+            user_id=me.user_id,
+            unit="tokens",
+            delta=-(available - 1500),
+            actor_id=me.user_id,
+            reason="test: nearly drained",
+            key=f"drain-{me.user_id}",
+        )
+    turn = await start(me.client, "gpt-4o", max_tokens=4000)
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "done"
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.remaining >= 0 and tokens.reserved == 0
+
+
+async def test_complete_route_waits_or_streams(sign_in: Any, emulator: EmulatorControl) -> None:
+    me = await sign_in()
+    response = await me.client.post(
+        "/v1/chat/complete", json={"model": "gemini-2.5-flash", "message": "Hello there"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["content"] and not ARABIC.search(body["content"]) and body["usage"]["studio_tokens"] > 0
+    async with me.client.stream(
+        "POST", "/v1/chat/complete", json={"model": "claude-haiku-4-5", "message": "أهلا", "stream": True}
+    ) as streamed:
+        assert streamed.status_code == 200
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        stream = await parse_sse_response(streamed)
+    assert stream.last.type == "done" and ARABIC.search(stream.text)
+
+
+async def test_bad_input_gets_clear_errors(sign_in: Any) -> None:
+    me = await sign_in(locale="en")
+    unknown = await me.client.post("/v1/chat/turns", json={"model": "gpt-99", "message": "hi"})
+    assert unknown.status_code in (400, 422) and unknown.json()["code"] == "model_unavailable"
+    empty = await me.client.post("/v1/chat/turns", json={"model": "gpt-4o", "message": "   "})
+    assert empty.status_code == 422 and empty.json()["code"] == "empty_message"
+    missing = await me.client.post("/v1/chat/turns", json={"message": "hi"})
+    assert missing.status_code == 422 and missing.json()["code"] == "validation_error"
+
+
+async def test_conversations_are_scoped_to_their_owner(sign_in: Any, emulator: EmulatorControl) -> None:
+    alice, bob = await sign_in(), await sign_in()
+    turn = await start(alice.client, message="first question")
+    await read_events(alice.client, turn["events_url"])
+    conversation_id = turn["conversation_id"]
+    assert (await bob.client.get(f"/v1/chat/conversations/{conversation_id}")).status_code == 404
+    assert (await bob.client.get(turn["events_url"])).status_code == 404
+    assert (await bob.client.post(f"/v1/chat/turns/{turn['turn_id']}/cancel")).status_code == 404
+    second = await start(alice.client, message="and a follow-up", conversation_id=conversation_id)
+    await read_events(alice.client, second["events_url"])
+    listed = (await alice.client.get("/v1/chat/conversations")).json()
+    assert [c["id"] for c in listed][:1] == [conversation_id]
+    renamed = await alice.client.patch(f"/v1/chat/conversations/{conversation_id}", json={"title": "خطة"})
+    assert renamed.json()["title"] == "خطة"
+    detail = (await alice.client.get(f"/v1/chat/conversations/{conversation_id}")).json()
+    assert len(detail["messages"]) == 4
+    assert (await bob.client.delete(f"/v1/chat/conversations/{conversation_id}")).status_code == 404
+    assert (await alice.client.delete(f"/v1/chat/conversations/{conversation_id}")).status_code == 204
+    assert (await alice.client.get(f"/v1/chat/conversations/{conversation_id}")).status_code == 404
+
+
+async def test_models_catalog(http: Any) -> None:
+    models = (await http.get("/v1/chat/models")).json()
+    ids = {m["id"] for m in models}
+    assert {
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-4o",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    } <= ids
+    assert all(m["available"] and m["context_window"] > 0 for m in models)
+
+
+async def test_concurrent_turns_bill_exactly(sign_in: Any, db: Database, emulator: EmulatorControl) -> None:
+    me = await sign_in()
+    turns = await asyncio.gather(*(start(me.client, message=f"سؤال {i}", max_tokens=200) for i in range(8)))
+    streams = await asyncio.gather(*(read_events(me.client, t["events_url"]) for t in turns))
+    assert [s.last.type for s in streams] == ["done"] * 8
+    billed = sum(s.of("usage")[0].data["studio_tokens"] for s in streams)
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == billed and tokens.reserved == 0
+
+
+async def test_flagged_input_is_blocked_before_the_provider(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in(locale="en")
+    turn = await start(me.client, "claude-haiku-4-5", message="please emulator-flag this")
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "error" and stream.last.data["code"] == "moderation_blocked"
+    assert "content policy" in stream.last.data["message"]
+    calls = await emulator.settled()
+    assert calls["openai"]["moderations"] == 1 and calls["anthropic"]["requests"] == 0
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == 0 and tokens.reserved == 0

@@ -1,0 +1,59 @@
+"""Chat page helpers: the model selector (provider and context window from ``core.catalog``) and
+Markdown rendered server-side and sanitized with nh3 (stored and streamed replies alike)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import nh3
+from babel.numbers import format_compact_decimal
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from core.catalog import DEFAULT_MODEL, available_models
+from core.i18n import babel_locale, translate
+from core.settings import Settings
+
+PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
+CONTEXT_LABEL = "{model} · {context} context"
+MAX_MARKDOWN_CHARS = 200_000
+
+# Markdown without raw HTML; links and images are whatever nh3 allows through.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable("table")
+_TAGS = {
+    "p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    id: str
+    label: str
+    provider: str
+    context_window: int
+    default: bool
+
+
+def model_groups(settings: Settings, locale: str) -> list[tuple[str, list[ModelOption]]]:
+    """Enabled models grouped by provider, labelled with the context window (e.g. "GPT-4o · 128K")."""
+    groups: dict[str, list[ModelOption]] = {}
+    for model in available_models(settings):
+        context = format_compact_decimal(model.context_window, locale=babel_locale(locale))
+        label = translate(CONTEXT_LABEL, locale, model=model.display_name(locale), context=context)
+        option = ModelOption(model.id, label, model.provider, model.context_window, model.id == DEFAULT_MODEL)
+        groups.setdefault(PROVIDER_NAMES.get(model.provider, model.provider), []).append(option)
+    return list(groups.items())
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown → HTML with no raw HTML, then sanitized by nh3 (links get rel=noopener)."""
+    html = _markdown.render(text[:MAX_MARKDOWN_CHARS])
+    clean = nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes={"a": {"href", "title"}, "code": {"class"}, "th": {"align"}, "td": {"align"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)  # noqa: S704 (sanitized by nh3 above)

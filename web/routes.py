@@ -1,0 +1,97 @@
+"""Page routes, static files (CSS, ES modules) and the Arabic UI font from its wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fontpkg_ibm_plex_sans_arabic
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from core.errors import NotFound
+from web.auth import PageUser, RequiredUser
+from web.chat import MAX_MARKDOWN_CHARS, model_groups, render_markdown
+from web.pages import page, page_locale
+from web.plans import addon_offers, plan_offers
+from web.usage import usage_view
+
+router = APIRouter(include_in_schema=False)
+
+STATIC = Path(__file__).resolve().parent / "static"
+FONTS = fontpkg_ibm_plex_sans_arabic.ROOT / "files"
+MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+
+
+@router.get("/", response_class=HTMLResponse)
+async def landing(request: Request, user: PageUser) -> HTMLResponse:
+    locale = page_locale(request)
+    return page(request, "landing.html", "landing", plans=plan_offers(locale), addons=addon_offers(locale))
+
+
+@router.get("/signin", response_class=HTMLResponse, response_model=None)
+async def signin(request: Request, user: PageUser) -> HTMLResponse | RedirectResponse:
+    if user is not None:
+        return RedirectResponse("/chat", status_code=303)
+    return page(request, "signin.html", "signin")
+
+
+@router.get("/usage", response_class=HTMLResponse)
+async def usage(request: Request, user: RequiredUser) -> HTMLResponse:
+    view = await usage_view(request.app.state.pulse, user.id, page_locale(request))
+    return page(request, "usage.html", "usage", usage=view)
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request, user: RequiredUser) -> HTMLResponse:
+    return page(request, "account.html", "account")
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def chat(request: Request, user: RequiredUser) -> HTMLResponse:
+    return _chat_page(request, None)
+
+
+@router.get("/chat/{conversation_id}", response_class=HTMLResponse)
+async def chat_conversation(request: Request, conversation_id: str, user: RequiredUser) -> HTMLResponse:
+    """The conversation itself is loaded by the page's module (GET /v1/chat/conversations/{id})."""
+    return _chat_page(request, conversation_id[:64])
+
+
+def _chat_page(request: Request, conversation_id: str | None) -> HTMLResponse:
+    settings = request.app.state.pulse.settings
+    groups = model_groups(settings, page_locale(request))
+    return page(request, "chat.html", "chat", model_groups=groups, conversation_id=conversation_id)
+
+
+class MarkdownIn(BaseModel):
+    text: str = Field(max_length=MAX_MARKDOWN_CHARS)
+
+
+class MarkdownOut(BaseModel):
+    html: str
+
+
+@router.post("/web/markdown")
+async def markdown(body: MarkdownIn, user: RequiredUser) -> MarkdownOut:
+    """A reply's Markdown as sanitized HTML (nh3), for the chat page while and after it streams."""
+    return MarkdownOut(html=str(render_markdown(body.text)))
+
+
+@router.get("/static/fonts/{name}")
+async def font(name: str) -> FileResponse:
+    """A font file from the fontpkg wheel (only the files it ships)."""
+    path = FONTS / name
+    if "/" in name or not name.endswith(".ttf") or not path.is_file():
+        raise NotFound()
+    return FileResponse(path, media_type="font/ttf", headers={"Cache-Control": "public, max-age=31536000"})
+
+
+@router.get("/static/{kind}/{name}")
+async def static(kind: str, name: str) -> FileResponse:
+    """CSS and ES modules from web/static (revalidated with ETag on each load)."""
+    path = STATIC / kind / name
+    if kind not in ("css", "js", "img") or "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound()
+    media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,122 @@
+// Account page: active sessions (revoke) and personal API keys (create, shown once; revoke).
+// Language switching is plain links (?lang=), saved on the user by the server.
+
+import { api } from "./api.js";
+import { formatWhen, t } from "./i18n.js";
+import { ENDPOINTS } from "./endpoints.js";
+
+function row(label, detail, onRevoke) {
+  const item = document.createElement("li");
+  const text = document.createElement("div");
+  const name = document.createElement("strong");
+  name.dir = "auto";
+  name.textContent = label;
+  const small = document.createElement("div");
+  small.className = "muted";
+  small.textContent = detail;
+  text.append(name, small);
+  item.append(text);
+  if (onRevoke) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-small button-secondary";
+    button.textContent = t("Revoke");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await onRevoke();
+      } finally {
+        button.disabled = false;
+      }
+    });
+    item.append(button);
+  }
+  return item;
+}
+
+function fill(list, items, empty) {
+  list.replaceChildren(...items);
+  if (!items.length) {
+    const none = document.createElement("li");
+    none.className = "muted";
+    none.textContent = t(empty);
+    list.append(none);
+  }
+}
+
+async function loadSessions() {
+  const list = document.getElementById("sessions-list");
+  const body = await api(ENDPOINTS.sessions);
+  const sessions = Array.isArray(body) ? body : body?.items ?? body?.sessions ?? [];
+  fill(
+    list,
+    sessions.map((session) =>
+      row(
+        session.current ? t("This device") : session.user_agent || session.device || "—",
+        t("Last used {time}", { time: formatWhen(session.last_seen_at || session.last_used_at || session.created_at) }),
+        session.current
+          ? null
+          : async () => {
+              await api(`${ENDPOINTS.sessions}/${session.id}`, { method: "DELETE" });
+              await loadSessions();
+            },
+      ),
+    ),
+    "No sessions.",
+  );
+}
+
+async function loadKeys() {
+  const list = document.getElementById("keys-list");
+  const body = await api(ENDPOINTS.keys);
+  const keys = Array.isArray(body) ? body : body?.items ?? body?.keys ?? [];
+  fill(
+    list,
+    keys.map((key) =>
+      row(
+        key.name,
+        `${key.prefix ? `${key.prefix}… · ` : ""}${t("Created {time}", { time: formatWhen(key.created_at) })}`,
+        async () => {
+          await api(`${ENDPOINTS.keys}/${key.id}`, { method: "DELETE" });
+          await loadKeys();
+        },
+      ),
+    ),
+    "No keys yet.",
+  );
+}
+
+function wireKeyForm() {
+  const form = document.getElementById("key-form");
+  const created = document.getElementById("key-created");
+  const secret = document.getElementById("key-secret");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = form.elements.name.value.trim();
+    if (!name) return;
+    const body = await api(ENDPOINTS.keys, { method: "POST", body: { name } });
+    secret.textContent = body.key || body.secret || body.token || "";
+    created.hidden = false;
+    form.reset();
+    await loadKeys();
+  });
+  document.getElementById("key-copy").addEventListener("click", async (event) => {
+    await navigator.clipboard?.writeText(secret.textContent);
+    event.target.textContent = t("Copied");
+  });
+}
+
+function wireSignOut() {
+  document.getElementById("signout").addEventListener("click", async () => {
+    await api(ENDPOINTS.signout, { method: "POST" });
+    window.location.assign("/");
+  });
+}
+
+export function start({ signedIn }) {
+  if (!signedIn) return;
+  wireKeyForm();
+  wireSignOut();
+  loadSessions();
+  loadKeys();
+}

@@ -1,0 +1,47 @@
+// fetch() for the JSON API: same-origin cookies, the CSRF double-submit header from the
+// pulse_csrf cookie on unsafe methods, the page language, and errors as ApiError.
+
+import { locale } from "./i18n.js";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.code;
+    this.body = body;
+  }
+}
+
+export function cookie(name) {
+  const prefix = `${name}=`;
+  for (const part of document.cookie.split(";")) {
+    const item = part.trim();
+    if (item.startsWith(prefix)) return decodeURIComponent(item.slice(prefix.length));
+  }
+  return "";
+}
+
+export async function api(path, { method = "GET", body, signal } = {}) {
+  const headers = { Accept: "application/json", "Accept-Language": locale };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (!["GET", "HEAD"].includes(method)) {
+    const csrf = cookie("pulse_csrf");
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+  }
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+    signal,
+  });
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}

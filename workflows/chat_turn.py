@@ -1,0 +1,186 @@
+"""ChatTurnWorkflow (id ``chat-turn-<turn>``): reserve → stream → settle → done, and on any
+failure or stop: release what was not used, record the error, publish it.
+
+Stop cancels the workflow; the stream activity (cancellation type WAIT_CANCELLATION_COMPLETED)
+closes the upstream call, stores the partial reply and reports its usage, which is billed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.chat import ChatActivities, FailInput, FinishInput, StreamInput, StreamResult
+    from activities.ledger import ReleaseInput, ReserveInput, ReserveResult, SettleInput
+    from workflows import PULSE_JOB_STATUS
+
+T = TypeVar("T")
+LEDGER_TIMEOUT = timedelta(seconds=15)
+LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+STREAM_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=5,
+    non_retryable_error_types=["provider_rejected", "moderation_blocked", "model_unavailable"],
+)
+ERROR_CODES = {
+    "quota_exceeded": "quota_exceeded",
+    "moderation_blocked": "moderation_blocked",
+    "model_unavailable": "model_unavailable",
+}
+
+
+@dataclass
+class ChatTurnInput:
+    turn_id: str
+    user_id: str
+    model: str
+    provider: str
+    max_output_tokens: int
+    input_tokens_estimate: int
+    token_weight: float
+    min_output_tokens: int
+    moderate: bool
+    locale: str
+
+
+@dataclass
+class ChatTurnResult:
+    status: str  # succeeded | stopped | failed
+    studio_tokens: int = 0
+    error_code: str | None = None
+
+
+@workflow.defn(name="ChatTurnWorkflow")
+class ChatTurnWorkflow:
+    @workflow.run
+    async def run(self, data: ChatTurnInput) -> ChatTurnResult:
+        key = f"chat-turn-{data.turn_id}"
+        try:
+            reserved = await self._reserve(data, key)
+        except (ActivityError, ApplicationError) as error:  # local activities raise the cause itself
+            return await self._fail(data, _error_code(error), key, release=False)
+        output_cap = _output_cap(data, reserved)
+        try:
+            result = await workflow.execute_activity_method(
+                ChatActivities.stream_reply,
+                StreamInput(data.turn_id, data.model, output_cap, data.moderate),
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=5),
+                retry_policy=STREAM_RETRY,
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                summary=f"stream {data.model}",
+            )
+        except (ActivityError, asyncio.CancelledError, CancelledError) as error:
+            code = _error_code(error) if isinstance(error, ActivityError) else "cancelled"
+            return await self._fail(data, code, key, release=True)
+        return await self._settle_and_finish(data, key, result)
+
+    async def _reserve(self, data: ChatTurnInput, key: str) -> ReserveResult:
+        amount = _studio(data.input_tokens_estimate + data.max_output_tokens, data.token_weight)
+        minimum = _studio(data.input_tokens_estimate + data.min_output_tokens, data.token_weight)
+        result: ReserveResult = await workflow.execute_local_activity(
+            "ledger.reserve",
+            ReserveInput(
+                user_id=data.user_id,
+                unit="tokens",
+                amount=amount,
+                key=key,
+                job_id=data.turn_id,
+                workflow_id=workflow.info().workflow_id,
+                min_amount=min(minimum, amount),
+            ),
+            result_type=ReserveResult,
+            start_to_close_timeout=LEDGER_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=10, non_retryable_error_types=["quota_exceeded"]),
+        )
+        return result
+
+    async def _settle_and_finish(self, data: ChatTurnInput, key: str, result: StreamResult) -> ChatTurnResult:
+        await _uncancellable(
+            workflow.execute_local_activity(
+                "ledger.settle",
+                SettleInput(key=key, actual=result.studio_tokens),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
+        await _uncancellable(
+            workflow.execute_local_activity_method(
+                ChatActivities.finish,
+                FinishInput(
+                    data.turn_id,
+                    result.studio_tokens,
+                    result.input_tokens,
+                    result.output_tokens,
+                    result.stopped,
+                ),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
+        status = "stopped" if result.stopped else "succeeded"
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(status)])
+        return ChatTurnResult(status=status, studio_tokens=result.studio_tokens)
+
+    async def _fail(self, data: ChatTurnInput, code: str, key: str, *, release: bool) -> ChatTurnResult:
+        if release:
+            await _uncancellable(
+                workflow.execute_local_activity(
+                    "ledger.release",
+                    ReleaseInput(key=key),
+                    start_to_close_timeout=LEDGER_TIMEOUT,
+                    retry_policy=LEDGER_RETRY,
+                )
+            )
+        await _uncancellable(
+            workflow.execute_local_activity_method(
+                ChatActivities.fail,
+                FailInput(data.turn_id, code, data.locale),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
+        status = "stopped" if code == "cancelled" else "failed"
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(status)])
+        return ChatTurnResult(status=status, error_code=None if code == "cancelled" else code)
+
+
+async def _uncancellable(awaitable: Awaitable[T]) -> T:
+    """Ledger and bookkeeping steps finish even when a Stop (cancel) arrives meanwhile."""
+    task = asyncio.ensure_future(awaitable)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                return task.result()
+
+
+def _studio(provider_tokens: int, weight: float) -> int:
+    return max(1, -(-int(provider_tokens * weight * 1000) // 1000))
+
+
+def _output_cap(data: ChatTurnInput, reserved: ReserveResult) -> int:
+    """When the reservation was reduced, the output cap shrinks to what it covers."""
+    if not reserved.reduced:
+        return data.max_output_tokens
+    covered = int(reserved.amount / data.token_weight) - data.input_tokens_estimate
+    return max(data.min_output_tokens, min(data.max_output_tokens, covered))
+
+
+def _error_code(error: BaseException) -> str:
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.cause if isinstance(cause, FailureError) else None
+    if isinstance(cause, ApplicationError) and cause.type in ERROR_CODES:
+        return ERROR_CODES[cause.type]
+    return "provider_error"

@@ -1,0 +1,324 @@
+"""SubscriptionWorkflow (id ``subscription-<user>``): one paid subscription's renewals.
+
+At period end charge the stored card (REPEATED/MIT) → success opens the next period with its
+grants and continues as new; failure starts dunning (retries at the given offsets after the
+failure, an email each time; support can retry early through ``retry_payment``) → the final
+failure moves the user to Free. ``cancel`` ends the plan at period end; ``change_plan``
+upgrades now (charged on the stored card) or downgrades at period end. Every duration is an
+input, so tests run renewals in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import (
+        ChargeInput,
+        ChargeResult,
+        FulfilInput,
+        NoticeInput,
+        PaymentActivities,
+        PlanEnded,
+    )
+    from core.plans import get_plan
+    from workflows.payments_common import send_email
+
+FAILED_EMAIL = "payment_failed"
+RECEIPT_EMAIL = "payment_receipt"
+
+
+@dataclass
+class SubscriptionInput:
+    user_id: str
+    plan_id: str
+    period_end: datetime
+    registration_id: str
+    initial_transaction_id: str
+    brand: str = "VISA MASTER"
+    period_s: float | None = None  # None: the ledger's calendar month
+    dunning_delays_s: list[float] = field(default_factory=lambda: [86400.0, 3 * 86400.0, 7 * 86400.0])
+    retry_initial_s: float = 5.0
+    cancel_at_period_end: bool = False
+    next_plan_id: str | None = None
+
+
+@dataclass
+class RetryRequest:
+    actor_id: str
+    payment_id: str = ""
+
+
+@dataclass
+class RetryOutcome:
+    payment_id: str
+    status: str
+    result_code: str = ""
+
+
+@dataclass
+class PlanChange:
+    plan_id: str
+    actor_id: str = "user"
+
+
+@dataclass
+class SubscriptionState:
+    plan_id: str
+    period_end: datetime
+    status: str  # active | dunning | ended
+    cancel_at_period_end: bool
+    next_plan_id: str | None
+    failed_payment_id: str = ""
+
+
+@workflow.defn(name="SubscriptionWorkflow")
+class SubscriptionWorkflow:
+    def __init__(self) -> None:
+        self.data: SubscriptionInput | None = None
+        self.status = "active"
+        self.interrupted = False
+        self.retry_by: str | None = None
+        self.retries_done = 0
+        self.last_charge: ChargeResult | None = None
+        self.failed_payment_id = ""
+
+    # --- messages -------------------------------------------------------------------------
+
+    @workflow.signal
+    def cancel(self) -> None:
+        """End the plan at period end (no more renewals)."""
+        if self.data is not None:
+            self.data.cancel_at_period_end = True
+
+    @workflow.signal
+    def resume(self) -> None:
+        if self.data is not None:
+            self.data.cancel_at_period_end = False
+
+    @workflow.signal
+    def plan_purchased(self, data: SubscriptionInput) -> None:
+        """A new plan was paid through a checkout: it replaces the current period."""
+        self.data = data
+        self.interrupted = True
+
+    @workflow.update
+    async def change_plan(self, change: PlanChange) -> SubscriptionState:
+        """Downgrades wait for period end; upgrades are charged now on the stored card."""
+        assert self.data is not None
+        data = self.data
+        if get_plan(change.plan_id).price_fils <= get_plan(data.plan_id).price_fils:
+            data.next_plan_id = change.plan_id
+            return self.state()
+        charged = await self._charge(
+            change.plan_id, f"upgrade:{data.user_id}:{workflow.now().isoformat()}", "upgrade"
+        )
+        if charged.status == "succeeded":
+            data.period_end = await self._open_period(charged, workflow.now())
+            data.plan_id, data.next_plan_id = change.plan_id, None
+            self.interrupted = True
+        return self.state()
+
+    @change_plan.validator
+    def _validate_change(self, change: PlanChange) -> None:
+        get_plan(change.plan_id)
+        if self.data is None or self.status != "active" or change.plan_id == "free":
+            raise ValueError("plan changes need an active paid subscription")
+
+    @workflow.update
+    async def retry_payment(self, request: RetryRequest) -> RetryOutcome:
+        """Support: charge the failed renewal again now (replaces the next scheduled retry)."""
+        done = self.retries_done
+        self.retry_by = request.actor_id
+        await workflow.wait_condition(lambda: self.retries_done > done)
+        charged = self.last_charge
+        assert charged is not None
+        return RetryOutcome(charged.payment_id, charged.status, charged.result_code)
+
+    @retry_payment.validator
+    def _validate_retry(self, request: RetryRequest) -> None:
+        if self.status != "dunning" or self.retry_by is not None:
+            raise ValueError("no failed renewal is waiting for a retry")
+        if request.payment_id and request.payment_id != self.failed_payment_id:
+            raise ValueError("that payment is not the one being retried")
+
+    @workflow.query
+    def state(self) -> SubscriptionState:
+        assert self.data is not None
+        return SubscriptionState(
+            plan_id=self.data.plan_id,
+            period_end=self.data.period_end,
+            status=self.status,
+            cancel_at_period_end=self.data.cancel_at_period_end,
+            next_plan_id=self.data.next_plan_id,
+            failed_payment_id=self.failed_payment_id,
+        )
+
+    # --- the period loop ------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, data: SubscriptionInput) -> str:
+        self.data = data
+        await self._until_period_end()
+        data = self.data
+        if data.cancel_at_period_end:
+            await self._end(f"cancelled:{data.user_id}:{data.period_end.isoformat()}")
+            return "cancelled"
+        plan_id = data.next_plan_id or data.plan_id
+        key = f"renewal:{data.user_id}:{data.period_end.isoformat()}"
+        charged = await self._charge(plan_id, key, "renewal")
+        if charged.status != "succeeded":
+            charged = await self._dunning(plan_id, key, charged)
+        if charged.status != "succeeded":
+            await self._end(f"dunning-final:{charged.payment_id}")
+            return "ended"
+        period_end = await self._open_period(charged, data.period_end)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            SubscriptionInput(
+                user_id=data.user_id,
+                plan_id=plan_id,
+                period_end=period_end,
+                registration_id=data.registration_id,
+                initial_transaction_id=data.initial_transaction_id,
+                brand=data.brand,
+                period_s=data.period_s,
+                dunning_delays_s=data.dunning_delays_s,
+                retry_initial_s=data.retry_initial_s,
+                cancel_at_period_end=data.cancel_at_period_end,
+            )
+        )
+
+    async def _until_period_end(self) -> None:
+        while True:
+            assert self.data is not None
+            self.interrupted = False
+            remaining = (self.data.period_end - workflow.now()).total_seconds()
+            if remaining <= 0:
+                return
+            try:
+                await workflow.wait_condition(
+                    lambda: self.interrupted,
+                    timeout=timedelta(seconds=remaining),
+                    timeout_summary="period end",
+                )
+            except TimeoutError:
+                return
+
+    def _retry(self) -> RetryPolicy:
+        assert self.data is not None
+        initial = self.data.retry_initial_s
+        return RetryPolicy(
+            initial_interval=timedelta(seconds=initial),
+            maximum_interval=timedelta(seconds=max(initial * 20, 60)),
+            maximum_attempts=20,
+        )
+
+    async def _charge(self, plan_id: str, key: str, kind: str, actor: str = "system") -> ChargeResult:
+        assert self.data is not None
+        return await workflow.execute_activity_method(
+            PaymentActivities.charge,
+            ChargeInput(
+                user_id=self.data.user_id,
+                plan_id=plan_id,
+                key=key,
+                registration_id=self.data.registration_id,
+                initial_transaction_id=self.data.initial_transaction_id,
+                brand=self.data.brand,
+                kind=kind,
+                actor=actor,
+            ),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=self._retry(),
+            summary=f"charge {kind}",
+        )
+
+    async def _open_period(self, charged: ChargeResult, start: datetime) -> datetime:
+        """Grant the paid period from ``start``; returns the next renewal time."""
+        assert self.data is not None
+        done = await workflow.execute_activity_method(
+            PaymentActivities.fulfil,
+            FulfilInput(charged.payment_id, period_start=start),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=self._retry(),
+            summary="open the next period",
+        )
+        await send_email(
+            f"email-receipt-{done.payment_id}",
+            done.email,
+            RECEIPT_EMAIL,
+            done.locale,
+            {
+                "amount": done.amount_fils,
+                "item_name": done.item_name,
+                "payment_id": done.payment_id,
+            },
+        )
+        if self.data.period_s:
+            return start + timedelta(seconds=self.data.period_s)
+        assert done.period_end is not None
+        return done.period_end
+
+    async def _dunning(self, plan_id: str, key: str, charged: ChargeResult) -> ChargeResult:
+        """Retry at each offset after the failure (or when support asks), an email each time."""
+        assert self.data is not None
+        self.status, self.failed_payment_id = "dunning", charged.payment_id
+        await self._past_due(True)
+        failed_at = workflow.now()
+        for number, offset in enumerate(self.data.dunning_delays_s, start=1):
+            next_try = failed_at + timedelta(seconds=offset)
+            await self._failed_email(charged, number, next_try)
+            remaining = (next_try - workflow.now()).total_seconds()
+            if remaining > 0:
+                try:
+                    await workflow.wait_condition(
+                        lambda: self.retry_by is not None,
+                        timeout=timedelta(seconds=remaining),
+                        timeout_summary=f"dunning retry {number}",
+                    )
+                except TimeoutError:
+                    pass
+            actor, self.retry_by = self.retry_by or "system", None
+            charged = await self._charge(plan_id, key, "renewal", actor)
+            self.last_charge, self.retries_done = charged, self.retries_done + 1
+            if charged.status == "succeeded":
+                self.status = "active"
+                await self._past_due(False)
+                return charged
+        await self._failed_email(charged, 0, None)
+        return charged
+
+    async def _failed_email(self, charged: ChargeResult, number: int, next_try: datetime | None) -> None:
+        notice = await workflow.execute_activity_method(
+            PaymentActivities.failure_notice,
+            NoticeInput(charged.payment_id, next_try),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=self._retry(),
+        )
+        email_id = f"email-payment-failed-{charged.payment_id}-{number or 'final'}"
+        await send_email(email_id, notice.to, FAILED_EMAIL, notice.locale, notice.context)
+
+    async def _past_due(self, past_due: bool) -> None:
+        assert self.data is not None
+        await workflow.execute_activity_method(
+            PaymentActivities.set_past_due,
+            args=[self.data.user_id, past_due],
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=self._retry(),
+        )
+
+    async def _end(self, key: str) -> None:
+        assert self.data is not None
+        self.status = "ended"
+        await workflow.execute_activity_method(
+            PaymentActivities.end_plan,
+            PlanEnded(self.data.user_id, key),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=self._retry(),
+            summary="move to Free",
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
