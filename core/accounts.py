@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import AppError, Forbidden, NotFound
 from core.i18n import normalize_locale
-from core.models import ApiKey, AuthSession, MagicLinkToken, Role, User
+from core.models import ApiKey, AuditLog, AuthSession, MagicLinkToken, Role, User
 from core.models.base import utcnow
 from core.settings import Settings
 
@@ -97,12 +97,22 @@ async def set_locale(session: AsyncSession, user: User, locale: str) -> User:
 
 
 async def grant_role(session: AsyncSession, email: str, role: Role | str, *, actor: str = "cli") -> User:
-    """Give the user with this email a role (user, support, admin); the change is logged."""
+    """Give the user with this email a role (user, support, admin); written to the audit log
+    (``actor`` is a user id, or "cli" for an operator at the console)."""
     new_role = Role(role)
     user = await get_user_by_email(session, email)
     if user is None:
         raise UserNotFound()
     previous, user.role = user.role, new_role.value
+    session.add(
+        AuditLog(
+            actor_id=actor[:32],
+            action="role.granted",
+            target_type="user",
+            target_id=user.id,
+            details={"previous": previous, "role": new_role.value},
+        )
+    )
     await session.flush()
     log.info("audit.role_changed", user_id=user.id, previous=previous, role=new_role.value, actor=actor)
     return user

@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+from sqlalchemy import select
 
 from api.app import create_app
 from api.auth.deps import AdminUser, OptionalUser, SupportUser
 from core import accounts
 from core.db import Database
-from core.models import Role
+from core.models import AuditLog, Role
 from core.settings import ROOT, Settings
 from tests.accounts.conftest import serve_asgi
 from tests.conftest import SignedIn, request_link
@@ -71,6 +72,11 @@ async def test_grant_role_from_the_cli_and_role_dependencies(
         assert code == 0, output
         assert f"{me.email} is now support" in output
         assert (await me.client.get("/test/support")).json() == {"role": "support"}
+        async with worker.db.session() as session:
+            entries = await session.execute(select(AuditLog).where(AuditLog.target_id == me.user_id))
+            (entry,) = entries.scalars().all()
+        assert (entry.actor_id, entry.action) == ("cli", "role.granted")
+        assert entry.details == {"previous": "user", "role": "support"}
         assert (await me.client.get("/test/admin")).status_code == 403
 
         async with worker.db.session() as session:
