@@ -282,6 +282,26 @@ def grant_role(
     asyncio.run(main())
 
 
+@admin_app.command("purge-auth")
+def purge_auth(keep_days: int = typer.Option(7, "--keep-days", min=0, help="keep this many days")) -> None:
+    """Delete expired or revoked sessions and expired sign-in links (run it daily)."""
+    from core import accounts
+    from core.db import Database
+
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                counts = await accounts.purge_expired(session, keep_days=keep_days)
+        finally:
+            await database.dispose()
+        typer.echo(f"deleted {counts['sessions']} sessions and {counts['magic_links']} sign-in links")
+
+    asyncio.run(main())
+
+
 @admin_app.command("set-plan")
 def set_plan(
     email: str = typer.Argument(..., help="the user's email address"),

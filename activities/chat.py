@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.catalog import resolve_model, studio_tokens
-from core.chat import ReplyRecord, estimate_tokens, fail_turn, mark_running, store_reply, turn_messages
+from core.chat import ReplyRecord, estimate_tokens, fail_turn, store_reply, turn_messages
 from core.db import Database
 from core.i18n import translate
 from core.settings import Settings
@@ -76,7 +78,6 @@ class ChatActivities:
             await self.bus.publish(data.turn_id, "restart", {"attempt": activity.info().attempt})
         model = resolve_model(data.model, self.settings)
         async with self.db.session() as session:
-            await mark_running(session, data.turn_id)
             budget = model.context_window - data.max_output_tokens
             messages = await turn_messages(session, data.turn_id, budget)
         moderated = "moderated" in activity.info().heartbeat_details  # a retry doesn't ask again
@@ -112,22 +113,21 @@ class ChatActivities:
         parts: list[str] = []
         chunks = 0
         usage: Usage | None = None
-        stream = self.llm.stream_chat(request)
         try:
-            async for item in stream:
-                if isinstance(item, TextDelta):
-                    parts.append(item.text)
-                    chunks += 1
-                    await self.bus.publish(data.turn_id, "delta", {"text": item.text})
-                else:
-                    usage = item
+            # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
+            upstream = cast(AsyncGenerator[TextDelta | Usage, None], self.llm.stream_chat(request))
+            async with contextlib.aclosing(upstream) as stream:
+                async for item in stream:
+                    if isinstance(item, TextDelta):
+                        parts.append(item.text)
+                        chunks += 1
+                        await self.bus.publish(data.turn_id, "delta", {"text": item.text})
+                    else:
+                        usage = item
         except asyncio.CancelledError:
-            await _close(stream)
             input_estimate = sum(estimate_tokens(content) for _role, content in messages)
-            partial = Usage(
-                input_tokens=input_estimate,
-                output_tokens=max(chunks, estimate_tokens("".join(parts)) - 4 if parts else 0),
-            )
+            received = max(chunks, estimate_tokens("".join(parts)) - 4) if parts else 0
+            partial = Usage(input_tokens=input_estimate, output_tokens=received)
             return await self._store(data, "".join(parts), partial, stopped=True)
         except RetryableProviderError as error:
             raise ApplicationError(
@@ -179,13 +179,6 @@ async def _heartbeat_forever(*details: str) -> None:
     while True:
         activity.heartbeat(*details)
         await asyncio.sleep(HEARTBEAT_EVERY_S)
-
-
-async def _close(stream: object) -> None:
-    closer = getattr(stream, "aclose", None)
-    if closer is not None:
-        with contextlib.suppress(Exception):
-            await closer()
 
 
 def _delay(error: RetryableProviderError) -> timedelta | None:

@@ -15,7 +15,7 @@ from core.db import Database
 from core.emails import UnknownEmailTemplate, render_email
 from core.emails.deliveries import delivered, record_delivery
 from core.settings import Settings
-from providers.email import EmailMessage, EmailProvider
+from providers.email import EmailMessage, EmailProvider, EmailRejected
 
 log = structlog.get_logger(__name__)
 SEALED_SUFFIX = "_sealed"
@@ -52,7 +52,11 @@ class EmailActivities:
         if done is not None:
             return SendEmailResult(data.key, done.backend, done.provider_message_id, already_sent=True)
         message = self.compose(data)
-        provider_id = await self.provider.send(message, key=data.key)
+        try:
+            provider_id = await self.provider.send(message, key=data.key)
+        except EmailRejected as error:
+            log.warning("email.rejected", key=data.key, template=data.template, error=str(error))
+            raise ApplicationError(str(error), type="EmailRejected", non_retryable=True) from None
         async with self.db.session() as session:
             await record_delivery(
                 session,

@@ -23,6 +23,7 @@ from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from web.billing import router as billing_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     if settings.is_dev:
         app.include_router(dev_router)
     app.include_router(web_router)
+    app.include_router(billing_router)
     return app
 
 

@@ -79,6 +79,9 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
         secret_key="bench-" + "s" * 40,
         log_level="WARNING",
         moderation_enabled=True,
+        rate_limit_magic_link_ip="100000/minute",
+        rate_limit_verify_ip="100000/minute",
+        rate_limit_api_user="100000/minute",
     )
     env = _env(settings)
     logs = work / "logs"

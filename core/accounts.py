@@ -18,13 +18,13 @@ from typing import Any
 import jwt
 import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import AppError, Forbidden, NotFound
 from core.i18n import normalize_locale
-from core.models import ApiKey, AuthSession, MagicLinkToken, Role, User
+from core.models import ApiKey, AuditLog, AuthSession, MagicLinkToken, Role, User
 from core.models.base import utcnow
 from core.settings import Settings
 
@@ -97,12 +97,22 @@ async def set_locale(session: AsyncSession, user: User, locale: str) -> User:
 
 
 async def grant_role(session: AsyncSession, email: str, role: Role | str, *, actor: str = "cli") -> User:
-    """Give the user with this email a role (user, support, admin); the change is logged."""
+    """Give the user with this email a role (user, support, admin); written to the audit log
+    (``actor`` is a user id, or "cli" for an operator at the console)."""
     new_role = Role(role)
     user = await get_user_by_email(session, email)
     if user is None:
         raise UserNotFound()
     previous, user.role = user.role, new_role.value
+    session.add(
+        AuditLog(
+            actor_id=actor[:32],
+            action="role.granted",
+            target_type="user",
+            target_id=user.id,
+            details={"previous": previous, "role": new_role.value},
+        )
+    )
     await session.flush()
     log.info("audit.role_changed", user_id=user.id, previous=previous, role=new_role.value, actor=actor)
     return user
@@ -213,16 +223,18 @@ async def authenticate_session_token(
     claims = decode_session_token(settings, token)
     if claims is None:
         return None
-    row = await session.get(AuthSession, str(claims["sid"]))
-    if (
-        row is None
-        or row.user_id != claims["sub"]
-        or row.revoked_at is not None
-        or row.expires_at <= utcnow()
-    ):
-        return None
-    user = await get_user(session, row.user_id)
-    return (user, row) if user is not None else None
+    query = (
+        select(User, AuthSession)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == str(claims["sid"]),
+            AuthSession.user_id == str(claims["sub"]),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+    )
+    found = (await session.execute(query)).one_or_none()
+    return (found[0], found[1]) if found is not None else None
 
 
 async def list_sessions(session: AsyncSession, user_id: str) -> list[AuthSession]:
@@ -271,6 +283,20 @@ def csrf_matches(settings: Settings, session_id: str, cookie: str | None, header
     return hmac.compare_digest(cookie, header) and hmac.compare_digest(header, expected)
 
 
+async def purge_expired(session: AsyncSession, *, keep_days: int = 7) -> dict[str, int]:
+    """Delete sign-in links and sessions that expired or were revoked more than ``keep_days`` ago."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    links = await session.execute(
+        delete(MagicLinkToken).where(MagicLinkToken.expires_at < cutoff).returning(MagicLinkToken.id)
+    )
+    sessions = await session.execute(
+        delete(AuthSession)
+        .where(or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff))
+        .returning(AuthSession.id)
+    )
+    return {"magic_links": len(links.all()), "sessions": len(sessions.all())}
+
+
 # --- personal API keys ---
 
 
@@ -312,13 +338,15 @@ def looks_like_api_key(token: str) -> bool:
 
 
 async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[User, ApiKey] | None:
-    query = select(ApiKey).where(ApiKey.key_hash == hash_secret(key), ApiKey.revoked_at.is_(None))
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is None:
+    query = (
+        select(User, ApiKey)
+        .join(ApiKey, ApiKey.user_id == User.id)
+        .where(ApiKey.key_hash == hash_secret(key), ApiKey.revoked_at.is_(None))
+    )
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
         return None
-    user = await get_user(session, row.user_id)
-    if user is None:
-        return None
+    user, row = found[0], found[1]
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
         row.last_used_at = now

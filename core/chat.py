@@ -97,9 +97,10 @@ async def start_turn(
         await session.flush()
     turn_id = new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
-    await JobRepository(session).create(
+    job = await JobRepository(session).create(
         kind=JobKind.chat, workflow_id=workflow_id, user_id=user_id, job_id=turn_id
     )
+    job.status = JobStatus.running.value  # its workflow starts as soon as this commits
     session.add(
         ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model)
     )
@@ -194,13 +195,6 @@ async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str
     job.status = JobStatus.failed.value
     job.error_code, job.error_message = code, message[:2000]
     await session.flush()
-
-
-async def mark_running(session: AsyncSession, turn_id: str) -> None:
-    job = await get_turn_job(session, turn_id)
-    if job.status == JobStatus.pending.value:
-        job.status = JobStatus.running.value
-        await session.flush()
 
 
 def make_title(first_message: str) -> str:

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True  # STARTTLS on 587 (SES SMTP); set smtp_ssl for implicit TLS on 465
     smtp_ssl: bool = False
     smtp_timeout_seconds: float = Field(30.0, gt=0)
+    smtp_ca_file: str = ""  # extra CA bundle for a private relay; system CAs otherwise
     ses_region: str = "eu-west-1"
     ses_endpoint_url: str = ""  # tests point this at moto's server
     ses_configuration_set: str = ""

@@ -1,33 +1,156 @@
-"""The billing pages: choose a plan or add-on, then pay on HyperPay's widget (COPYandPAY).
-
-``/billing/pay`` rebuilds the widget script and the return URL from settings and the ids (never
-from the query string) and relaxes the CSP for HyperPay's origin on that page only."""
+"""Billing and support pages: the plan, renewal date, add-ons, checkout (the HyperPay widget),
+payment history; and the support console (failed payments with Retry, user lookup, audit log).
+Server-rendered first paint; small ES modules call the JSON API for actions."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from core.settings import Settings
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-BRANDS = {"VISA MASTER", "MADA"}
+from core import ledger, payments, subscriptions
+from core.errors import Forbidden
+from core.models import AuditLog, Payment, PaymentStatus, Role, User
+from core.plans import FREE, PLANS
+from web.auth import RequiredUser
+from web.pages import page, page_locale
+from web.plans import Offer, addon_offers, plan_offers
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {
+    "created": "Waiting for payment",
+    "pending": "Waiting for the bank",
+    "succeeded": "Paid",
+    "failed": "Failed",
+    "expired": "Expired",
+}
 
 
-def widget_script(settings: Settings, checkout_id: str) -> str:
-    return f"{settings.hyperpay_base_url}/v1/paymentWidgets.js?checkoutId={checkout_id}"
+@dataclass(frozen=True)
+class BillingView:
+    plan_id: str
+    plan_name: str
+    status: str
+    period_end: datetime | None
+    cancel_at_period_end: bool
+    plans: list[Offer]
+    addons: list[Offer]
+    history: list[Payment]
+    focus: Payment | None
 
 
-def return_url(settings: Settings, payment_id: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/billing/return?payment={payment_id}"
+def plan_name(plan_id: str, locale: str) -> str:
+    plan = PLANS.get(plan_id)
+    if plan is None:
+        return plan_id
+    return plan.name_ar if locale == "ar" else plan.name_en
 
 
-def pay_csp(settings: Settings) -> str:
-    """The app's CSP plus HyperPay's origin for the widget (its script, styles, frames, form)."""
-    parts = urlsplit(settings.hyperpay_base_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    return (
-        f"default-src 'self'; script-src 'self' {origin}; style-src 'self' 'unsafe-inline' {origin}; "
-        f"img-src 'self' data: {origin}; font-src 'self' {origin}; connect-src 'self' {origin}; "
-        f"frame-src {origin}; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'self'"
+async def billing_view(request: Request, user: User, locale: str) -> BillingView:
+    state = request.app.state.pulse
+    focus_id = request.query_params.get("payment", "")[:32]
+    async with state.db.session() as session:
+        subscription = await subscriptions.ensure_subscription(session, user.id)
+        history = await payments.history(session, user.id)
+        focus = next((p for p in history if p.id == focus_id), None)
+    return BillingView(
+        plan_id=subscription.plan_id,
+        plan_name=plan_name(subscription.plan_id, locale),
+        status=subscription.status,
+        period_end=subscription.current_period_end if subscription.plan_id != FREE else None,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        plans=[offer for offer in plan_offers(locale) if offer.code != FREE],
+        addons=addon_offers(locale),
+        history=history,
+        focus=focus,
     )
+
+
+@router.get("/billing", response_class=HTMLResponse)
+async def billing(request: Request, user: RequiredUser) -> HTMLResponse:
+    locale = page_locale(request)
+    view = await billing_view(request, user, locale)
+    return page(request, "billing.html", "billing", billing=view, labels=STATUS_LABELS)
+
+
+@router.get("/billing/pay/{payment_id}", response_class=HTMLResponse)
+async def pay(request: Request, payment_id: str, user: RequiredUser) -> HTMLResponse:
+    """The HyperPay payment form (COPYandPAY widget) for one of the user's open checkouts."""
+    state = request.app.state.pulse
+    settings = state.settings
+    async with state.db.session() as session:
+        payment = await payments.get_payment(session, payment_id[:32], user_id=user.id)
+    if payment.status != PaymentStatus.pending.value or not payment.checkout_id:
+        return page(request, "billing_pay.html", "billing-pay", payment=payment, script_url="", action="")
+    base = settings.hyperpay_base_url
+    response = page(
+        request,
+        "billing_pay.html",
+        "billing-pay",
+        payment=payment,
+        script_url=f"{base}/v1/paymentWidgets.js?checkoutId={payment.checkout_id}",
+        action=f"{settings.public_url.rstrip('/')}/billing/return?payment={payment.id}",
+        brands=payment.brand,
+    )
+    response.headers["Content-Security-Policy"] = widget_csp(base)
+    return response
+
+
+def widget_csp(hyperpay_base_url: str) -> str:
+    """The page's CSP, opened to HyperPay's origin (its widget script, styles, frames, form)."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(hyperpay_base_url))
+    return (
+        f"default-src 'self' {origin}; img-src 'self' data: {origin}; "
+        f"style-src 'self' 'unsafe-inline' {origin}; script-src 'self' {origin}; font-src 'self' {origin}; "
+        f"connect-src 'self' {origin}; frame-src {origin}; frame-ancestors 'none'; base-uri 'self'; "
+        f"form-action 'self' {origin}"
+    )
+
+
+@dataclass(frozen=True)
+class SupportView:
+    failed: list[tuple[Payment, str]]
+    found: User | None
+    found_plan: str
+    found_usage: dict[str, int]
+    found_payments: list[Payment]
+    audit: list[AuditLog]
+    email: str
+
+
+@router.get("/support", response_class=HTMLResponse)
+async def support(request: Request, user: RequiredUser) -> HTMLResponse:
+    if user.role not in (Role.support.value, Role.admin.value):
+        raise Forbidden()
+    state = request.app.state.pulse
+    email = request.query_params.get("email", "").strip()[:320]
+    async with state.db.session() as session:
+        failed = await payments.list_payments(session, status=PaymentStatus.failed.value)
+        owners = {p.user_id: await session.get(User, p.user_id) for p in failed}
+        found = await payments.user_by_email(session, email) if email else None
+        usage: dict[str, int] = {}
+        found_payments: list[Payment] = []
+        found_plan = ""
+        if found is not None:
+            summary = await ledger.usage(session, found.id)
+            usage = {unit: state_.remaining for unit, state_ in summary.units.items()}
+            found_payments = await payments.history(session, found.id)
+            found_plan = plan_name(summary.plan_id or FREE, page_locale(request))
+            await payments.audit(
+                session, actor_id=user.id, action="user.lookup", target_type="user", target_id=found.id
+            )
+        audit = await payments.audit_log(session, limit=50)
+    view = SupportView(
+        failed=[(p, getattr(owners.get(p.user_id), "email", "")) for p in failed],
+        found=found,
+        found_plan=found_plan,
+        found_usage=usage,
+        found_payments=found_payments,
+        audit=audit,
+        email=email,
+    )
+    return page(request, "support.html", "support", support=view, labels=STATUS_LABELS)

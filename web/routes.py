@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from core.errors import NotFound
 from web.auth import PageUser, RequiredUser
-from web.billing import BRANDS, SAFE_ID, pay_csp, return_url, widget_script
 from web.chat import MAX_MARKDOWN_CHARS, model_groups, render_markdown
 from web.pages import page, page_locale
 from web.plans import addon_offers, plan_offers
@@ -63,42 +62,6 @@ def _chat_page(request: Request, conversation_id: str | None) -> HTMLResponse:
     settings = request.app.state.pulse.settings
     groups = model_groups(settings, page_locale(request))
     return page(request, "chat.html", "chat", model_groups=groups, conversation_id=conversation_id)
-
-
-@router.get("/billing", response_class=HTMLResponse)
-async def billing(request: Request, user: RequiredUser) -> HTMLResponse:
-    locale = page_locale(request)
-    view = await usage_view(request.app.state.pulse, user.id, locale)
-    paid = [offer for offer in plan_offers(locale) if offer.price_fils > 0]
-    return page(
-        request,
-        "billing.html",
-        "billing",
-        plans=paid,
-        addons=addon_offers(locale),
-        current_plan=view.plan_name,
-        chosen=request.query_params.get("item", ""),
-    )
-
-
-@router.get("/billing/pay", response_class=HTMLResponse)
-async def billing_pay(
-    request: Request, user: RequiredUser, checkout: str, payment: str, brands: str = "VISA MASTER"
-) -> HTMLResponse:
-    """HyperPay's widget for a checkout created by ``POST /v1/payments/checkout``."""
-    if not (SAFE_ID.match(checkout) and SAFE_ID.match(payment)) or brands not in BRANDS:
-        raise NotFound()
-    settings = request.app.state.pulse.settings
-    response = page(
-        request,
-        "billing_pay.html",
-        "billing-pay",
-        script_url=widget_script(settings, checkout),
-        result_url=return_url(settings, payment),
-        brands=brands,
-    )
-    response.headers["Content-Security-Policy"] = pay_csp(settings)
-    return response
 
 
 class MarkdownIn(BaseModel):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentActivities,
         Verification,
     )
+    from workflows import PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_PROVIDER, PULSE_USER_ID
     from workflows.payments_common import send_email, subscription_id
     from workflows.subscription import SubscriptionInput, SubscriptionWorkflow
 
@@ -97,6 +98,7 @@ class CheckoutWorkflow:
             self.failed_to_create = True
             raise
         verification = await self._settle(data, retry)
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(verification.status)])
         if verification.status == "succeeded":
             await self._fulfil(data, retry)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -185,6 +187,13 @@ async def start_subscription(data: SubscriptionInput) -> None:
             id=subscription_id(data.user_id),
             parent_close_policy=ParentClosePolicy.ABANDON,
             static_summary=f"subscription {data.plan_id}",
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PULSE_USER_ID, data.user_id),
+                    SearchAttributePair(PULSE_JOB_KIND, "subscription"),
+                    SearchAttributePair(PULSE_PROVIDER, "hyperpay"),
+                ]
+            ),
         )
     except WorkflowAlreadyStartedError:
         handle = workflow.get_external_workflow_handle(subscription_id(data.user_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from temporalio.service import RPCError
 
@@ -41,10 +41,16 @@ async def list_models(state: StateDep, locale: LocaleDep) -> list[schemas.ModelO
 
 @router.post("/turns", status_code=202, response_model=schemas.TurnOut)
 async def create_turn(
-    body: schemas.TurnIn, user: CurrentUser, state: StateDep, client: TemporalDep, locale: LocaleDep
+    body: schemas.TurnIn,
+    user: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
+    client: TemporalDep,
+    locale: LocaleDep,
 ) -> schemas.TurnOut:
     turn = await start_chat_turn(
         state,
+        session,
         client,
         user,
         model_id=body.model,
@@ -101,14 +107,15 @@ FAILURE_STATUS = {"quota_exceeded": 402, "moderation_blocked": 422, "model_unava
 async def complete(
     body: schemas.CompleteIn,
     user: CurrentUser,
+    session: SessionDep,
     state: StateDep,
     client: TemporalDep,
     locale: LocaleDep,
-    request: Request,
 ) -> Response | schemas.CompleteOut:
     """The seed's route: SSE of a new turn with ``stream: true``, else the finished message."""
     turn = await start_chat_turn(
         state,
+        session,
         client,
         user,
         model_id=body.model,
@@ -122,15 +129,16 @@ async def complete(
         return StreamingResponse(
             relay(state.bus, state.db, turn.turn_id, None), media_type="text/event-stream", headers=headers
         )
+    user_id = user.id
     await client.get_workflow_handle(turn.workflow_id).result()
-    async with state.db.session() as session:
-        job = await chat.get_turn(session, user.id, turn.turn_id)
-        if job.status == JobStatus.failed.value:
-            error = ChatFailed(job.error_message or None)
-            error.code = job.error_code or "provider_error"
-            error.status_code = FAILURE_STATUS.get(error.code, 502)
-            raise error
-        messages = await chat.conversation_messages(session, turn.conversation_id)
+    session.expire_all()  # the workflow wrote the reply meanwhile
+    job = await chat.get_turn(session, user_id, turn.turn_id)
+    if job.status == JobStatus.failed.value:
+        error = ChatFailed(job.error_message or None)
+        error.code = job.error_code or "provider_error"
+        error.status_code = FAILURE_STATUS.get(error.code, 502)
+        raise error
+    messages = await chat.conversation_messages(session, turn.conversation_id)
     reply = next(m for m in messages if m.turn_id == turn.turn_id and m.role == "assistant")
     return schemas.CompleteOut(
         turn_id=turn.turn_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -28,6 +29,7 @@ def output_cap(model: ModelInfo, requested: int | None) -> int:
 
 async def start_chat_turn(
     state: AppState,
+    session: AsyncSession,
     client: Client,
     user: User,
     *,
@@ -40,16 +42,18 @@ async def start_chat_turn(
     settings = state.settings
     model = resolve_model(model_id, settings)
     cap = output_cap(model, max_tokens)
-    async with state.db.session() as session:
-        turn = await chat.start_turn(
-            session,
-            user_id=user.id,
-            conversation_id=conversation_id,
-            model=model.id,
-            message=message,
-            context_window=model.context_window,
-            max_output_tokens=cap,
-        )
+    turn = await chat.start_turn(
+        session,
+        user_id=user.id,
+        conversation_id=conversation_id,
+        model=model.id,
+        message=message,
+        context_window=model.context_window,
+        max_output_tokens=cap,
+    )
+    # The request's own session (one connection per request): commit before the workflow
+    # starts, since its activities read the turn from the database.
+    await session.commit()
     data = ChatTurnInput(
         turn_id=turn.turn_id,
         user_id=user.id,
@@ -81,7 +85,7 @@ async def start_chat_turn(
             request_eager_start=True,
         )
     except Exception:
-        async with state.db.session() as session:
-            await chat.fail_turn(session, turn.turn_id, "unavailable", "workflow could not start")
+        await chat.fail_turn(session, turn.turn_id, "unavailable", "workflow could not start")
+        await session.commit()
         raise
     return turn

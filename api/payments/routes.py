@@ -6,11 +6,10 @@ verifies with HyperPay server to server."""
 from __future__ import annotations
 
 import asyncio
-import html
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -29,13 +28,13 @@ from api.payments.schemas import (
     Widget,
 )
 from core import payments
-from core.i18n import format_fils, translate
+from core.i18n import format_fils
 from core.models import Payment, PaymentKind
 from core.payments import CARD, MADA, InvalidWebhook, NoSubscription, PaymentUnavailable
 from core.settings import Settings
 from core.subscriptions import get_subscription
 from providers.payments.hyperpay import WebhookDecryptionError, decrypt_webhook
-from workflows import BACKGROUND, PULSE_JOB_KIND, PULSE_PROVIDER, PULSE_USER_ID
+from workflows import BACKGROUND, PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_PROVIDER, PULSE_USER_ID
 from workflows.checkout import CheckoutInput, CheckoutWorkflow
 from workflows.payments_common import checkout_id, subscription_id
 from workflows.subscription import PlanChange, SubscriptionWorkflow
@@ -100,6 +99,7 @@ async def checkout(
                 SearchAttributePair(PULSE_USER_ID, user.id),
                 SearchAttributePair(PULSE_JOB_KIND, "checkout"),
                 SearchAttributePair(PULSE_PROVIDER, "hyperpay"),
+                SearchAttributePair(PULSE_JOB_STATUS, "pending"),
             ]
         ),
         static_summary=f"checkout {item.kind.value}:{item.item_id}",
@@ -144,7 +144,7 @@ async def shopper_return(
     result = ReturnOut(payment_id=payment.id, status=payment.status, result_code=payment.result_code)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(result.model_dump())
-    return HTMLResponse(_return_page(payment, locale))
+    return RedirectResponse(f"/billing?payment={payment.id}", status_code=303)  # the billing page shows it
 
 
 async def _find_returning(session: AsyncSession, payment_id: str, checkout: str) -> Payment:
@@ -164,29 +164,6 @@ async def _await_result(state: StateDep, payment_id: str, wait_s: float) -> Paym
         if payments.settled(payment) or asyncio.get_running_loop().time() >= deadline:
             return payment
         await asyncio.sleep(0.2)
-
-
-RETURN_MESSAGES = {
-    "succeeded": "Payment received. Thank you!",
-    "failed": "The payment did not go through.",
-    "expired": "The payment session expired.",
-    "pending": "We are still waiting for the bank's answer. This page will update.",
-    "created": "We are still waiting for the bank's answer. This page will update.",
-}
-
-
-def _return_page(payment: Payment, locale: str) -> str:
-    lang = "en" if locale == "en" else "ar"
-    message = html.escape(translate(RETURN_MESSAGES.get(payment.status, RETURN_MESSAGES["pending"]), lang))
-    refresh = "" if payments.settled(payment) else '<meta http-equiv="refresh" content="3">'
-    link = html.escape(translate("Back to billing", lang))
-    direction = "rtl" if lang == "ar" else "ltr"
-    return (
-        f'<!doctype html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">{refresh}'
-        f"<title>{message}</title></head><body><main><h1>{message}</h1>"
-        f'<p data-status="{payment.status}">{html.escape(payment.result_code or "")}</p>'
-        f'<p><a href="/billing">{link}</a></p></main></body></html>'
-    )
 
 
 @router.post("/v1/payments/webhook/hyperpay", response_model=Accepted)

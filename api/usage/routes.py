@@ -63,7 +63,7 @@ async def usage_history(
             amount=row.amount,
             key=row.key,
             job_id=row.job_id,
-            actor=row.actor,
+            actor=_public_actor(row.actor),
             reason=row.reason,
             meta=row.meta,
             created_at=row.created_at,
@@ -71,6 +71,12 @@ async def usage_history(
         for row in page
     ]
     return HistoryPage(items=items, next_before=page[-1].id if len(rows) > limit else None)
+
+
+def _public_actor(actor: str) -> str:
+    """Staff are shown as ``support``, not by their user id."""
+    known = {"system", "sweeper", "workflow", "payments", "cli", "test"}
+    return actor if actor in known else "support"
 
 
 @router.post("/check", response_model=CheckResult)

@@ -23,11 +23,16 @@ class EmailMessage:
     link: str | None = None  # the main call to action (shown by the dev mailbox)
 
 
+class EmailRejected(Exception):
+    """The provider refused the message for good (bad address, unverified sender …): no retry."""
+
+
 class EmailProvider(Protocol):
     name: str
 
     async def send(self, message: EmailMessage, *, key: str) -> str:
-        """Deliver the message; returns the provider's message id."""
+        """Deliver the message; returns the provider's message id. Raises ``EmailRejected`` for
+        permanent refusals; any other error is transient and retried by the workflow."""
         ...
 
 
@@ -45,4 +50,4 @@ def build_email_provider(settings: Settings) -> EmailProvider:
     return OutboxEmailProvider(settings.outbox_dir)
 
 
-__all__ = ["EmailMessage", "EmailProvider", "build_email_provider"]
+__all__ = ["EmailMessage", "EmailProvider", "EmailRejected", "build_email_provider"]

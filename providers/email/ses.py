@@ -6,9 +6,20 @@ import asyncio
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from core.settings import Settings
-from providers.email import EmailMessage
+from providers.email import EmailMessage, EmailRejected
+
+# SES v2 errors that a retry cannot fix (throttling, 5xx and network errors are retried).
+PERMANENT_ERRORS = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "BadRequestException",
+    "NotFoundException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+}
 
 
 class SesEmailProvider:
@@ -21,7 +32,13 @@ class SesEmailProvider:
         )
 
     async def send(self, message: EmailMessage, *, key: str) -> str:
-        return await asyncio.to_thread(self._send, message)
+        try:
+            return await asyncio.to_thread(self._send, message)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in PERMANENT_ERRORS:
+                raise EmailRejected(f"SES refused the message: {code}") from None
+            raise
 
     def _send(self, message: EmailMessage) -> str:
         request: dict[str, Any] = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 
@@ -11,17 +13,19 @@ import boto3
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 import worker as worker_module
 from activities.email import EmailActivities, SendEmailInput, SendEmailResult
 from core.accounts import seal
 from core.db import Database
 from core.emails import TEMPLATES, available_templates, render_email
+from core.emails.deliveries import delivered
 from core.settings import EmailBackend, Settings
 from providers.email import build_email_provider
 from providers.email.ses import SesEmailProvider
 from providers.email.smtp import SmtpEmailProvider
-from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, SmtpSink
+from tests.accounts.conftest import SMTP_PASSWORD, SMTP_USER, SmtpSink, TlsSmtpSink
 from workflows import BACKGROUND
 from workflows.starters import start_email
 
@@ -170,3 +174,77 @@ async def test_ses_v2_through_moto(
     assert sent[0].subject == "رابط تسجيل دخولك إلى استوديو بلس للذكاء الاصطناعي"
     assert '<html lang="ar" dir="rtl">' in sent[0].body
     assert sent[0].destinations["ToAddresses"] == ["omar@example.jo"]
+
+
+async def test_permanent_refusals_are_not_retried(
+    settings: Settings, db: Database, smtp_server: SmtpSink, moto_url: str, aws_credentials: None
+) -> None:
+    smtp = EmailActivities(settings, db, SmtpEmailProvider(smtp_settings(settings, smtp_server)))
+    bounce = SendEmailInput(
+        key=f"email-bounce-{uuid.uuid4().hex}",
+        to="bounce@example.com",
+        template="magic_link",
+        locale="ar",
+        context={"link": LINK, "minutes": 10},
+    )
+    with pytest.raises(ApplicationError) as refused:
+        await smtp.send(bounce)
+    assert refused.value.non_retryable and refused.value.type == "EmailRejected"
+    unverified = settings.model_copy(
+        update={
+            "ses_endpoint_url": moto_url,
+            "email_from": f"nobody-{uuid.uuid4().hex[:6]}@unverified.example",
+        }
+    )
+    ses = EmailActivities(unverified, db, SesEmailProvider(unverified))
+    with pytest.raises(ApplicationError) as rejected:
+        await ses.send(replace(bounce, key=f"email-unverified-{uuid.uuid4().hex}", to="a@example.com"))
+    assert rejected.value.non_retryable
+    async with db.session() as session:
+        assert await delivered(session, bounce.key) is None
+
+
+def test_every_email_sentence_has_arabic() -> None:
+    """Each ``_("…")`` in every email template (any domain's) has an Arabic translation."""
+    import re
+
+    from core.i18n import translations
+
+    catalog = translations("ar")
+    pattern = re.compile(r"""_\(\s*"((?:[^"\\]|\\.)*)"|_\(\s*'((?:[^'\\]|\\.)*)'""")
+    missing: list[str] = []
+    checked = 0
+    for path in sorted(TEMPLATES.iterdir()):
+        for match in pattern.finditer(path.read_text(encoding="utf-8")):
+            msgid = match.group(1) or match.group(2)
+            checked += 1
+            if catalog.gettext(msgid) == msgid:
+                missing.append(f"{path.name}: {msgid}")
+    assert checked >= 8  # the magic-link email alone has eight sentences
+    assert missing == []
+
+
+async def test_smtp_with_starttls_like_ses(
+    settings: Settings, db: Database, starttls_smtp_server: TlsSmtpSink
+) -> None:
+    sink = starttls_smtp_server
+    own = smtp_settings(settings, sink).model_copy(
+        update={"smtp_starttls": True, "smtp_ca_file": sink.ca_file}
+    )
+    activities = EmailActivities(own, db, build_email_provider(own))
+    data = SendEmailInput(
+        key=f"email-tls-{uuid.uuid4().hex}",
+        to="hala@example.jo",
+        template="magic_link",
+        locale="ar",
+        context={"link": LINK, "minutes": 10},
+    )
+    result = await activities.send(data)
+    assert result.backend == "smtp"
+    assert sink.logins == [SMTP_USER] and len(sink.messages) == 1
+    plain = own.model_copy(update={"smtp_starttls": False})
+    refused = EmailActivities(plain, db, SmtpEmailProvider(plain))
+    # the server demands STARTTLS first: a configuration error, left retryable so a fix takes effect
+    with pytest.raises(smtplib.SMTPNotSupportedError):
+        await refused.send(replace(data, key=f"email-plain-{uuid.uuid4().hex}"))
+    assert len(sink.messages) == 1

@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+from sqlalchemy import select
 
 from api.app import create_app
 from api.auth.deps import AdminUser, OptionalUser, SupportUser
 from core import accounts
-from core.models import Role
+from core.db import Database
+from core.models import AuditLog, Role
 from core.settings import ROOT, Settings
 from tests.accounts.conftest import serve_asgi
 from tests.conftest import SignedIn, request_link
@@ -70,6 +72,11 @@ async def test_grant_role_from_the_cli_and_role_dependencies(
         assert code == 0, output
         assert f"{me.email} is now support" in output
         assert (await me.client.get("/test/support")).json() == {"role": "support"}
+        async with worker.db.session() as session:
+            entries = await session.execute(select(AuditLog).where(AuditLog.target_id == me.user_id))
+            (entry,) = entries.scalars().all()
+        assert (entry.actor_id, entry.action) == ("cli", "role.granted")
+        assert entry.details == {"previous": "user", "role": "support"}
         assert (await me.client.get("/test/admin")).status_code == 403
 
         async with worker.db.session() as session:
@@ -98,3 +105,31 @@ async def test_mailbox_page_is_arabic_first_and_lists_links(http: httpx.AsyncCli
     assert preview.status_code == 200 and '<html lang="ar" dir="rtl">' in preview.text
     assert "script-src" not in preview.headers["content-security-policy"]
     assert (await http.get("/dev/mailbox/nope.html")).status_code == 404
+
+
+async def test_purge_auth_deletes_only_long_dead_rows(
+    settings: Settings, db: Database, sign_in: SignIn
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from core.models import AuthSession, MagicLinkToken
+    from core.models.base import utcnow
+
+    old = await sign_in()
+    live = await sign_in()
+    long_ago = utcnow() - timedelta(days=8)
+    async with db.session() as session:
+        for model in (AuthSession, MagicLinkToken):
+            await session.execute(
+                update(model).where(model.user_id == old.user_id).values(expires_at=long_ago)
+            )
+    code, output = await pulse(settings, "admin", "purge-auth")
+    assert code == 0, output
+    assert "deleted" in output
+    async with db.session() as session:
+        for model in (AuthSession, MagicLinkToken):
+            assert (await session.execute(select(model).where(model.user_id == old.user_id))).first() is None
+            assert (await session.execute(select(model).where(model.user_id == live.user_id))).first()
+    assert (await live.client.get("/v1/auth/me")).status_code == 200

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from tests.conftest import SignedIn
+from tests.conftest import TEST_SECRET, SignedIn
 
 SignIn = Callable[..., Awaitable[SignedIn]]
 
@@ -121,3 +121,20 @@ async def test_errors_speak_the_users_language(sign_in: SignIn) -> None:
     switched = await english.client.patch("/v1/auth/me", json={"locale": "ar", "name": "Lina"})
     assert switched.json()["locale"] == "ar" and switched.json()["name"] == "Lina"
     assert (await english.client.delete("/v1/auth/api-keys/nope")).json()["message"] == "غير موجود."
+
+
+async def test_forged_or_foreign_tokens_are_refused(sign_in: SignIn, http: httpx.AsyncClient) -> None:
+    import jwt
+
+    me = await sign_in()
+    claims = jwt.decode(me.token, options={"verify_signature": False})
+    assert set(claims) == {"sub", "sid", "aud", "iat", "exp"}
+    forged = jwt.encode(claims, "another-secret-" + "y" * 40, algorithm="HS256")
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    other = await sign_in()
+    # correctly signed, but the session belongs to someone else than the claimed user
+    swapped = jwt.encode({**claims, "sub": other.user_id}, TEST_SECRET, algorithm="HS256")
+    for token in (forged, unsigned, swapped, me.token + "x", "pulse_deadbeef_" + "k" * 43):
+        response = await http.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+    assert (await me.client.get("/v1/auth/me")).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -152,3 +153,17 @@ async def test_invalid_email_is_a_localized_validation_error(http: httpx.AsyncCl
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
     assert response.json()["fields"][0]["field"] == "email"
+
+
+async def test_concurrent_first_requests_create_one_user(http: httpx.AsyncClient, db: Database) -> None:
+    from core.models import User
+
+    email = new_email()
+    variants = [email, email.upper(), f"  {email}  ".strip(), email.capitalize(), email]
+    responses = await asyncio.gather(
+        *(http.post("/v1/auth/magic-link", json={"email": variant}) for variant in variants)
+    )
+    assert [r.status_code for r in responses] == [202] * len(variants)
+    async with db.session() as session:
+        users = (await session.execute(select(User).where(User.email == email))).scalars().all()
+    assert len(users) == 1

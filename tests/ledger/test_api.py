@@ -77,7 +77,7 @@ async def test_usage_me_check_and_history(sign_in: SignIn, db: Database, http: h
     assert denied.status_code == 200
     assert denied.json()["allowed"] is False and denied.json()["reason"] == "quota_exceeded"
     assert "المتاح 0" in denied.json()["message"]
-    bad = await me.client.post("/v1/usage/check?lang=en", json={"unit": "minutes", "amount": 1})
+    bad = await me.client.post("/v1/usage/check", json={"unit": "minutes", "amount": 1})
     assert bad.status_code == 422
     page = (await me.client.get("/v1/usage/history", params={"limit": 2})).json()
     assert [item["kind"] for item in page["items"]] == ["settle", "reserve"]
@@ -91,7 +91,7 @@ async def test_support_changes_a_plan_with_audit(sign_in: SignIn, db: Database) 
     customer = await sign_in(locale="en")
     staff = await sign_in(locale="en")
     body = {"plan_id": "creator", "reason": "ticket 42", "key": f"t42-{customer.user_id}"}
-    refused = await customer.client.post(f"/v1/admin/users/{customer.user_id}/plan?lang=en", json=body)
+    refused = await customer.client.post(f"/v1/admin/users/{customer.user_id}/plan", json=body)
     assert refused.status_code == 403
     async with db.session() as session:
         user = await session.get(User, staff.user_id)
@@ -113,18 +113,20 @@ async def test_support_changes_a_plan_with_audit(sign_in: SignIn, db: Database) 
         ).scalars()
         audited = [(e.actor, e.reason) for e in grants if e.key.startswith("support:")]
     assert audited == [(staff.user_id, "ticket 42")] * 3
+    history = (await customer.client.get("/v1/usage/history", params={"limit": 200})).json()["items"]
+    support_rows = [item for item in history if item["key"].startswith("support:")]
+    assert support_rows and {item["actor"] for item in support_rows} == {"support"}
     adjusted = await staff.client.post(
         f"/v1/admin/users/{customer.user_id}/adjust", json={"unit": "videos", "delta": -5, "reason": "abuse"}
     )
     assert adjusted.status_code == 200 and adjusted.json()["available"] == 0
     too_much = await staff.client.post(
-        f"/v1/admin/users/{customer.user_id}/adjust?lang=en",
+        f"/v1/admin/users/{customer.user_id}/adjust",
         json={"unit": "videos", "delta": -1, "reason": "x"},
     )
     assert too_much.status_code == 409 and too_much.json()["code"] == "adjust_too_large"
-    unknown = await staff.client.post(
-        "/v1/admin/users/nobody/plan?lang=en", json={"plan_id": "pro", "reason": "x"}
-    )
+    assert too_much.json()["message"] == "Only 0 can be taken away."  # the staff member's language
+    unknown = await staff.client.post("/v1/admin/users/nobody/plan", json={"plan_id": "pro", "reason": "x"})
     assert unknown.status_code == 404
     async with db.session() as session:
         assert await ledger.available(session, customer.user_id, Unit.videos) == 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from temporalio.client import Client
 
 import worker as worker_module
 from core.models import Payment, WebhookEvent
@@ -17,6 +18,8 @@ from core.models.ledger import LedgerGrant
 from core.subscriptions import get_subscription
 from emulator.hyperpay import encrypt
 from tests.payments.conftest import API_WEBHOOK_SECRET, Shopper, pay
+from workflows import PULSE_JOB_STATUS, PULSE_USER_ID
+from workflows.payments_common import checkout_id
 
 SUCCESS, DECLINED, THREE_DS = "4200000000000000", "4000000000000002", "4000000000003063"
 
@@ -53,7 +56,10 @@ async def grants_for(deps: worker_module.WorkerDeps, payment_id: str) -> list[Le
 
 
 async def test_plan_checkout_success_grants_the_plan_and_emails_a_receipt(
-    shopper: Callable[..., Awaitable[Shopper]], emulator_base: str, pay_worker: worker_module.WorkerDeps
+    shopper: Callable[..., Awaitable[Shopper]],
+    emulator_base: str,
+    pay_worker: worker_module.WorkerDeps,
+    client: Client,
 ) -> None:
     buyer = await shopper()
     started = await start_checkout(buyer, "plan:pro")
@@ -80,6 +86,9 @@ async def test_plan_checkout_success_grants_the_plan_and_emails_a_receipt(
     history = (await buyer.api.get("/v1/payments/history")).json()
     assert [(p["id"], p["status"]) for p in history] == [(started["payment_id"], "succeeded")]
     assert "د.أ" in history[0]["amount_display"]
+    described = await client.get_workflow_handle(checkout_id(started["payment_id"])).describe()
+    attributes = described.typed_search_attributes
+    assert attributes[PULSE_JOB_STATUS] == "succeeded" and attributes[PULSE_USER_ID] == buyer.user_id
     mail = await wait_mail(buyer, "تم استلام دفعتك")
     assert "5.000" in mail[0]["subject"] or "٥" in mail[0]["subject"]
     assert started["payment_id"] in mail[0]["text"] and "المحترفة" in mail[0]["text"]
@@ -108,8 +117,8 @@ async def test_declined_card_records_the_code_and_grants_nothing(
         subscription = await get_subscription(session, buyer.user_id)
     assert subscription is None or subscription.plan_id == "free"
     url = httpx.URL(back.headers["location"])
-    page = await buyer.api.get(url.path, params={**dict(url.params), "lang": "en"})
-    assert page.status_code == 200 and "did not go through" in page.text
+    page = await buyer.api.get(url.path, params=dict(url.params))
+    assert page.status_code == 303 and page.headers["location"] == f"/billing?payment={started['payment_id']}"
 
 
 async def test_three_d_secure_pending_then_success(
@@ -119,8 +128,8 @@ async def test_three_d_secure_pending_then_success(
     started = await start_checkout(buyer, "addon:images_10")
     back = await pay(emulator_base, started["checkout_id"], THREE_DS, started["widget"]["shopper_result_url"])
     url = httpx.URL(back.headers["location"])
-    first = await buyer.api.get(url.path, params={**dict(url.params), "lang": "en"})
-    assert first.status_code == 200  # the page waited, then shows the bank's current answer
+    first = await buyer.api.get(url.path, params=dict(url.params), headers={"Accept": "application/json"})
+    assert first.status_code == 200 and first.json()["status"] in ("pending", "succeeded")
     done = await wait_status(buyer, started["payment_id"], "succeeded")
     assert done["result_code"] == "000.100.110"
     grants = await grants_for(pay_worker, started["payment_id"])

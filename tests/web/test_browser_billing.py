@@ -1,6 +1,6 @@
-"""Upgrading from the browser: /billing → POST /v1/payments/checkout → HyperPay's widget (the
-emulator's) on /billing/pay under a CSP widened for HyperPay only → test card → return page →
-the plan is active."""
+"""Paying in Chromium: the billing page starts a checkout, the HyperPay widget (the emulator's)
+renders inside our page under its CSP, a test card pays, the shopper comes back to billing and
+sees the add-on paid; a declined card shows Failed."""
 
 from __future__ import annotations
 
@@ -12,23 +12,32 @@ from tests.web.conftest import SignInTab, check_page
 pytestmark = pytest.mark.browser
 
 
-async def test_upgrade_to_starter_with_a_test_card(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
-    await sign_in_tab("ar")
-    await tab.goto(f"{web_url}/usage")
-    await tab.get_by_role("link", name="ترقية").count()  # the banner is hidden below 80 %
+async def buy(tab: Page, web_url: str, card: str) -> None:
     await tab.goto(f"{web_url}/billing")
-    await tab.locator('button[data-item="plan:starter"]').click()
-    await tab.wait_for_url("**/billing/pay?**")
-    csp = await tab.evaluate("fetch(location.href).then(r => r.headers.get('content-security-policy'))")
-    assert "script-src 'self' http://127.0.0.1:" in csp
-    card = tab.locator('input[name="card.number"]')
-    await expect(card).to_be_visible()
-    await check_page(tab, "billing-pay", "ar", wait_idle=False)
-    await card.fill("4200000000000000")
-    await tab.locator("button.wpwl-button-pay").click()
-    await tab.wait_for_url("**/billing/return?**", timeout=30_000)
-    status = tab.locator("[data-status]")
-    await expect(status).to_have_attribute("data-status", "succeeded", timeout=30_000)
-    usage = await tab.evaluate("fetch('/v1/usage/me').then(r => r.json())")
-    assert usage["plan_id"] == "starter"
-    assert usage["units"]["tokens"]["granted"] >= 300_000
+    await tab.locator('[data-checkout="addon:images_10"]').click()
+    await tab.wait_for_url("**/billing/pay/**")
+    form = tab.locator("form.paymentWidgets")
+    await expect(form.locator('[name="card.number"]')).to_be_visible()
+    await form.locator('[name="card.number"]').fill(card)
+    await form.locator('[name="card.holder"]').fill("Test Shopper")
+    await form.locator("button[type=submit]").click()
+    await tab.wait_for_url("**/billing?payment=*", timeout=20_000)
+
+
+async def test_add_on_paid_in_the_browser(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
+    await sign_in_tab("ar")
+    await buy(tab, web_url, "4200000000000000")
+    result = tab.locator('[data-testid="payment-result"]')
+    await expect(result).to_have_attribute("data-status", "succeeded")
+    await expect(result).to_contain_text("مدفوعة")
+    await expect(tab.locator('[data-testid="payment-history"] tr[data-status="succeeded"]')).to_have_count(1)
+    await check_page(tab, "billing-paid-ar", "ar")
+
+
+async def test_declined_card_in_the_browser(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
+    await sign_in_tab("en")
+    await buy(tab, web_url, "4000000000000002")
+    result = tab.locator('[data-testid="payment-result"]')
+    await expect(result).to_have_attribute("data-status", "failed")
+    await expect(result).to_contain_text("800.100.152")
+    await check_page(tab, "billing-declined-en", "en")

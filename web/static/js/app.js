@@ -12,6 +12,7 @@ const modules = {
   account: "./account.js",
   chat: "./chat.js",
   billing: "./billing.js",
+  support: "./support.js",
 };
 
 // The usage and chat pages run their own watcher (it also shows the banner).

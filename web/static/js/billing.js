@@ -1,27 +1,37 @@
-// Billing: a plan or add-on → POST /v1/payments/checkout → HyperPay's widget on /billing/pay.
+// Billing page: start a checkout (then the card form), cancel at period end, and keep a
+// pending payment's banner up to date.
 
 import { api } from "./api.js";
-import { t } from "./i18n.js";
 
 export function start() {
-  const error = document.getElementById("billing-error");
-  for (const button of document.querySelectorAll("button[data-item]")) {
+  const error = document.getElementById("checkout-error");
+  for (const button of document.querySelectorAll("[data-checkout]")) {
     button.addEventListener("click", async () => {
-      error.hidden = true;
       button.disabled = true;
       try {
-        const body = await api("/v1/payments/checkout", { method: "POST", body: { item: button.dataset.item } });
-        const query = new URLSearchParams({
-          checkout: body.checkout_id,
-          payment: body.payment_id,
-          brands: body.widget.brands,
-        });
-        window.location.assign(`/billing/pay?${query}`);
+        const started = await api("/v1/payments/checkout", { method: "POST", body: { item: button.dataset.checkout } });
+        window.location.assign(`/billing/pay/${encodeURIComponent(started.payment_id)}`);
       } catch (failure) {
-        error.textContent = failure.message || t("Something went wrong on our side. Please try again.");
+        error.textContent = failure.message;
         error.hidden = false;
         button.disabled = false;
       }
     });
+  }
+  const cancel = document.getElementById("cancel-subscription");
+  cancel?.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try {
+      await api("/v1/subscription/cancel", { method: "POST" });
+      window.location.reload();
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+      cancel.disabled = false;
+    }
+  });
+  const result = document.getElementById("payment-result");
+  if (result && ["pending", "created"].includes(result.dataset.status)) {
+    setTimeout(() => window.location.reload(), 3000);
   }
 }

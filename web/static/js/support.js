@@ -1,0 +1,24 @@
+// Support console: retry a failed renewal on the user's saved card.
+
+import { api } from "./api.js";
+
+export function start() {
+  const status = document.getElementById("retry-result");
+  for (const button of document.querySelectorAll("[data-retry]")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const outcome = await api(`/v1/admin/payments/${encodeURIComponent(button.dataset.retry)}/retry`, {
+          method: "POST",
+          body: { reason: "support console" },
+        });
+        status.textContent = `${outcome.status} ${outcome.result_code}`;
+        if (outcome.status === "succeeded") button.closest("tr").remove();
+        else button.disabled = false;
+      } catch (failure) {
+        status.textContent = failure.message;
+        button.disabled = false;
+      }
+    });
+  }
+}
