@@ -99,7 +99,7 @@ async def follow_magic_link(
     settings: SettingsDep,
     limiter: LimiterDep,
     token: Annotated[str, Query(max_length=200)] = "",
-    next: Annotated[str, Query(max_length=500)] = "/",
+    next: Annotated[str, Query(max_length=500)] = "/chat",
 ) -> RedirectResponse:
     """The emailed link: sign in, set the cookies and go into the app."""
     issued = await _sign_in(token, request, session, settings, limiter)
@@ -131,7 +131,7 @@ async def _sign_in(
 def _safe_next(target: str) -> str:
     """Only same-site paths (no scheme, no //host, no backslashes)."""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
+        return "/chat"
     return target
 
 

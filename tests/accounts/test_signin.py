@@ -117,7 +117,7 @@ async def test_emailed_link_sets_cookies_and_redirects(http: httpx.AsyncClient) 
     assert link_path(link).startswith("/auth/verify?token=")
     response = await http.get(link_path(link) + "&next=//evil.example/x")
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/chat"  # into the app, never off-site
     cookies = response.headers.get_list("set-cookie")
     session_cookie = next(c for c in cookies if c.startswith("pulse_session="))
     csrf_cookie = next(c for c in cookies if c.startswith("pulse_csrf="))
