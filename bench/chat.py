@@ -76,6 +76,9 @@ def pulse_ttft(api_url: str, token: str) -> Ttft:
     return lambda c: first_delta(c, "POST", f"{api_url}/v1/chat/complete", body, b"event: delta", auth)
 
 
+LITELLM_KEY = "sk-bench-" + "0123456789abcdef" * 4
+
+
 def litellm_ttft(proxy_url: str) -> Ttft:
     body = {
         "model": MODEL,
@@ -83,7 +86,14 @@ def litellm_ttft(proxy_url: str) -> Ttft:
         "messages": [{"role": "user", "content": PROMPT}],
         "max_tokens": 20,
     }
-    return lambda c: first_delta(c, "POST", f"{proxy_url}/v1/chat/completions", body, b'"content"')
+    return lambda c: first_delta(
+        c,
+        "POST",
+        f"{proxy_url}/v1/chat/completions",
+        body,
+        b'"content"',
+        {"Authorization": f"Bearer {LITELLM_KEY}"},
+    )
 
 
 async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[float]:
@@ -160,7 +170,12 @@ async def litellm_proxy(emulator_url: str) -> AsyncIterator[tuple[str, subproces
         "litellm_settings:\n  drop_params: true\n"
     )
     port = free_port()
-    env = {**os.environ, "LITELLM_LOG": "ERROR", "DISABLE_ADMIN_UI": "True"}
+    env = {
+        **os.environ,
+        "LITELLM_LOG": "ERROR",
+        "DISABLE_ADMIN_UI": "True",
+        "LITELLM_MASTER_KEY": LITELLM_KEY,
+    }
     with (work / "litellm.log").open("wb") as log:
         process = subprocess.Popen(
             [executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
