@@ -21,6 +21,7 @@ from core.settings import Settings
 from providers.llm import ChatMessage, ChatRequest, LLMClient, TextDelta, Usage
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
 from providers.streams import StreamBus
+from providers.streams.publisher import CoalescingPublisher
 
 HEARTBEAT_EVERY_S = 0.25
 ERROR_MESSAGES = {
@@ -113,6 +114,7 @@ class ChatActivities:
         parts: list[str] = []
         chunks = 0
         usage: Usage | None = None
+        deltas = CoalescingPublisher(self.bus, data.turn_id)
         try:
             # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
             upstream = cast(AsyncGenerator[TextDelta | Usage, None], self.llm.stream_chat(request))
@@ -121,10 +123,12 @@ class ChatActivities:
                     if isinstance(item, TextDelta):
                         parts.append(item.text)
                         chunks += 1
-                        await self.bus.publish(data.turn_id, "delta", {"text": item.text})
+                        deltas.add(item.text)
                     else:
                         usage = item
+            await deltas.drain()
         except asyncio.CancelledError:
+            await deltas.drain()
             input_estimate = sum(estimate_tokens(content) for _role, content in messages)
             received = max(chunks, estimate_tokens("".join(parts)) - 4) if parts else 0
             partial = Usage(input_tokens=input_estimate, output_tokens=received)

@@ -40,7 +40,7 @@ async def test_streamed_arabic_turn_for_each_provider(
     stream = await read_events(me.client, turn["events_url"])
     assert stream.last.type == "done", stream.events
     assert ARABIC.search(stream.text)
-    assert len(stream.of("delta")) > 1
+    assert stream.of("delta"), "text arrives as delta events (bursts are coalesced)"
     usage = stream.of("usage")[0].data
     assert usage["studio_tokens"] > 0
     tokens = await tokens_usage(db, me.user_id)
@@ -57,6 +57,7 @@ async def test_resume_with_last_event_id_has_no_gaps_or_duplicates(
     sign_in: Any, emulator: EmulatorControl
 ) -> None:
     me = await sign_in()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.02, model="gpt-5-mini")
     turn = await start(me.client)
     first = await read_events(me.client, turn["events_url"], stop_after=4)
     rest = await read_events(me.client, turn["events_url"], last_event_id=first.last.id)

@@ -60,3 +60,16 @@ def test_sse_frame_keeps_arabic_and_id() -> None:
 
     frame = StreamEvent("3-0", "delta", {"text": "مرحبا"}).sse().decode()
     assert frame == 'id: 3-0\nevent: delta\ndata: {"text":"مرحبا"}\n\n'
+
+
+async def test_coalescing_publisher_keeps_text_and_order(bus: StreamBus) -> None:
+    from providers.streams.publisher import CoalescingPublisher
+
+    key = uuid.uuid4().hex
+    publisher = CoalescingPublisher(bus, key)
+    for i in range(50):
+        publisher.add(f"{i},")
+    await publisher.drain()
+    events = await bus.read(key, None, block_ms=0)
+    assert "".join(e.data["text"] for e in events) == "".join(f"{i}," for i in range(50))
+    assert 1 <= len(events) < 50
