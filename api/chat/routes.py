@@ -48,17 +48,7 @@ async def create_turn(
     client: TemporalDep,
     locale: LocaleDep,
 ) -> schemas.TurnOut:
-    turn = await start_chat_turn(
-        state,
-        session,
-        client,
-        user,
-        model_id=body.model,
-        message=body.message,
-        conversation_id=body.conversation_id,
-        max_tokens=body.max_tokens,
-        locale=locale,
-    )
+    turn = await start_chat_turn(state, session, client, user, body, locale)
     return schemas.TurnOut(
         turn_id=turn.turn_id,
         conversation_id=turn.conversation_id,
@@ -113,17 +103,7 @@ async def complete(
     locale: LocaleDep,
 ) -> Response | schemas.CompleteOut:
     """The seed's route: SSE of a new turn with ``stream: true``, else the finished message."""
-    turn = await start_chat_turn(
-        state,
-        session,
-        client,
-        user,
-        model_id=body.model,
-        message=body.message,
-        conversation_id=body.conversation_id,
-        max_tokens=body.max_tokens,
-        locale=locale,
-    )
+    turn = await start_chat_turn(state, session, client, user, body, locale)
     if body.stream:
         headers = {**SSE_HEADERS, "X-Turn-Id": turn.turn_id, "X-Conversation-Id": turn.conversation_id}
         return StreamingResponse(

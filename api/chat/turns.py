@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from api.chat.schemas import TurnIn
 from api.deps import AppState
 from core import chat
 from core.catalog import ModelInfo, resolve_model
@@ -32,22 +33,18 @@ async def start_chat_turn(
     session: AsyncSession,
     client: Client,
     user: User,
-    *,
-    model_id: str,
-    message: str,
-    conversation_id: str | None,
-    max_tokens: int | None,
+    body: TurnIn,
     locale: str,
 ) -> chat.NewTurn:
     settings = state.settings
-    model = resolve_model(model_id, settings)
-    cap = output_cap(model, max_tokens)
+    model = resolve_model(body.model, settings)
+    cap = output_cap(model, body.max_tokens)
     turn = await chat.start_turn(
         session,
         user_id=user.id,
-        conversation_id=conversation_id,
+        conversation_id=body.conversation_id,
         model=model.id,
-        message=message,
+        message=body.message,
         context_window=model.context_window,
         max_output_tokens=cap,
     )

@@ -25,6 +25,22 @@ async def start(
     return dict(response.json())
 
 
+async def leave_only(db: Database, user_id: str, *, tokens: int) -> None:
+    """Support-adjust the user's tokens down so that exactly ``tokens`` remain."""
+    async with db.session() as session:
+        await subscriptions.ensure_subscription(session, user_id)
+        available = (await ledger.usage(session, user_id)).units["tokens"].remaining
+        await ledger.adjust(
+            session,
+            user_id=user_id,
+            unit="tokens",
+            delta=-(available - tokens),
+            actor_id=user_id,
+            reason="test: leave only a little",
+            key=f"drain-{user_id}",
+        )
+
+
 async def tokens_usage(db: Database, user_id: str) -> Any:
     async with db.session() as session:
         summary = await ledger.usage(session, user_id)
@@ -139,18 +155,7 @@ async def test_not_enough_quota_sends_error_and_never_calls_the_provider(
     sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:
     me = await sign_in(locale="en")
-    async with db.session() as session:
-        await subscriptions.ensure_subscription(session, me.user_id)
-        available = (await ledger.usage(session, me.user_id)).units["tokens"].remaining
-        await ledger.adjust(
-            session,
-            user_id=me.user_id,
-            unit="tokens",
-            delta=-(available - 10),
-            actor_id=me.user_id,
-            reason="test: drain",
-            key=f"drain-{me.user_id}",
-        )
+    await leave_only(db, me.user_id, tokens=10)
     turn = await start(me.client)
     stream = await read_events(me.client, turn["events_url"])
     assert stream.last.type == "error" and stream.last.data["code"] == "quota_exceeded"
@@ -162,23 +167,14 @@ async def test_reserve_shrinks_the_output_cap_to_what_is_left(
     sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:
     me = await sign_in()
-    async with db.session() as session:
-        await subscriptions.ensure_subscription(session, me.user_id)
-        available = (await ledger.usage(session, me.user_id)).units["tokens"].remaining
-        await ledger.adjust(
-            session,
-            user_id=me.user_id,
-            unit="tokens",
-            delta=-(available - 1500),
-            actor_id=me.user_id,
-            reason="test: nearly drained",
-            key=f"drain-{me.user_id}",
-        )
-    turn = await start(me.client, "gpt-4o", max_tokens=4000)
+    await leave_only(db, me.user_id, tokens=1500)
+    turn = await start(me.client, "gpt-4o", max_tokens=4000)  # 4000 × weight is far above 1500
     stream = await read_events(me.client, turn["events_url"])
     assert stream.last.type == "done"
+    billed = stream.of("usage")[0].data["studio_tokens"]
     tokens = await tokens_usage(db, me.user_id)
-    assert tokens.remaining >= 0 and tokens.reserved == 0
+    assert 0 < billed <= 1500
+    assert tokens.remaining == 1500 - billed and tokens.reserved == 0
 
 
 async def test_complete_route_waits_or_streams(sign_in: Any, emulator: EmulatorControl) -> None:
