@@ -84,13 +84,19 @@ async def cancel_turn(
     return {"turn_id": turn_id, "status": "cancelling"}
 
 
-class ChatFailed(AppError):
+class TurnFailed(AppError):
+    """A turn that ended with an error, answered with its code; the stored message is already
+    in the caller's language."""
+
     status_code = 502
     code = "provider_error"
     message = "The model could not answer right now. Please try again."
+    STATUS_BY_CODE = {"quota_exceeded": 402, "moderation_blocked": 422, "model_unavailable": 422}
 
-
-FAILURE_STATUS = {"quota_exceeded": 402, "moderation_blocked": 422, "model_unavailable": 422}
+    def __init__(self, code: str | None, message: str | None) -> None:
+        super().__init__(message or None)
+        self.code = code or TurnFailed.code
+        self.status_code = self.STATUS_BY_CODE.get(self.code, TurnFailed.status_code)
 
 
 @router.post("/complete", response_model=schemas.CompleteOut)
@@ -114,10 +120,7 @@ async def complete(
     session.expire_all()  # the workflow wrote the reply meanwhile
     job = await chat.get_turn(session, user_id, turn.turn_id)
     if job.status == JobStatus.failed.value:
-        error = ChatFailed(job.error_message or None)
-        error.code = job.error_code or "provider_error"
-        error.status_code = FAILURE_STATUS.get(error.code, 502)
-        raise error
+        raise TurnFailed(job.error_code, job.error_message)
     messages = await chat.conversation_messages(session, turn.conversation_id)
     reply = next(m for m in messages if m.turn_id == turn.turn_id and m.role == "assistant")
     return schemas.CompleteOut(

@@ -262,3 +262,13 @@ async def test_flagged_input_is_blocked_before_the_provider(
     assert calls["openai"]["moderations"] == 1 and calls["anthropic"]["requests"] == 0
     tokens = await tokens_usage(db, me.user_id)
     assert tokens.used == 0 and tokens.reserved == 0
+
+
+async def test_complete_route_answers_a_failed_turn_with_its_code(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in(locale="en")
+    await leave_only(db, me.user_id, tokens=10)
+    response = await me.client.post("/v1/chat/complete", json={"model": "gpt-4o", "message": "hi"})
+    assert response.status_code == 402
+    assert response.json()["code"] == "quota_exceeded" and "tokens" in response.json()["message"]
