@@ -17,6 +17,7 @@ from workflows import INTERACTIVE
 from workflows.client import connect_with_backoff
 
 log = structlog.get_logger(__name__)
+API_ACTIVITY_SLOTS = 8
 
 
 class TemporalConnection:
@@ -36,7 +37,11 @@ class TemporalConnection:
         self._ready.set()
         log.info("temporal.connected", address=self.settings.temporal_address)
         if deps is not None:
-            self._workers = build_workers(self.client, deps, [INTERACTIVE])
+            # Eager activities keep a quiet turn in this process (lowest latency); past a few
+            # concurrent streams, eager dispatch finds no free slot and dedicated workers take them.
+            self._workers = build_workers(
+                self.client, deps, [INTERACTIVE], max_concurrent_activities=API_ACTIVITY_SLOTS
+            )
             await asyncio.gather(*(w.run() for w in self._workers))
 
     async def get(self, timeout: float = 5.0) -> Client:
