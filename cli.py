@@ -61,11 +61,13 @@ def api() -> None:
 @app.command()
 def worker(queue: list[str] = typer.Option(None, "--queue", "-q", help="task queues (default: all)")) -> None:
     """Run the Temporal worker."""
+    import uvloop
+
     import worker as worker_module
     from workflows import ALL_QUEUES
 
     settings = _settings()
-    asyncio.run(worker_module.run(settings, queue or ALL_QUEUES))
+    uvloop.run(worker_module.run(settings, queue or ALL_QUEUES))  # as `pulse api` runs under uvicorn
 
 
 @app.command()
@@ -135,15 +137,14 @@ class Child:
 
 def dev_children(settings: Settings, logs: Path) -> list[Child]:
     from workflows import BACKGROUND, DOCUMENTS, MEDIA, SEARCH_ATTRIBUTES
-    from workflows.client import binary, dev_server_args
+    from workflows.client import binary, dev_server_args, dev_server_file_args
 
     pulse = [sys.executable, "-m", "cli"]
     temporal = [
         binary("temporal"),
         "server",
         "start-dev",
-        "--db-filename",
-        str(settings.var_dir / "temporal.db"),
+        *dev_server_file_args(str(settings.var_dir / "temporal.db")),
         "--ip",
         "127.0.0.1",
         "--port",

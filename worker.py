@@ -8,6 +8,7 @@ first task; dedicated workers poll the same queue and take over when an API proc
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ from workflows.send_email import SendEmailWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
+# Set, not derived: the SDK's default hashes the code of every loaded module, which costs each
+# process seconds at start-up. We don't use worker versioning.
+BUILD_ID = "pulse-" + importlib.metadata.version("pulse-ai-studio")
 
 
 @dataclass
@@ -83,12 +87,12 @@ def workflow_classes() -> list[type]:
 
 def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     diagnostics = DiagnosticsActivities(deps.db)
-    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus)
     # extras["email"] overrides the provider chosen by settings.email_backend
     email = EmailActivities(
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
+    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus, ledger)
     if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
@@ -100,7 +104,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         ledger.release,
         ledger.sweep,
         chat.stream_reply,
-        chat.finish,
+        chat.settle,
         chat.fail,
         pay.create_checkout,
         pay.verify_checkout,
@@ -123,8 +127,10 @@ def build_workers(
             task_queue=deps.settings.task_queue(queue),
             workflows=workflow_classes(),
             activities=activities,
-            # Stop must reach a streaming activity quickly: heartbeat at least every 0.5 s.
-            max_heartbeat_throttle_interval=timedelta(milliseconds=500),
+            # Stop reaches a streaming activity over the bus; a heartbeat at least every 2 s
+            # carries a workflow cancel to an activity that missed it.
+            max_heartbeat_throttle_interval=timedelta(seconds=2),
+            build_id=BUILD_ID,
             **options,
         )
         for queue in queues

@@ -13,6 +13,7 @@ from typing import cast
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import LedgerActivities, SettleInput
 from core.catalog import resolve_model, studio_tokens
 from core.chat import ReplyRecord, estimate_tokens, fail_turn, store_reply, turn_messages
 from core.db import Database
@@ -23,7 +24,8 @@ from providers.llm.errors import NonRetryableProviderError, RetryableProviderErr
 from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
 
-HEARTBEAT_EVERY_S = 0.25
+HEARTBEAT_EVERY_S = 0.5
+HEARTBEAT_AFTER_S = 1.0
 ERROR_MESSAGES = {
     "quota_exceeded": "You have used up your tokens. Upgrade your plan or add tokens to continue.",
     "moderation_blocked": "This message can't be sent because it goes against our content policy.",
@@ -50,8 +52,9 @@ class StreamResult:
 
 
 @dataclass
-class FinishInput:
+class SettleReplyInput:
     turn_id: str
+    key: str  # the reservation's
     studio_tokens: int
     input_tokens: int
     output_tokens: int
@@ -66,15 +69,18 @@ class FailInput:
 
 
 class ChatActivities:
-    def __init__(self, settings: Settings, db: Database, llm: LLMClient, bus: StreamBus) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, llm: LLMClient, bus: StreamBus, ledger: LedgerActivities
+    ) -> None:
         self.settings = settings
         self.db = db
         self.llm = llm
         self.bus = bus
+        self.ledger = ledger
 
     @activity.defn(name="chat.stream_reply")
     async def stream_reply(self, data: StreamInput) -> StreamResult:
-        """Moderate, then stream; on cancel close the upstream call and keep the partial reply."""
+        """Moderate, then stream; on Stop close the upstream call and keep the partial reply."""
         if activity.info().attempt > 1:
             await self.bus.publish(data.turn_id, "restart", {"attempt": activity.info().attempt})
         model = resolve_model(data.model, self.settings)
@@ -84,9 +90,13 @@ class ChatActivities:
         moderated = "moderated" in activity.info().heartbeat_details  # a retry doesn't ask again
         if data.moderate and not moderated:
             await self._moderate(messages[-1][1])
-        heartbeat = asyncio.create_task(_heartbeat_forever("moderated"))
+        # No heartbeat for a short reply (each one is a Temporal write); Stop comes over the bus.
+        heartbeat = asyncio.create_task(_heartbeat_forever("moderated", first_after=HEARTBEAT_AFTER_S))
         try:
             return await self._stream(data, messages)
+        except ApplicationError:
+            activity.heartbeat("moderated")  # sent with the failure: the retry skips moderation
+            raise
         finally:
             heartbeat.cancel()
 
@@ -106,33 +116,32 @@ class ChatActivities:
             )
 
     async def _stream(self, data: StreamInput, messages: list[tuple[str, str]]) -> StreamResult:
+        """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
+        cancels the activity; the last two keep what was received."""
         request = ChatRequest(
             model=data.model,
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
         )
-        parts: list[str] = []
-        chunks = 0
-        usage: Usage | None = None
-        deltas = CoalescingPublisher(self.bus, data.turn_id)
-        try:
-            # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
-            upstream = cast(AsyncGenerator[TextDelta | Usage, None], self.llm.stream_chat(request))
-            async with contextlib.aclosing(upstream) as stream:
-                async for item in stream:
-                    if isinstance(item, TextDelta):
-                        parts.append(item.text)
-                        chunks += 1
-                        deltas.add(item.text)
-                    else:
-                        usage = item
-            await deltas.drain()
-        except asyncio.CancelledError:
-            await deltas.drain()
+        reply = _Reply(CoalescingPublisher(self.bus, data.turn_id))
+        pump = asyncio.ensure_future(self._pump(request, reply))
+        async with self.bus.watch_stop(data.turn_id) as stop_requested:
+            stop = asyncio.ensure_future(stop_requested.wait())
+            try:
+                await asyncio.wait({pump, stop}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                stop_requested.set()  # Temporal's cancel: same as a Stop
+            finally:
+                stop.cancel()
+        if not pump.done() or stop_requested.is_set():
+            pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+            await reply.deltas.drain()
             input_estimate = sum(estimate_tokens(content) for _role, content in messages)
-            received = max(chunks, estimate_tokens("".join(parts)) - 4) if parts else 0
-            partial = Usage(input_tokens=input_estimate, output_tokens=received)
-            return await self._store(data, "".join(parts), partial, stopped=True)
+            return await self._store(data, reply.text, reply.partial_usage(input_estimate), stopped=True)
+        try:
+            pump.result()
         except RetryableProviderError as error:
             raise ApplicationError(
                 str(error), type="provider_retryable", next_retry_delay=_delay(error)
@@ -141,9 +150,20 @@ class ChatActivities:
             raise ApplicationError(
                 str(error), error.code or "", type="provider_rejected", non_retryable=True
             ) from None
-        if usage is None:
+        if reply.usage is None:
             raise ApplicationError("stream ended without usage", type="provider_retryable")
-        return await self._store(data, "".join(parts), usage, stopped=False)
+        return await self._store(data, reply.text, reply.usage, stopped=False)
+
+    async def _pump(self, request: ChatRequest, reply: _Reply) -> None:
+        # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
+        upstream = cast(AsyncGenerator[TextDelta | Usage, None], self.llm.stream_chat(request))
+        async with contextlib.aclosing(upstream) as stream:
+            async for item in stream:
+                if isinstance(item, TextDelta):
+                    reply.add(item.text)
+                else:
+                    reply.usage = item
+        await reply.deltas.drain()
 
     async def _store(self, data: StreamInput, text: str, usage: Usage, *, stopped: bool) -> StreamResult:
         model = resolve_model(data.model, self.settings)
@@ -153,8 +173,11 @@ class ChatActivities:
             await store_reply(session, data.turn_id, record)
         return StreamResult(usage.input_tokens, usage.output_tokens, usage.cached_tokens, charged, stopped)
 
-    @activity.defn(name="chat.finish")
-    async def finish(self, data: FinishInput) -> None:
+    @activity.defn(name="chat.settle")
+    async def settle(self, data: SettleReplyInput) -> None:
+        """Bill the reply (one local activity, not two: each costs the workflow a round trip),
+        tell the client, then see whether the 80 % warning is due."""
+        _output, warn = await self.ledger.settle_only(SettleInput(key=data.key, actual=data.studio_tokens))
         usage = {
             "input_tokens": data.input_tokens,
             "output_tokens": data.output_tokens,
@@ -163,6 +186,8 @@ class ChatActivities:
         await self.bus.publish_many(
             data.turn_id, [("usage", usage), ("done", {"stopped": data.stopped, "usage": usage})]
         )
+        if warn is not None:
+            await self.ledger.warn_if_due(*warn)
 
     @activity.defn(name="chat.fail")
     async def fail(self, data: FailInput) -> None:
@@ -179,7 +204,32 @@ class ChatActivities:
         await self.bus.publish(data.turn_id, "error", {"code": data.code, "message": message})
 
 
-async def _heartbeat_forever(*details: str) -> None:
+class _Reply:
+    """What has come back so far: text parts (also published as deltas) and the usage."""
+
+    def __init__(self, deltas: CoalescingPublisher) -> None:
+        self.deltas = deltas
+        self.parts: list[str] = []
+        self.usage: Usage | None = None
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.deltas.add(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def partial_usage(self, input_estimate: int) -> Usage:
+        """A stopped reply's usage: the provider's when it came, else counted from the text."""
+        if self.usage is not None:
+            return self.usage
+        received = max(len(self.parts), estimate_tokens(self.text) - 4) if self.parts else 0
+        return Usage(input_tokens=input_estimate, output_tokens=received)
+
+
+async def _heartbeat_forever(*details: str, first_after: float = 0.0) -> None:
+    await asyncio.sleep(first_after)
     while True:
         activity.heartbeat(*details)
         await asyncio.sleep(HEARTBEAT_EVERY_S)

@@ -121,31 +121,47 @@ class LedgerActivities:
         try:
             async with self.db.session() as session:
                 await subscriptions.ensure_subscription(session, data.user_id)  # new user → Free
-                held = await ledger.reserve(
-                    session,
-                    user_id=data.user_id,
-                    unit=data.unit,
-                    amount=data.amount,
-                    key=data.key,
-                    job_id=data.job_id,
-                    workflow_id=data.workflow_id,
-                    min_amount=data.min_amount,
-                )
+                held = await self._reserve(session, data)
         except AppError as error:
             raise to_application_error(error) from None
         return ReserveResult(amount=held.amount, reduced=held.reduced)
 
+    @staticmethod
+    async def _reserve(session: AsyncSession, data: ReserveInput) -> ledger.Reservation:
+        return await ledger.reserve(
+            session,
+            user_id=data.user_id,
+            unit=data.unit,
+            amount=data.amount,
+            key=data.key,
+            job_id=data.job_id,
+            workflow_id=data.workflow_id,
+            min_amount=data.min_amount,
+        )
+
     @activity.defn(name="ledger.settle")
     async def settle(self, data: SettleInput) -> SettleOutput:
+        output, warn = await self.settle_only(data)
+        if warn is not None:
+            await self.warn_if_due(*warn)
+        return output
+
+    async def settle_only(self, data: SettleInput) -> tuple[SettleOutput, tuple[str, str] | None]:
+        """Settle in one transaction; also says whose (user, unit) warning may now be due."""
         try:
             async with self.db.session() as session:
                 result = await ledger.settle(session, key=data.key, actual=data.actual)
-                owner = await ledger.reservation_owner(session, data.key)
+                owner = result.owner
+                near = (
+                    owner is not None
+                    and result.charged > 0
+                    and self.send_warning is not None
+                    and await ledger.near_warning(session, *owner, warning_percent=self.warning_percent)
+                )
         except AppError as error:
             raise to_application_error(error) from None
-        if owner is not None and result.charged > 0:
-            await self._warn_if_due(*owner)
-        return SettleOutput(result.charged, result.released, result.overage, result.uncovered)
+        output = SettleOutput(result.charged, result.released, result.overage, result.uncovered)
+        return output, owner if near else None
 
     @activity.defn(name="ledger.release")
     async def release(self, data: ReleaseInput) -> bool:
@@ -186,7 +202,7 @@ class LedgerActivities:
         log.info("ledger.swept", **vars(result))
         return result
 
-    async def _warn_if_due(self, user_id: str, unit: str) -> None:
+    async def warn_if_due(self, user_id: str, unit: str) -> None:
         """Start the warning email once per period; a failure is retried by the next settle."""
         if self.send_warning is None:
             return

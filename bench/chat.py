@@ -229,7 +229,9 @@ async def run() -> None:
             base_conc, _, _ = await concurrent([direct], plain, CONCURRENCY, CONCURRENT_TURNS)
             ours = [pulse_ttft(stack.api_url, token) for token in tokens]
             seq = await sequential(ours[0], plain, SEQUENTIAL)
+            cpu_before = stack.cpu()
             conc, errors, elapsed = await concurrent(ours, plain, CONCURRENCY, CONCURRENT_TURNS)
+            cpu_after = stack.cpu()
             rss = stack.peak_rss()
             print(
                 f"emulator direct: first delta p50 {statistics.median(base_seq) * 1000:.1f} ms sequential, "
@@ -250,6 +252,12 @@ async def run() -> None:
             print(
                 f"           (API {rss.get('api', 0):.0f} MB + worker {rss.get('worker', 0):.0f} MB; "
                 "durable workflow per turn, quota reserved and settled exactly once)"
+            )
+            per_turn = {k: (cpu_after[k] - cpu_before[k]) * 1000 / max(1, len(conc)) for k in cpu_after}
+            print(
+                f"           CPU ms per turn at {CONCURRENCY} concurrent: "
+                + ", ".join(f"{k} {v:.1f}" for k, v in sorted(per_turn.items(), key=lambda kv: -kv[1]))
+                + f" (total {sum(per_turn.values()):.1f}; {os.cpu_count()} cores)"
             )
             async with litellm_proxy(stack.emulator_url) as proxy:
                 if proxy is None:

@@ -21,7 +21,7 @@ import httpx
 from core.migrate import upgrade_async
 from core.settings import Env, Settings
 from workflows import SEARCH_ATTRIBUTES
-from workflows.client import binary, dev_server_args
+from workflows.client import binary, dev_server_args, dev_server_file_args
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("PULSE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,15 +41,46 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids_named(prefix: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith(prefix):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 @dataclass
 class Stack:
     settings: Settings
     api_url: str
     emulator_url: str
     processes: dict[str, subprocess.Popen[bytes]]
+    helpers: dict[str, subprocess.Popen[bytes]]
 
     def peak_rss(self) -> dict[str, float]:
         return {name: peak_rss_mb(p.pid) for name, p in self.processes.items() if p.poll() is None}
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of every part of the stack (PostgreSQL and Redis: all their
+        processes on the machine), to see where a turn's CPU goes."""
+        usage = {name: cpu_seconds(p.pid) for name, p in {**self.processes, **self.helpers}.items()}
+        usage["postgres"] = sum(cpu_seconds(pid) for pid in _pids_named("postgres"))
+        usage["redis"] = sum(cpu_seconds(pid) for pid in _pids_named("redis-server"))
+        usage["bench"] = cpu_seconds(os.getpid())
+        return usage
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -99,6 +130,7 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
         str(ui_port),
         "--log-level",
         "error",
+        *dev_server_file_args(str(work / "temporal.db")),
         *[a for k in SEARCH_ATTRIBUTES for a in ("--search-attribute", f"{k.name}=Keyword")],
         *dev_server_args(),
     ]
@@ -134,6 +166,7 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
             api_url,
             f"http://127.0.0.1:{emulator_port}",
             {"api": processes["api"], "worker": processes["worker"]},
+            {"temporal": processes["temporal"], "emulator": processes["emulator"]},
         )
     finally:
         for process in reversed(list(processes.values())):

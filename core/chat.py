@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Insert, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog import estimate_input_tokens
 from core.errors import AppError, NotFound
 from core.jobs import JobRepository
 from core.models import ChatMessage, Conversation, Job, JobKind, JobStatus, MessageStatus
-from core.models.base import new_id, utcnow
+from core.models.base import Base, new_id, utcnow
 
 MIN_OUTPUT_TOKENS = 64  # below this a reply is not useful: refuse with quota_exceeded instead
 TITLE_LENGTH = 60
@@ -104,7 +106,8 @@ async def start_turn(
     session.add(
         ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model)
     )
-    history = await conversation_history(session, conversation.id)
+    # A new conversation's history is this message: no query for it.
+    history = await conversation_history(session, conversation.id) if conversation_id else [("user", text)]
     budget = context_window - max_output_tokens
     estimate = sum(estimate_tokens(content) for _role, content in trim_history(history, budget))
     return NewTurn(turn_id, conversation.id, workflow_id, estimate)
@@ -124,23 +127,31 @@ async def conversation_history(session: AsyncSession, conversation_id: str) -> l
 
 
 async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
-    """What is sent upstream for a turn: history up to and including its user message."""
-    user_message = (
-        await session.execute(
-            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
-        )
-    ).scalar_one()
+    """What is sent upstream for a turn: history up to and including its user message
+    (one query: the conversation's messages, cut at this turn's)."""
+    this_turn = (
+        select(ChatMessage.conversation_id, ChatMessage.created_at)
+        .where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+        .subquery()
+    )
     rows = await session.execute(
-        select(ChatMessage.role, ChatMessage.content)
-        .where(ChatMessage.conversation_id == user_message.conversation_id)
-        .where(ChatMessage.created_at <= user_message.created_at)
+        select(ChatMessage.role, ChatMessage.content, ChatMessage.turn_id)
+        .join(this_turn, this_turn.c.conversation_id == ChatMessage.conversation_id)
+        .where(ChatMessage.created_at <= this_turn.c.created_at)
         .where(ChatMessage.status != MessageStatus.failed.value)
-        .where(ChatMessage.content != "")
-        .where(ChatMessage.turn_id != turn_id)
+        .where((ChatMessage.content != "") | (ChatMessage.turn_id == turn_id))
         .order_by(ChatMessage.created_at, ChatMessage.role.desc())
     )
-    history = [(role, content) for role, content in rows.all()]
-    history.append(("user", user_message.content))
+    history: list[tuple[str, str]] = []
+    mine: tuple[str, str] | None = None
+    for role, content, message_turn in rows.all():
+        if message_turn != turn_id:
+            history.append((role, content))
+        elif role == "user":
+            mine = (role, content)
+    if mine is None:
+        raise TurnNotFound()
+    history.append(mine)
     return trim_history(history, context_budget)
 
 
@@ -154,38 +165,64 @@ class ReplyRecord:
 
 
 async def store_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -> None:
-    """Write the assistant message and close the turn; a retry overwrites, never duplicates."""
-    job = await get_turn_job(session, turn_id)
-    user_message = (
+    """Write the assistant message and close the turn; a retry overwrites, never duplicates.
+    Plain statements (one read, three writes): this runs once per reply."""
+    asked = (
         await session.execute(
-            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+            select(ChatMessage.conversation_id, ChatMessage.model, ChatMessage.content).where(
+                ChatMessage.turn_id == turn_id, ChatMessage.role == "user"
+            )
         )
-    ).scalar_one()
-    existing = (
-        await session.execute(
-            select(ChatMessage).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "assistant")
+    ).one_or_none()
+    if asked is None:
+        raise TurnNotFound()
+    conversation_id, model, question = asked
+    status = (MessageStatus.stopped if reply.stopped else MessageStatus.complete).value
+    written = {
+        "content": reply.text,
+        "status": status,
+        "input_tokens": reply.input_tokens,
+        "output_tokens": reply.output_tokens,
+        "studio_tokens": reply.studio_tokens,
+    }
+    row = {
+        "id": new_id(),
+        "conversation_id": conversation_id,
+        "turn_id": turn_id,
+        "role": "assistant",
+        "model": model,
+        "created_at": utcnow(),
+        **written,
+    }
+    await session.execute(upsert(session, ChatMessage, row, ["turn_id", "role"], written))
+    await session.execute(
+        update(Job)
+        .where(Job.id == turn_id)
+        .values(
+            status=(JobStatus.cancelled if reply.stopped else JobStatus.succeeded).value,
+            cost_tokens=reply.studio_tokens,
+            updated_at=utcnow(),
         )
-    ).scalar_one_or_none()
-    message = existing or ChatMessage(
-        conversation_id=user_message.conversation_id,
-        turn_id=turn_id,
-        role="assistant",
-        model=user_message.model,
+        .execution_options(synchronize_session=False)
     )
-    message.content = reply.text
-    message.status = (MessageStatus.stopped if reply.stopped else MessageStatus.complete).value
-    message.input_tokens, message.output_tokens = reply.input_tokens, reply.output_tokens
-    message.studio_tokens = reply.studio_tokens
-    if existing is None:
-        session.add(message)
-    job.status = (JobStatus.cancelled if reply.stopped else JobStatus.succeeded).value
-    job.cost_tokens = reply.studio_tokens
-    conversation = await session.get(Conversation, user_message.conversation_id)
-    if conversation is not None:
-        if not conversation.title:
-            conversation.title = make_title(user_message.content)
-        conversation.updated_at = utcnow()
-    await session.flush()
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(
+            title=case((Conversation.title == "", make_title(question)), else_=Conversation.title),
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def upsert(
+    session: AsyncSession, model: type[Base], row: dict[str, Any], keys: list[str], changes: dict[str, Any]
+) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO UPDATE for PostgreSQL and SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).values(**row).on_conflict_do_update(index_elements=keys, set_=changes)
+    return sqlite.insert(model).values(**row).on_conflict_do_update(index_elements=keys, set_=changes)
 
 
 async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str) -> None:

@@ -103,6 +103,7 @@ class SettleResult:
     released: int  # reserved but not used, given back
     overage: int  # charged above the reservation (from what was available)
     uncovered: int = 0  # used above the reservation that nothing could cover (recorded only)
+    owner: tuple[str, str] | None = field(default=None, compare=False)  # (user_id, unit)
 
 
 @dataclass(frozen=True)
@@ -671,13 +672,21 @@ async def settle(
     )
     await session.flush()
     return SettleResult(
-        charged=reservation.charged, released=released, overage=overage, uncovered=reservation.uncovered
+        charged=reservation.charged,
+        released=released,
+        overage=overage,
+        uncovered=reservation.uncovered,
+        owner=(reservation.user_id, reservation.unit),
     )
 
 
 def _settled_result(row: LedgerReservation) -> SettleResult:
     return SettleResult(
-        charged=row.charged, released=row.released, overage=row.overage, uncovered=row.uncovered
+        charged=row.charged,
+        released=row.released,
+        overage=row.overage,
+        uncovered=row.uncovered,
+        owner=(row.user_id, row.unit),
     )
 
 
@@ -833,6 +842,29 @@ async def warning_due(
     if (await session.execute(query)).first() is not None:
         return None
     return notice
+
+
+async def near_warning(
+    session: AsyncSession,
+    user_id: str,
+    unit: Unit | str,
+    now: datetime | None = None,
+    *,
+    warning_percent: int = WARNING_PERCENT,
+) -> bool:
+    """One cheap query ruling out the warning for most settles: what is granted but no longer
+    remaining (used plus held) is an upper bound on what is used."""
+    now = now or utcnow()
+    totals = select(
+        func.coalesce(func.sum(LedgerGrant.amount), 0), func.coalesce(func.sum(LedgerGrant.remaining), 0)
+    ).where(
+        LedgerGrant.user_id == user_id,
+        LedgerGrant.unit == str(unit),
+        LedgerGrant.starts_at <= now,
+        LedgerGrant.expires_at > now,
+    )
+    granted, remaining = (int(value) for value in (await session.execute(totals)).one())
+    return granted > 0 and (granted - remaining) * 100 >= warning_percent * granted
 
 
 async def record_warning(session: AsyncSession, notice: WarningNotice, now: datetime | None = None) -> None:

@@ -17,8 +17,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.chat import ChatActivities, FailInput, FinishInput, StreamInput, StreamResult
-    from activities.ledger import ReleaseInput, ReserveInput, ReserveResult, SettleInput
+    from activities.chat import ChatActivities, FailInput, SettleReplyInput, StreamInput, StreamResult
+    from activities.ledger import ReleaseInput, ReserveInput, ReserveResult
     from workflows import PULSE_JOB_STATUS
 
 T = TypeVar("T")
@@ -108,18 +108,11 @@ class ChatTurnWorkflow:
 
     async def _settle_and_finish(self, data: ChatTurnInput, key: str, result: StreamResult) -> ChatTurnResult:
         await _uncancellable(
-            workflow.execute_local_activity(
-                "ledger.settle",
-                SettleInput(key=key, actual=result.studio_tokens),
-                start_to_close_timeout=LEDGER_TIMEOUT,
-                retry_policy=LEDGER_RETRY,
-            )
-        )
-        await _uncancellable(
             workflow.execute_local_activity_method(
-                ChatActivities.finish,
-                FinishInput(
+                ChatActivities.settle,
+                SettleReplyInput(
                     data.turn_id,
+                    key,
                     result.studio_tokens,
                     result.input_tokens,
                     result.output_tokens,

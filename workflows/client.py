@@ -65,7 +65,20 @@ DEV_SERVER_DYNAMIC_CONFIG = (
     "system.enableEagerWorkflowStart=true",
     "system.enableActivityEagerExecution=true",
     "frontend.enableExecuteMultiOperation=true",
+    # One partition per task queue: with the default four, a task written to one partition
+    # waits for forwarding while the poller sits on another (chat at 50 concurrent turns:
+    # fewer matching hops and less server CPU). Partitions only help a multi-node cluster.
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
 )
+
+
+def dev_server_file_args(path: str) -> list[str]:
+    """Keep the dev server's data in a file, in WAL mode: faster than the default in-memory
+    database (fewer lock waits) and it survives a restart. ``synchronous=normal`` only syncs
+    at checkpoints: a machine crash may lose the last moments, a process crash nothing."""
+    pragmas = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    return ["--db-filename", path, *pragmas]
 
 
 def dev_server_args() -> list[str]:

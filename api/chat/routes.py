@@ -72,11 +72,14 @@ async def turn_events(
 
 @router.post("/turns/{turn_id}/cancel", status_code=202)
 async def cancel_turn(
-    turn_id: str, user: CurrentUser, session: SessionDep, client: TemporalDep
+    turn_id: str, user: CurrentUser, session: SessionDep, state: StateDep, client: TemporalDep
 ) -> dict[str, str]:
-    """Stop: cancels the workflow; the upstream stream closes and the partial reply is billed."""
+    """Stop: the streaming activity hears it over the bus at once, closes the upstream stream
+    and the partial reply is billed; cancelling the workflow is the durable path (it reaches an
+    activity that missed the bus message on its next heartbeat)."""
     job = await chat.get_turn(session, user.id, turn_id)
     if job.status in (JobStatus.pending.value, JobStatus.running.value):
+        await state.bus.request_stop(turn_id)
         try:
             await client.get_workflow_handle(job.workflow_id).cancel()
         except RPCError:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +33,15 @@ class StreamBus(Protocol):
 
     async def read(self, key: str, after: str | None, *, block_ms: int) -> list[StreamEvent]:
         """Events after ``after`` (all when None), waiting up to ``block_ms`` for the first."""
+        ...
+
+    async def request_stop(self, key: str) -> None:
+        """Ask whoever is producing ``key``'s events to stop now (fire and forget: a producer
+        that is not watching misses it, so callers keep a durable path too)."""
+        ...
+
+    def watch_stop(self, key: str) -> AbstractAsyncContextManager[asyncio.Event]:
+        """An event set when a stop for ``key`` is requested, for the life of the block."""
         ...
 
     async def aclose(self) -> None: ...

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from typing import Any
 
 from providers.streams.base import StreamEvent
@@ -25,6 +27,7 @@ class MemoryStreamBus:
         self._touched: dict[str, float] = {}
         self._changed: dict[str, asyncio.Condition] = {}
         self._ttl_s = ttl_s
+        self._stop_watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
 
     def _condition(self, key: str) -> asyncio.Condition:
         if key not in self._changed:
@@ -65,6 +68,21 @@ class MemoryStreamBus:
             self._events.pop(key, None)
             self._touched.pop(key, None)
             self._changed.pop(key, None)
+
+    async def request_stop(self, key: str) -> None:
+        for event in self._stop_watchers.get(key, ()):
+            event.set()
+
+    @contextlib.asynccontextmanager
+    async def watch_stop(self, key: str) -> AsyncIterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._stop_watchers[key].add(event)
+        try:
+            yield event
+        finally:
+            self._stop_watchers[key].discard(event)
+            if not self._stop_watchers[key]:
+                del self._stop_watchers[key]
 
     async def aclose(self) -> None:
         return None

@@ -73,3 +73,20 @@ async def test_coalescing_publisher_keeps_text_and_order(bus: StreamBus) -> None
     events = await bus.read(key, None, block_ms=0)
     assert "".join(e.data["text"] for e in events) == "".join(f"{i}," for i in range(50))
     assert 1 <= len(events) < 50
+
+
+async def test_stop_request_wakes_the_watcher_of_that_key_only(bus: StreamBus) -> None:
+    key, other = uuid.uuid4().hex, uuid.uuid4().hex
+    async with bus.watch_stop(key) as stopped, bus.watch_stop(other) as untouched:
+        await bus.request_stop(key)
+        await asyncio.wait_for(stopped.wait(), 2)
+        await asyncio.sleep(0.05)
+        assert not untouched.is_set()
+
+
+async def test_a_stop_nobody_watches_is_dropped(bus: StreamBus) -> None:
+    key = uuid.uuid4().hex
+    await bus.request_stop(key)
+    async with bus.watch_stop(key) as stopped:
+        await asyncio.sleep(0.05)
+        assert not stopped.is_set()
