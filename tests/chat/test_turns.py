@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from temporalio.client import Client
 
 from core import ledger, subscriptions
 from core.db import Database
@@ -108,6 +109,30 @@ async def test_stop_mid_stream_bills_partial_and_closes_upstream(
     reply = conversation["messages"][1]
     assert reply["status"] == "stopped" and reply["studio_tokens"] == billed
     assert 0 < len(reply["content"]) and stream.text.startswith(reply["content"][:5])
+
+
+async def test_cancelling_the_workflow_alone_also_stops_and_bills_partial(
+    sign_in: Any, db: Database, emulator: EmulatorControl, client: Client
+) -> None:
+    """The durable path of Stop (an operator's cancel in the Temporal UI, or a bus message that
+    was missed): it reaches the activity on its next heartbeat."""
+    me = await sign_in()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.25, model="gpt-5-mini")
+    turn = await start(me.client, max_tokens=400)  # 20 tokens, 5 s
+    seen: list[Event] = []
+
+    async def on_event(event: Event) -> None:
+        seen.append(event)
+        if len([e for e in seen if e.type == "delta"]) == 6:  # past the first heartbeat
+            await client.get_workflow_handle(f"chat-turn-{turn['turn_id']}").cancel()
+
+    stream = await read_events(me.client, turn["events_url"], on_event=on_event)
+    assert stream.last.type == "done" and stream.last.data["stopped"] is True
+    billed = stream.last.data["usage"]["studio_tokens"]
+    tokens = await tokens_usage(db, me.user_id)
+    assert billed > 0 and tokens.used == billed and tokens.reserved == 0
+    assert (await emulator.settled())["openai"]["disconnects"] == 1
+    assert "".join(e.data["text"] for e in stream.of("delta")).count(" ") < 18, "it did not run to its end"
 
 
 @pytest.mark.parametrize(
