@@ -11,13 +11,19 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.chat import streams_in_flight
 from core.settings import Settings
 from worker import WorkerDeps, build_workers
 from workflows import INTERACTIVE
 from workflows.client import connect_with_backoff
 
 log = structlog.get_logger(__name__)
-API_ACTIVITY_SLOTS = 8
+# The in-process worker keeps a quiet API's turns here (eager start and eager activities: the
+# lowest latency). Under load it steps back: a start is eager only while this process streams
+# fewer than EAGER_START_BELOW replies, and its few pollers leave most queued tasks to the
+# dedicated workers, so the API's one core serves HTTP instead of running workflows.
+API_ACTIVITY_SLOTS = 4
+EAGER_START_BELOW = 3
 
 
 class TemporalConnection:
@@ -40,9 +46,18 @@ class TemporalConnection:
             # Eager activities keep a quiet turn in this process (lowest latency); past a few
             # concurrent streams, eager dispatch finds no free slot and dedicated workers take them.
             self._workers = build_workers(
-                self.client, deps, [INTERACTIVE], max_concurrent_activities=API_ACTIVITY_SLOTS
+                self.client,
+                deps,
+                [INTERACTIVE],
+                max_concurrent_activities=API_ACTIVITY_SLOTS,
+                max_concurrent_workflow_task_polls=2,
+                max_concurrent_activity_task_polls=1,
             )
             await asyncio.gather(*(w.run() for w in self._workers))
+
+    def eager_start(self) -> bool:
+        """Whether a workflow started now should run in this process (see EAGER_START_BELOW)."""
+        return bool(self._workers) and streams_in_flight() < EAGER_START_BELOW
 
     async def get(self, timeout: float = 5.0) -> Client:
         """The client, waiting briefly for the first connection."""
