@@ -82,7 +82,7 @@ async def test_month_period_and_dunning_days_then_free(
         result = await handle.result()
         described = await handle.describe()
     assert described.close_time is not None
-    elapsed = described.close_time - described.start_time
+    elapsed = described.close_time - started  # the period is counted from `started`, not the start
     assert result == "ended"
     assert timedelta(days=37) <= elapsed < timedelta(days=38)
     async with pay_worker.db.session() as session:
