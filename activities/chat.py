@@ -24,14 +24,6 @@ from providers.llm.errors import NonRetryableProviderError, RetryableProviderErr
 from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
 
-_streams_in_flight = 0  # in this process
-
-
-def streams_in_flight() -> int:
-    """Replies this process is streaming now (the API uses it to decide on eager start)."""
-    return _streams_in_flight
-
-
 HEARTBEAT_EVERY_S = 0.5
 HEARTBEAT_AFTER_S = 1.0
 ERROR_MESSAGES = {
@@ -89,14 +81,6 @@ class ChatActivities:
     @activity.defn(name="chat.stream_reply")
     async def stream_reply(self, data: StreamInput) -> StreamResult:
         """Moderate, then stream; on Stop close the upstream call and keep the partial reply."""
-        global _streams_in_flight
-        _streams_in_flight += 1
-        try:
-            return await self._stream_reply(data)
-        finally:
-            _streams_in_flight -= 1
-
-    async def _stream_reply(self, data: StreamInput) -> StreamResult:
         if activity.info().attempt > 1:
             await self.bus.publish(data.turn_id, "restart", {"attempt": activity.info().attempt})
         model = resolve_model(data.model, self.settings)

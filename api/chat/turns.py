@@ -79,7 +79,7 @@ async def start_chat_turn(
                 ]
             ),
             static_summary=f"chat turn · {model.id}",
-            request_eager_start=state.temporal.eager_start(),
+            request_eager_start=True,
         )
     except Exception:
         await chat.fail_turn(session, turn.turn_id, "unavailable", "workflow could not start")
