@@ -1,11 +1,12 @@
-"""OpenAI chat completions through the official SDK (``max_completion_tokens``, SSE usage chunk)."""
+"""OpenAI chat completions through the official SDK (``max_completion_tokens``, SSE usage chunk).
+
+The SDK is imported on first use (``LLMClient.openai_client``), not with this module."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from core.catalog import ModelInfo
 from providers.llm.errors import (
@@ -18,14 +19,26 @@ from providers.llm.errors import (
 )
 from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
 
-CAUGHT: tuple[type[Exception], ...] = (openai.OpenAIError, *TRANSPORT_ERRORS)
+if TYPE_CHECKING:
+    import openai
+
 PROVIDER = "openai"
 NON_RETRYABLE_CODES = {"insufficient_quota", "billing_hard_limit_reached", "content_policy_violation"}
 MODERATION_MODEL = "omni-moderation-latest"
 
 
+@functools.cache
+def caught() -> tuple[type[Exception], ...]:
+    """The exceptions a call can raise: the SDK's and the transport's."""
+    import openai
+
+    return (openai.OpenAIError, *TRANSPORT_ERRORS)
+
+
 def classify(error: Exception) -> ProviderError:
     """Map an SDK or transport exception to our typed errors."""
+    import openai
+
     if isinstance(error, openai.APIStatusError):
         code = _code(error)
         retry_after = retry_after_from(error.response.headers)
@@ -78,7 +91,7 @@ class OpenAIChat:
             stream = await self.client.chat.completions.create(
                 **self.params(model, request), stream=True, stream_options={"include_usage": True}
             )
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         usage: Usage | None = None
         refusal = ""
@@ -92,7 +105,7 @@ class OpenAIChat:
                     if choice.delta.content:
                         yield TextDelta(choice.delta.content)
                     refusal += choice.delta.refusal or ""
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         finally:
             await stream.close()
@@ -107,7 +120,7 @@ class OpenAIChat:
     async def moderate(self, text: str) -> ModerationResult:
         try:
             response = await self.client.moderations.create(model=MODERATION_MODEL, input=text)
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         flagged = [result for result in response.results if result.flagged]
         categories = sorted(
