@@ -1,6 +1,10 @@
 """OpenAI chat completions through the official SDK (``max_completion_tokens``, SSE usage chunk).
 
-The SDK is imported on first use (``LLMClient.openai_client``), not with this module."""
+The SDK is imported on first use (``LLMClient.openai_client``), not with this module. Requests go
+through the client's own ``post`` with the SDK's response types (same auth, timeouts, errors
+and SSE parsing as ``client.chat.completions.create``): touching ``client.chat`` or
+``client.moderations`` imports ``openai.resources``, whose ``__init__`` loads every resource
+of the SDK (~500 modules, ~17 MB resident per process) for the two endpoints used here."""
 
 from __future__ import annotations
 
@@ -87,9 +91,17 @@ class OpenAIChat:
         return params
 
     async def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        from openai import AsyncStream
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        body = {**self.params(model, request), "stream": True, "stream_options": {"include_usage": True}}
         try:
-            stream = await self.client.chat.completions.create(
-                **self.params(model, request), stream=True, stream_options={"include_usage": True}
+            stream = await self.client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=AsyncStream[ChatCompletionChunk],
             )
         except caught() as error:
             raise classify(error) from error
@@ -118,8 +130,14 @@ class OpenAIChat:
         yield usage
 
     async def moderate(self, text: str) -> ModerationResult:
+        from openai.types import ModerationCreateResponse
+
         try:
-            response = await self.client.moderations.create(model=MODERATION_MODEL, input=text)
+            response = await self.client.post(
+                "/moderations",
+                body={"input": text, "model": MODERATION_MODEL},
+                cast_to=ModerationCreateResponse,
+            )
         except caught() as error:
             raise classify(error) from error
         flagged = [result for result in response.results if result.flagged]
