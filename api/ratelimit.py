@@ -28,6 +28,19 @@ log = structlog.get_logger(__name__)
 STATE_KEY = "rate_limiter"
 
 
+class RedispyStorage(RedisStorage):
+    """limits' Redis storage on redis-py, which the stream bus loads anyway.
+
+    ``RedisStorage`` defaults to coredis, and even with ``implementation="redispy"`` it imports
+    every client it lists (coredis pulls in beartype and pympler: ~13 MB resident). Listing only
+    redis-py keeps the same Lua scripts and keys without the extra client."""
+
+    DEPENDENCIES = {"redis": RedisStorage.DEPENDENCIES["redis"]}
+
+    def __init__(self, uri: str, *, key_prefix: str) -> None:
+        super().__init__(uri, implementation="redispy", key_prefix=key_prefix)
+
+
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.storage: Storage
@@ -35,7 +48,7 @@ class RateLimiter:
             uri = settings.redis_url
             if not uri.startswith("async+"):
                 uri = f"async+{uri}"
-            self.storage = RedisStorage(uri, key_prefix=f"{settings.redis_prefix}ratelimit")
+            self.storage = RedispyStorage(uri, key_prefix=f"{settings.redis_prefix}ratelimit")
         else:
             self.storage = MemoryStorage()
         self.strategy = MovingWindowRateLimiter(self.storage)

@@ -2,6 +2,9 @@
 
 Secrets are random (``secrets.token_urlsafe(32)``: 32 random bytes) and only their sha256 is
 stored. The caller (request or activity) owns the transaction: nothing here commits.
+
+PyJWT and cryptography's AES-GCM (~10 MB resident together) are imported by the functions
+that use them: a worker that only unseals the odd email link pays for them then, not at start.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
 import structlog
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -199,10 +200,14 @@ def encode_session_token(settings: Settings, row: AuthSession) -> str:
         "iat": int(row.created_at.timestamp()),
         "exp": int(row.expires_at.timestamp()),
     }
+    import jwt
+
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
 
 
 def decode_session_token(settings: Settings, token: str) -> dict[str, Any] | None:
+    import jwt
+
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -362,11 +367,15 @@ def _seal_key(settings: Settings) -> bytes:
 
 def seal(settings: Settings, value: str) -> str:
     """AES-GCM encrypt a short secret so Temporal history never holds it in the clear."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(12)
     sealed = AESGCM(_seal_key(settings)).encrypt(nonce, value.encode(), b"pulse-seal")
     return base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
 def unseal(settings: Settings, sealed: str) -> str:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     raw = base64.urlsafe_b64decode(sealed.encode())
     return AESGCM(_seal_key(settings)).decrypt(raw[:12], raw[12:], b"pulse-seal").decode()

@@ -1,25 +1,29 @@
 """Chat page helpers: the model selector (provider and context window from ``core.catalog``) and
-Markdown rendered server-side and sanitized with nh3 (stored and streamed replies alike)."""
+Markdown rendered server-side and sanitized with nh3 (stored and streamed replies alike).
+
+markdown-it and nh3 are imported on the first render, so an API process that only serves JSON
+does not load them."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import nh3
 from babel.numbers import format_compact_decimal
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from core.catalog import DEFAULT_MODEL, available_models
 from core.i18n import babel_locale, translate
 from core.settings import Settings
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
 CONTEXT_LABEL = "{model} · {context} context"
 MAX_MARKDOWN_CHARS = 200_000
 
-# Markdown without raw HTML; links and images are whatever nh3 allows through.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable("table")
 _TAGS = {
     "p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
@@ -46,9 +50,19 @@ def model_groups(settings: Settings, locale: str) -> list[tuple[str, list[ModelO
     return list(groups.items())
 
 
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """Markdown without raw HTML; links and images are whatever nh3 allows through."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable("table")
+
+
 def render_markdown(text: str) -> Markup:
     """Markdown → HTML with no raw HTML, then sanitized by nh3 (links get rel=noopener)."""
-    html = _markdown.render(text[:MAX_MARKDOWN_CHARS])
+    import nh3
+
+    html = _markdown().render(text[:MAX_MARKDOWN_CHARS])
     clean = nh3.clean(
         html,
         tags=_TAGS,

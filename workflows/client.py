@@ -13,7 +13,6 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings
-from workflows.codec import AESGCMCodec
 
 log = structlog.get_logger(__name__)
 _runtime: Runtime | None = None
@@ -22,6 +21,8 @@ _runtime: Runtime | None = None
 def data_converter(settings: Settings) -> DataConverter:
     if settings.payload_codec_key is None:
         return pydantic_data_converter
+    from workflows.codec import AESGCMCodec  # cryptography (~8 MB resident) only with a key
+
     codec = AESGCMCodec(settings.payload_codec_key.get_secret_value())
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 

@@ -1,12 +1,13 @@
-"""Amazon SES v2 API (boto3 ``sesv2.send_email``); ``ses_endpoint_url`` points tests at moto."""
+"""Amazon SES v2 API (boto3 ``sesv2.send_email``); ``ses_endpoint_url`` points tests at moto.
+
+boto3 is imported and the client built on the first send, not at start-up: a process that
+never sends an email (the API's interactive-queue worker) loads neither boto3 nor the SES model."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
-
-import boto3
-from botocore.exceptions import ClientError
 
 from core.settings import Settings
 from providers.email import EmailMessage, EmailRejected
@@ -27,20 +28,29 @@ class SesEmailProvider:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client: Any = boto3.client(
-            "sesv2", region_name=settings.ses_region, endpoint_url=settings.ses_endpoint_url or None
-        )
+        self._client: Any = None
+        self._lock = threading.Lock()  # sends run in threads; build one client
+
+    @property
+    def client(self) -> Any:
+        """The ``sesv2`` client, built on first use."""
+        with self._lock:
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client(
+                    "sesv2",
+                    region_name=self.settings.ses_region,
+                    endpoint_url=self.settings.ses_endpoint_url or None,
+                )
+            return self._client
 
     async def send(self, message: EmailMessage, *, key: str) -> str:
-        try:
-            return await asyncio.to_thread(self._send, message)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in PERMANENT_ERRORS:
-                raise EmailRejected(f"SES refused the message: {code}") from None
-            raise
+        return await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> str:
+        from botocore.exceptions import ClientError
+
         request: dict[str, Any] = {
             "FromEmailAddress": self.settings.email_from,
             "Destination": {"ToAddresses": [message.to]},
@@ -56,5 +66,11 @@ class SesEmailProvider:
         }
         if self.settings.ses_configuration_set:
             request["ConfigurationSetName"] = self.settings.ses_configuration_set
-        response = self.client.send_email(**request)
+        try:
+            response = self.client.send_email(**request)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in PERMANENT_ERRORS:
+                raise EmailRejected(f"SES refused the message: {code}") from None
+            raise
         return str(response.get("MessageId", ""))

@@ -1,11 +1,12 @@
-"""Anthropic messages through the official SDK (raw SSE events; tool input schema for JSON)."""
+"""Anthropic messages through the official SDK (raw SSE events; tool input schema for JSON).
+
+The SDK is imported on first use (``LLMClient.anthropic_client``), not with this module."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from core.catalog import ModelInfo
 from providers.llm.errors import (
@@ -18,14 +19,26 @@ from providers.llm.errors import (
 )
 from providers.llm.types import ChatEvent, ChatRequest, TextDelta, Usage
 
-CAUGHT: tuple[type[Exception], ...] = (anthropic.AnthropicError, *TRANSPORT_ERRORS)
+if TYPE_CHECKING:
+    import anthropic
+
 PROVIDER = "anthropic"
 TOOL = "reply"
 RETRYABLE_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 NON_RETRYABLE_DETAILS = {"enforced_spend_limit_reached"}
 
 
+@functools.cache
+def caught() -> tuple[type[Exception], ...]:
+    """The exceptions a call can raise: the SDK's and the transport's."""
+    import anthropic
+
+    return (anthropic.AnthropicError, *TRANSPORT_ERRORS)
+
+
 def classify(error: Exception) -> ProviderError:
+    import anthropic
+
     if isinstance(error, anthropic.APIStatusError):
         kind, detail = _error_type(error.body)
         status = error.status_code
@@ -85,7 +98,7 @@ class AnthropicChat:
     async def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         try:
             stream = await self.client.messages.create(**self.params(model, request), stream=True)
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         input_tokens = cached = output_tokens = 0
         finished = False
@@ -105,7 +118,7 @@ class AnthropicChat:
                     if event.delta.stop_reason == "refusal":
                         raise NonRetryableProviderError("the model refused", PROVIDER, None, "content_policy")
                     finished = True
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         finally:
             await stream.close()

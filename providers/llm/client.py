@@ -2,25 +2,27 @@
 
 SDK retries are off (``max_retries=0``; google-genai retries nothing without retry options):
 Temporal owns retries. Closing a ``stream_chat`` iterator early closes the upstream stream.
+
+Each SDK is imported when its provider is first called, never at import time: together they
+weigh ~100 MB of resident memory, and a process pays only for the providers it uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
-
-import anthropic
-import openai
-from google import genai
-from google.genai import types as genai_types
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.catalog import ModelInfo, Provider, resolve_model
 from core.settings import Settings
-from providers.llm.anthropic_chat import AnthropicChat
 from providers.llm.errors import RetryableProviderError
-from providers.llm.google_chat import GoogleChat, TrackingAsyncClient
-from providers.llm.openai_chat import OpenAIChat
 from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
+
+if TYPE_CHECKING:
+    import anthropic
+    import openai
+    from google import genai
+
+    from providers.llm.google_chat import TrackingAsyncClient
 
 DEFAULT_TIMEOUT = 120.0  # seconds; read timeout between stream chunks included
 
@@ -42,9 +44,11 @@ class LLMClient:
     def from_settings(cls, settings: Settings) -> LLMClient:
         return cls(settings)
 
-    # SDK clients, built on first use
+    # SDK clients, built (and their SDKs imported) on first use
     def openai_client(self) -> openai.AsyncOpenAI:
         if self._openai is None:
+            import openai
+
             self._openai = openai.AsyncOpenAI(
                 api_key=self.settings.openai_api_key.get_secret_value(),
                 base_url=self.settings.openai_base_url,
@@ -55,6 +59,8 @@ class LLMClient:
 
     def anthropic_client(self) -> anthropic.AsyncAnthropic:
         if self._anthropic is None:
+            import anthropic
+
             self._anthropic = anthropic.AsyncAnthropic(
                 api_key=self.settings.anthropic_api_key.get_secret_value(),
                 base_url=self.settings.anthropic_base_url,
@@ -65,6 +71,11 @@ class LLMClient:
 
     def google_client(self) -> genai.Client:
         if self._google is None:
+            from google import genai
+            from google.genai import types as genai_types
+
+            from providers.llm.google_chat import TrackingAsyncClient
+
             timeout_ms = int(self.timeout * 1000)
             self._google_http = TrackingAsyncClient(timeout=self.timeout)
             options = genai_types.HttpOptions(
@@ -80,9 +91,15 @@ class LLMClient:
 
     def adapter(self, provider: Provider) -> ChatAdapter:
         if provider == "openai":
+            from providers.llm.openai_chat import OpenAIChat
+
             return OpenAIChat(self.openai_client())
         if provider == "anthropic":
+            from providers.llm.anthropic_chat import AnthropicChat
+
             return AnthropicChat(self.anthropic_client())
+        from providers.llm.google_chat import GoogleChat
+
         return GoogleChat(self.google_client())
 
     def resolve(self, request: ChatRequest) -> ModelInfo:
@@ -123,6 +140,8 @@ class LLMClient:
         """OpenAI moderations; never flags when moderation or OpenAI is switched off."""
         if not (self.settings.moderation_enabled and self.settings.openai_enabled):
             return ModerationResult(flagged=False, categories=[])
+        from providers.llm.openai_chat import OpenAIChat
+
         return await OpenAIChat(self.openai_client()).moderate(text)
 
     async def aclose(self) -> None:

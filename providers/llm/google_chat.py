@@ -1,15 +1,17 @@
-"""Google Gemini through google-genai (generate_content_stream; response JSON schema)."""
+"""Google Gemini through google-genai (generate_content_stream; response JSON schema).
+
+The SDK is imported on first use (``LLMClient.google_client``), not with this module."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from google.genai import Client, errors, types
 
 from core.catalog import ModelInfo
 from providers.llm.errors import (
@@ -22,13 +24,25 @@ from providers.llm.errors import (
 )
 from providers.llm.types import ChatEvent, ChatRequest, TextDelta, Usage
 
-CAUGHT: tuple[type[Exception], ...] = (errors.APIError, *TRANSPORT_ERRORS)
+if TYPE_CHECKING:
+    from google.genai import Client, types
+
 PROVIDER = "google"
 BLOCKED = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
 DELAY = re.compile(r"^([0-9.]+)s$")
 
 
+@functools.cache
+def caught() -> tuple[type[Exception], ...]:
+    """The exceptions a call can raise: the SDK's and the transport's."""
+    from google.genai import errors
+
+    return (errors.APIError, *TRANSPORT_ERRORS)
+
+
 def classify(error: Exception) -> ProviderError:
+    from google.genai import errors
+
     if isinstance(error, errors.APIError):
         status = int(error.code) if error.code else 500
         message = str(error.message or error)
@@ -93,6 +107,8 @@ class GoogleChat:
         self.client = client
 
     def config(self, request: ChatRequest) -> types.GenerateContentConfig:
+        from google.genai import types
+
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
         config = types.GenerateContentConfig(max_output_tokens=request.max_output_tokens)
         if system:
@@ -105,6 +121,8 @@ class GoogleChat:
         return config
 
     def contents(self, request: ChatRequest) -> list[types.Content]:
+        from google.genai import types
+
         return [
             types.Content(
                 role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
@@ -130,7 +148,7 @@ class GoogleChat:
             stream = await self.client.aio.models.generate_content_stream(
                 model=model.id, contents=self.contents(request), config=self.config(request)
             )
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         usage: Usage | None = None
         try:
@@ -151,7 +169,7 @@ class GoogleChat:
                         )
                     if reason and chunk.usage_metadata is not None:
                         usage = _usage(chunk.usage_metadata)
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         finally:
             await _aclose(stream)

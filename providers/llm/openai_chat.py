@@ -1,11 +1,16 @@
-"""OpenAI chat completions through the official SDK (``max_completion_tokens``, SSE usage chunk)."""
+"""OpenAI chat completions through the official SDK (``max_completion_tokens``, SSE usage chunk).
+
+The SDK is imported on first use (``LLMClient.openai_client``), not with this module. Requests go
+through the client's own ``post`` with the SDK's response types (same auth, timeouts, errors
+and SSE parsing as ``client.chat.completions.create``): touching ``client.chat`` or
+``client.moderations`` imports ``openai.resources``, whose ``__init__`` loads every resource
+of the SDK (~500 modules, ~17 MB resident per process) for the two endpoints used here."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from core.catalog import ModelInfo
 from providers.llm.errors import (
@@ -18,14 +23,26 @@ from providers.llm.errors import (
 )
 from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
 
-CAUGHT: tuple[type[Exception], ...] = (openai.OpenAIError, *TRANSPORT_ERRORS)
+if TYPE_CHECKING:
+    import openai
+
 PROVIDER = "openai"
 NON_RETRYABLE_CODES = {"insufficient_quota", "billing_hard_limit_reached", "content_policy_violation"}
 MODERATION_MODEL = "omni-moderation-latest"
 
 
+@functools.cache
+def caught() -> tuple[type[Exception], ...]:
+    """The exceptions a call can raise: the SDK's and the transport's."""
+    import openai
+
+    return (openai.OpenAIError, *TRANSPORT_ERRORS)
+
+
 def classify(error: Exception) -> ProviderError:
     """Map an SDK or transport exception to our typed errors."""
+    import openai
+
     if isinstance(error, openai.APIStatusError):
         code = _code(error)
         retry_after = retry_after_from(error.response.headers)
@@ -74,11 +91,19 @@ class OpenAIChat:
         return params
 
     async def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        from openai import AsyncStream
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        body = {**self.params(model, request), "stream": True, "stream_options": {"include_usage": True}}
         try:
-            stream = await self.client.chat.completions.create(
-                **self.params(model, request), stream=True, stream_options={"include_usage": True}
+            stream = await self.client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=AsyncStream[ChatCompletionChunk],
             )
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         usage: Usage | None = None
         refusal = ""
@@ -92,7 +117,7 @@ class OpenAIChat:
                     if choice.delta.content:
                         yield TextDelta(choice.delta.content)
                     refusal += choice.delta.refusal or ""
-        except CAUGHT as error:
+        except caught() as error:
             raise classify(error) from error
         finally:
             await stream.close()
@@ -105,9 +130,15 @@ class OpenAIChat:
         yield usage
 
     async def moderate(self, text: str) -> ModerationResult:
+        from openai.types import ModerationCreateResponse
+
         try:
-            response = await self.client.moderations.create(model=MODERATION_MODEL, input=text)
-        except CAUGHT as error:
+            response = await self.client.post(
+                "/moderations",
+                body={"input": text, "model": MODERATION_MODEL},
+                cast_to=ModerationCreateResponse,
+            )
+        except caught() as error:
             raise classify(error) from error
         flagged = [result for result in response.results if result.flagged]
         categories = sorted(

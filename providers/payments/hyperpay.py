@@ -15,8 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.settings import Settings
 
@@ -320,6 +318,10 @@ class HyperPayClient:
 def decrypt_webhook(secret_hex: str, iv_hex: str, tag_hex: str, body: bytes | str) -> dict[str, Any]:
     """AES-256-GCM: hex key (the webhook secret), hex IV and tag from the headers, hex body
     (or ``{"encryptedBody": "<hex>"}``). Raises :class:`WebhookDecryptionError` if not authentic."""
+    # imported here: workers never decrypt webhooks, and cryptography costs ~8 MB resident
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     text = body.decode("ascii", "replace") if isinstance(body, bytes) else body
     text = text.strip()
     if text.startswith("{"):
