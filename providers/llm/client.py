@@ -9,6 +9,8 @@ weigh ~100 MB of resident memory, and a process pays only for the providers it u
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +41,7 @@ class LLMClient:
         self._anthropic: anthropic.AsyncAnthropic | None = None
         self._google: genai.Client | None = None
         self._google_http: TrackingAsyncClient | None = None
+        self._loaded: set[Provider] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient:
@@ -102,6 +105,13 @@ class LLMClient:
 
         return GoogleChat(self.google_client())
 
+    async def _load(self, provider: Provider) -> None:
+        """Import a provider's SDK in a thread the first time: an import takes a second or two
+        and would otherwise stall every request on this event loop meanwhile."""
+        if provider not in self._loaded:
+            await asyncio.to_thread(_import_all, SDK_MODULES[provider])
+            self._loaded.add(provider)
+
     def resolve(self, request: ChatRequest) -> ModelInfo:
         return resolve_model(request.model, self.settings)
 
@@ -117,6 +127,7 @@ class LLMClient:
             request = ChatRequest(
                 request.model, request.messages, capped, request.json_schema, request.temperature
             )
+        await self._load(model.provider)
         events = self.adapter(model.provider).stream(model, request)
         try:
             async for event in events:
@@ -140,6 +151,7 @@ class LLMClient:
         """OpenAI moderations; never flags when moderation or OpenAI is switched off."""
         if not (self.settings.moderation_enabled and self.settings.openai_enabled):
             return ModerationResult(flagged=False, categories=[])
+        await self._load("openai")
         from providers.llm.openai_chat import OpenAIChat
 
         return await OpenAIChat(self.openai_client()).moderate(text)
@@ -163,3 +175,15 @@ async def _aclose(iterator: object) -> None:
     closer: Any = getattr(iterator, "aclose", None)
     if closer is not None:
         await closer()
+
+
+SDK_MODULES: dict[Provider, tuple[str, ...]] = {
+    "openai": ("openai", "openai.types", "openai.types.chat", "providers.llm.openai_chat"),
+    "anthropic": ("anthropic", "providers.llm.anthropic_chat"),
+    "google": ("google.genai", "google.genai.types", "providers.llm.google_chat"),
+}
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
