@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 # worker's few pollers leave queued tasks to them too, so the API's one core serves HTTP.
 # (Measured at 50 concurrent streams: 2 slots beat 8; making the start itself non-eager under
 # load moved work to the workers but cost more CPU in all, and fewer turns per second.)
-API_ACTIVITY_SLOTS = 2
+API_ACTIVITY_SLOTS = 3
 
 
 class TemporalConnection:
