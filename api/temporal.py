@@ -19,10 +19,11 @@ from workflows.client import connect_with_backoff
 log = structlog.get_logger(__name__)
 # Eager start puts each turn's workflow tasks (and its ledger local activities) in this
 # process: the lowest latency. The heavy part, streaming the reply, runs here eagerly only while
-# one of API_ACTIVITY_SLOTS is free; past that it goes to the dedicated workers, and this
-# worker's few pollers leave queued tasks to them too, so the API's one core serves HTTP.
-# (Measured at 50 concurrent streams: 2 slots beat 8; making the start itself non-eager under
-# load moved work to the workers but cost more CPU in all, and fewer turns per second.)
+# a slot is free; past that it goes to the dedicated workers, and this worker's few pollers
+# leave queued tasks to them too, so the API's one core serves HTTP. The waiting poll holds a
+# slot, so 3 slots = 2 eager streams (with 2, eager dispatch never found one free).
+# (Measured at 50 concurrent streams: fewer slots beat 8; making the start itself non-eager
+# under load moved work to the workers but cost more CPU in all, and fewer turns per second.)
 API_ACTIVITY_SLOTS = 3
 
 
