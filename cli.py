@@ -61,13 +61,11 @@ def api() -> None:
 @app.command()
 def worker(queue: list[str] = typer.Option(None, "--queue", "-q", help="task queues (default: all)")) -> None:
     """Run the Temporal worker."""
-    import uvloop
-
     import worker as worker_module
     from workflows import ALL_QUEUES
 
     settings = _settings()
-    uvloop.run(worker_module.run(settings, queue or ALL_QUEUES))  # as `pulse api` runs under uvicorn
+    asyncio.run(worker_module.run(settings, queue or ALL_QUEUES))
 
 
 @app.command()
