@@ -13,7 +13,10 @@ INTERACTIVE = "interactive"  # chat turns: API processes + dedicated workers pol
 BACKGROUND = "background"  # email, payments, sweeps, diagnostics
 DOCUMENTS = "documents"  # CV PDFs, slide decks
 MEDIA = "media"  # images, videos
-ALL_QUEUES = (INTERACTIVE, BACKGROUND, DOCUMENTS, MEDIA)
+# Chat replies streamed by dedicated workers only: a busy API process sends a turn's stream
+# activity here instead of running it eagerly itself (see api/chat/turns.py).
+STREAMS = "streams"
+ALL_QUEUES = (INTERACTIVE, BACKGROUND, DOCUMENTS, MEDIA, STREAMS)
 
 # Search attributes (no personal data: ids and enums only)
 PULSE_USER_ID = SearchAttributeKey.for_keyword("PulseUserId")

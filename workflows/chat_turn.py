@@ -50,6 +50,7 @@ class ChatTurnInput:
     min_output_tokens: int
     moderate: bool
     locale: str
+    stream_queue: str | None = None  # None: the workflow's own queue (eager when possible)
 
 
 @dataclass
@@ -75,6 +76,7 @@ class ChatTurnWorkflow:
             result = await workflow.execute_activity_method(
                 ChatActivities.stream_reply,
                 StreamInput(data.turn_id, data.model, output_cap, data.moderate),
+                task_queue=data.stream_queue,
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=timedelta(seconds=5),
                 retry_policy=STREAM_RETRY,

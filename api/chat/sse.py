@@ -13,8 +13,26 @@ KEEPALIVE_MS = 5000
 TERMINAL_JOB_STATES = {JobStatus.succeeded.value, JobStatus.failed.value, JobStatus.cancelled.value}
 
 
+_open_relays = 0  # in this process
+
+
+def open_relays() -> int:
+    """Event streams this process is relaying now: how busy it is with chat."""
+    return _open_relays
+
+
 async def relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) -> AsyncIterator[bytes]:
     """Yield SSE frames from ``after`` until the turn's ``done`` or ``error`` event."""
+    global _open_relays
+    _open_relays += 1
+    try:
+        async for frame in _relay(bus, db, turn_id, after):
+            yield frame
+    finally:
+        _open_relays -= 1
+
+
+async def _relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) -> AsyncIterator[bytes]:
     yield b"retry: 1000\n\n"
     cursor = after
     while True:

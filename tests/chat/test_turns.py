@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from api.chat import sse, turns
 from core import ledger, subscriptions
 from core.db import Database
+from core.settings import Settings
 from tests.chat.helpers import Event, parse_sse_response, read_events
 from tests.conftest import EmulatorControl
+from workflows import STREAMS
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 MODELS = ["gpt-5-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
@@ -68,6 +71,23 @@ async def test_streamed_arabic_turn_for_each_provider(
     assert conversation["title"].startswith("مرحبا")
     ids = [e.id for e in stream.events]
     assert len(ids) == len(set(ids))
+
+
+async def test_a_busy_api_process_leaves_the_reply_to_the_dedicated_workers(
+    sign_in: Any, db: Database, client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a few open chat streams the API sends the stream activity to the STREAMS queue
+    (dedicated workers only) instead of running it eagerly itself; the turn is the same."""
+    me = await sign_in()
+    monkeypatch.setattr(sse, "_open_relays", turns.STREAM_ITSELF_BELOW)
+    turn = await start(me.client)
+    monkeypatch.setattr(sse, "_open_relays", 0)
+    stream = await read_events(me.client, turn["events_url"])
+    assert stream.last.type == "done" and ARABIC.search(stream.text)
+    history = await client.get_workflow_handle(f"chat-turn-{turn['turn_id']}").fetch_history()
+    scheduled = [e.activity_task_scheduled_event_attributes for e in history.events if e.event_type == 10]
+    assert [a.task_queue.name for a in scheduled] == [settings.task_queue(STREAMS)]
+    assert (await tokens_usage(db, me.user_id)).used == stream.last.data["usage"]["studio_tokens"]
 
 
 async def test_resume_with_last_event_id_has_no_gaps_or_duplicates(
