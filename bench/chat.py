@@ -197,6 +197,7 @@ async def litellm_proxy(emulator_url: str) -> AsyncIterator[tuple[str, subproces
         os.killpg(process.pid, 15)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=15)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(

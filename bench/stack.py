@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -178,6 +179,7 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
         admin = await asyncpg.connect(PG_ADMIN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 async def _wait_port(port: int, timeout: float = 30) -> None:
