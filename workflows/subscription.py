@@ -86,6 +86,7 @@ class SubscriptionWorkflow:
         self.retries_done = 0
         self.last_charge: ChargeResult | None = None
         self.failed_payment_id = ""
+        self.fulfilled_payment_id = ""
 
     # --- messages -------------------------------------------------------------------------
 
@@ -131,12 +132,18 @@ class SubscriptionWorkflow:
 
     @workflow.update
     async def retry_payment(self, request: RetryRequest) -> RetryOutcome:
-        """Support: charge the failed renewal again now (replaces the next scheduled retry)."""
+        """Support: charge the failed renewal again now (replaces the next scheduled retry).
+
+        A success is answered once the new period's grants exist, so the agent can tell the
+        user their quota is back as soon as the console says "succeeded".
+        """
         done = self.retries_done
         self.retry_by = request.actor_id
         await workflow.wait_condition(lambda: self.retries_done > done)
         charged = self.last_charge
         assert charged is not None
+        if charged.status == "succeeded":
+            await workflow.wait_condition(lambda: self.fulfilled_payment_id == charged.payment_id)
         return RetryOutcome(charged.payment_id, charged.status, charged.result_code)
 
     @retry_payment.validator
@@ -247,6 +254,7 @@ class SubscriptionWorkflow:
             retry_policy=self._retry(),
             summary="open the next period",
         )
+        self.fulfilled_payment_id = done.payment_id
         await send_email(
             f"email-receipt-{done.payment_id}",
             done.email,
