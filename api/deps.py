@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.i18n import request_locale
+from api.i18n import locale_dependency
 from api.temporal import TemporalConnection
 from core.db import Database
 from core.errors import Unavailable
@@ -30,7 +30,7 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.pulse
     return state
 
@@ -38,7 +38,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -59,4 +59,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # ends them after the response, so a client's next request could miss the write).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
-LocaleDep = Annotated[str, Depends(request_locale)]
+LocaleDep = Annotated[str, Depends(locale_dependency)]

@@ -16,3 +16,9 @@ def request_locale(request: Request) -> str:
     if user is not None and getattr(user, "locale", None) in LOCALES:
         return str(user.locale)
     return normalize_locale(locale_from_accept_language(request.headers.get("accept-language")))
+
+
+async def locale_dependency(request: Request) -> str:
+    """``request_locale`` as a dependency: async, so FastAPI calls it inline instead of in a
+    worker thread (a thread hop per request for a few dictionary lookups)."""
+    return request_locale(request)

@@ -77,7 +77,7 @@ class RateLimiter:
         await self.storage.reset()
 
 
-def get_limiter(state: StateDep) -> RateLimiter:
+async def get_limiter(state: StateDep) -> RateLimiter:
     limiter = state.extras.get(STATE_KEY)
     if limiter is None:
         limiter = state.extras[STATE_KEY] = RateLimiter(state.settings)

@@ -94,15 +94,21 @@ async def start_turn(
         conversation.model = model
         conversation.updated_at = utcnow()
     else:
-        conversation = Conversation(user_id=user_id, model=model, title="")
+        conversation = Conversation(id=new_id(), user_id=user_id, model=model, title="")
         session.add(conversation)
-        await session.flush()
     turn_id = new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
-    job = await JobRepository(session).create(
-        kind=JobKind.chat, workflow_id=workflow_id, user_id=user_id, job_id=turn_id
+    # Running from the start: its workflow starts as soon as this commits.
+    session.add(
+        Job(
+            id=turn_id,
+            kind=JobKind.chat,
+            workflow_id=workflow_id,
+            user_id=user_id,
+            status=JobStatus.running.value,
+        )
     )
-    job.status = JobStatus.running.value  # its workflow starts as soon as this commits
+    await session.flush()  # the conversation and the job before the message that refers to them
     session.add(
         ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model)
     )

@@ -112,21 +112,21 @@ async def require_principal(
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 
 
-def current_user(principal: CurrentPrincipal) -> User:
+async def current_user(principal: CurrentPrincipal) -> User:
     return principal.user
 
 
-def optional_user(principal: OptionalPrincipal) -> User | None:
+async def optional_user(principal: OptionalPrincipal) -> User | None:
     return principal.user if principal else None
 
 
-def support_user(principal: CurrentPrincipal) -> User:
+async def support_user(principal: CurrentPrincipal) -> User:
     if not accounts.has_role(principal.user, Role.support, Role.admin):
         raise Forbidden()
     return principal.user
 
 
-def admin_user(principal: CurrentPrincipal) -> User:
+async def admin_user(principal: CurrentPrincipal) -> User:
     if not accounts.has_role(principal.user, Role.admin):
         raise Forbidden()
     return principal.user

@@ -92,16 +92,18 @@ class OpenAIChat:
 
     async def stream(self, model: ModelInfo, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         from openai import AsyncStream
-        from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
         body = {**self.params(model, request), "stream": True, "stream_options": {"include_usage": True}}
         try:
+            # ``object``: each chunk stays the JSON dict the SDK decoded from the SSE line (still
+            # the SDK's transport, auth, SSE parsing and error events). Building a pydantic
+            # ChatCompletionChunk per token cost more CPU than the rest of the stream's handling.
             stream = await self.client.post(
                 "/chat/completions",
                 body=body,
-                cast_to=ChatCompletion,
+                cast_to=object,
                 stream=True,
-                stream_cls=AsyncStream[ChatCompletionChunk],
+                stream_cls=AsyncStream[object],
             )
         except caught() as error:
             raise classify(error) from error
@@ -109,14 +111,15 @@ class OpenAIChat:
         refusal = ""
         try:
             async for chunk in stream:
-                if chunk.usage is not None:
-                    details = chunk.usage.prompt_tokens_details
-                    cached = (details.cached_tokens or 0) if details else 0
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, cached)
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        yield TextDelta(choice.delta.content)
-                    refusal += choice.delta.refusal or ""
+                if not isinstance(chunk, dict):
+                    continue
+                if chunk.get("usage"):
+                    usage = _usage(chunk["usage"])
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    if delta.get("content"):
+                        yield TextDelta(delta["content"])
+                    refusal += delta.get("refusal") or ""
         except caught() as error:
             raise classify(error) from error
         finally:
@@ -130,23 +133,26 @@ class OpenAIChat:
         yield usage
 
     async def moderate(self, text: str) -> ModerationResult:
-        from openai.types import ModerationCreateResponse
-
         try:
             response = await self.client.post(
                 "/moderations",
                 body={"input": text, "model": MODERATION_MODEL},
-                cast_to=ModerationCreateResponse,
+                cast_to=object,  # the decoded JSON: only two fields are read
             )
         except caught() as error:
             raise classify(error) from error
-        flagged = [result for result in response.results if result.flagged]
+        results = response.get("results", []) if isinstance(response, dict) else []
+        flagged = [result for result in results if result.get("flagged")]
         categories = sorted(
-            {
-                name
-                for result in flagged
-                for name, on in result.categories.model_dump(by_alias=True).items()
-                if on
-            }
+            {name for result in flagged for name, on in (result.get("categories") or {}).items() if on}
         )
         return ModerationResult(flagged=bool(flagged), categories=categories)
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    details = raw.get("prompt_tokens_details") or {}
+    return Usage(
+        int(raw.get("prompt_tokens") or 0),
+        int(raw.get("completion_tokens") or 0),
+        int(details.get("cached_tokens") or 0),
+    )
