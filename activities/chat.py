@@ -84,7 +84,7 @@ class ChatActivities:
         if activity.info().attempt > 1:
             await self.bus.publish(data.turn_id, "restart", {"attempt": activity.info().attempt})
         model = resolve_model(data.model, self.settings)
-        async with self.db.session() as session:
+        async with self.db.reader() as session:
             budget = model.context_window - data.max_output_tokens
             messages = await turn_messages(session, data.turn_id, budget)
         moderated = "moderated" in activity.info().heartbeat_details  # a retry doesn't ask again

@@ -54,7 +54,7 @@ async def _finished_without_events(db: Database, turn_id: str, cursor: str | Non
     """A turn that ended long ago (its stream expired) is summarised from the database."""
     if cursor is not None:
         return None
-    async with db.session() as session:
+    async with db.reader() as session:
         job = await chat.get_turn_job(session, turn_id)
     if job.status not in TERMINAL_JOB_STATES:
         return None
