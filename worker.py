@@ -106,6 +106,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         chat.stream_reply,
         chat.settle,
         chat.fail,
+        chat.finish_stopped,
         pay.create_checkout,
         pay.verify_checkout,
         pay.expire_checkout,

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import TypeVar, cast
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ledger import LedgerActivities, SettleInput
+from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
 from core.catalog import resolve_model, studio_tokens
-from core.chat import ReplyRecord, estimate_tokens, fail_turn, store_reply, turn_messages
+from core.chat import ReplyRecord, estimate_tokens, fail_turn, store_reply, stored_reply, turn_messages
 from core.db import Database
 from core.i18n import translate
 from core.settings import Settings
@@ -24,6 +24,7 @@ from providers.llm.errors import NonRetryableProviderError, RetryableProviderErr
 from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
 
+T = TypeVar("T")
 HEARTBEAT_EVERY_S = 0.5
 HEARTBEAT_AFTER_S = 1.0
 ERROR_MESSAGES = {
@@ -66,6 +67,12 @@ class FailInput:
     turn_id: str
     code: str  # quota_exceeded | moderation_blocked | provider_error | model_unavailable | cancelled
     locale: str
+
+
+@dataclass
+class FinishStoppedInput:
+    turn_id: str
+    key: str  # the reservation's
 
 
 class ChatActivities:
@@ -134,12 +141,7 @@ class ChatActivities:
             finally:
                 stop.cancel()
         if not pump.done() or stop_requested.is_set():
-            pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
-            await reply.deltas.drain()
-            input_estimate = sum(estimate_tokens(content) for _role, content in messages)
-            return await self._store(data, reply.text, reply.partial_usage(input_estimate), stopped=True)
+            return await _finish_despite_cancel(self._keep_partial(data, messages, pump, reply))
         try:
             pump.result()
         except RetryableProviderError as error:
@@ -152,7 +154,17 @@ class ChatActivities:
             ) from None
         if reply.usage is None:
             raise ApplicationError("stream ended without usage", type="provider_retryable")
-        return await self._store(data, reply.text, reply.usage, stopped=False)
+        return await _finish_despite_cancel(self._store(data, reply.text, reply.usage, stopped=False))
+
+    async def _keep_partial(
+        self, data: StreamInput, messages: list[tuple[str, str]], pump: asyncio.Future[None], reply: _Reply
+    ) -> StreamResult:
+        pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+        await reply.deltas.drain()
+        input_estimate = sum(estimate_tokens(content) for _role, content in messages)
+        return await self._store(data, reply.text, reply.partial_usage(input_estimate), stopped=True)
 
     async def _pump(self, request: ChatRequest, reply: _Reply) -> None:
         # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
@@ -189,10 +201,37 @@ class ChatActivities:
         if warn is not None:
             await self.ledger.warn_if_due(*warn)
 
+    @activity.defn(name="chat.finish_stopped")
+    async def finish_stopped(self, data: FinishStoppedInput) -> int:
+        """Finish a turn whose workflow was cancelled (Stop): bill the reply the stream activity
+        stored, else store an empty stopped reply and release the reservation. Reading the
+        database, not the activity's result, matters: when the result and the cancel reach the
+        workflow in one task, the SDK raises the cancel and the result is lost to the workflow."""
+        async with self.db.reader() as session:
+            reply = await stored_reply(session, data.turn_id)
+        if reply is not None:
+            await self.settle(
+                SettleReplyInput(
+                    data.turn_id,
+                    data.key,
+                    reply.studio_tokens,
+                    reply.input_tokens,
+                    reply.output_tokens,
+                    reply.stopped,
+                )
+            )
+            return reply.studio_tokens
+        await self.ledger.release(ReleaseInput(key=data.key))
+        async with self.db.session() as session:
+            await store_reply(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
+        usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
+        await self.bus.publish(data.turn_id, "done", {"stopped": True, "usage": usage})
+        return 0
+
     @activity.defn(name="chat.fail")
     async def fail(self, data: FailInput) -> None:
         """Record why the turn ended without a reply and tell the client, in its language."""
-        if data.code == "cancelled":  # stopped before any text arrived
+        if data.code == "cancelled":  # only turns started before finish_stopped existed
             async with self.db.session() as session:
                 await store_reply(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
             usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
@@ -226,6 +265,18 @@ class _Reply:
             return self.usage
         received = max(len(self.parts), estimate_tokens(self.text) - 4) if self.parts else 0
         return Usage(input_tokens=input_estimate, output_tokens=received)
+
+
+async def _finish_despite_cancel(work: Awaitable[T]) -> T:
+    """Once the reply is being stored, a Temporal cancel (it arrives with a heartbeat's answer)
+    must not interrupt it: the activity then completes with the stored reply's usage."""
+    task = asyncio.ensure_future(work)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                return task.result()
 
 
 async def _heartbeat_forever(*details: str, first_after: float = 0.0) -> None:

@@ -222,6 +222,25 @@ async def store_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -
     )
 
 
+async def stored_reply(session: AsyncSession, turn_id: str) -> ReplyRecord | None:
+    """The assistant message a turn's stream activity stored, if it got that far."""
+    row = (
+        await session.execute(
+            select(
+                ChatMessage.content,
+                ChatMessage.input_tokens,
+                ChatMessage.output_tokens,
+                ChatMessage.studio_tokens,
+                ChatMessage.status,
+            ).where(ChatMessage.turn_id == turn_id, ChatMessage.role == "assistant")
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    text, input_tokens, output_tokens, charged, status = row
+    return ReplyRecord(text, input_tokens, output_tokens, charged, status == MessageStatus.stopped.value)
+
+
 def upsert(
     session: AsyncSession, model: type[Base], row: dict[str, Any], keys: list[str], changes: dict[str, Any]
 ) -> Insert:

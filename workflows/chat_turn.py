@@ -17,11 +17,19 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.chat import ChatActivities, FailInput, SettleReplyInput, StreamInput, StreamResult
+    from activities.chat import (
+        ChatActivities,
+        FailInput,
+        FinishStoppedInput,
+        SettleReplyInput,
+        StreamInput,
+        StreamResult,
+    )
     from activities.ledger import ReleaseInput, ReserveInput, ReserveResult
     from workflows import PULSE_JOB_STATUS
 
 T = TypeVar("T")
+FINISH_STOPPED_PATCH = "stopped-turn-billed-from-stored-reply"
 LEDGER_TIMEOUT = timedelta(seconds=15)
 LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 STREAM_RETRY = RetryPolicy(
@@ -83,10 +91,27 @@ class ChatTurnWorkflow:
                 cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 summary=f"stream {data.model}",
             )
-        except (ActivityError, asyncio.CancelledError, CancelledError) as error:
-            code = _error_code(error) if isinstance(error, ActivityError) else "cancelled"
-            return await self._fail(data, code, key, release=True)
+        except ActivityError as error:
+            return await self._fail(data, _error_code(error), key, release=True)
+        except (asyncio.CancelledError, CancelledError):
+            return await self._finish_stopped(data, key)
         return await self._settle_and_finish(data, key, result)
+
+    async def _finish_stopped(self, data: ChatTurnInput, key: str) -> ChatTurnResult:
+        """Stop cancelled the workflow: bill what the stream activity stored (see
+        ChatActivities.finish_stopped for why it is read from the database)."""
+        if not workflow.patched(FINISH_STOPPED_PATCH):  # turns started before this change
+            return await self._fail(data, "cancelled", key, release=True)
+        charged: int = await _uncancellable(
+            workflow.execute_local_activity_method(
+                ChatActivities.finish_stopped,
+                FinishStoppedInput(data.turn_id, key),
+                start_to_close_timeout=LEDGER_TIMEOUT,
+                retry_policy=LEDGER_RETRY,
+            )
+        )
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set("stopped")])
+        return ChatTurnResult(status="stopped", studio_tokens=charged)
 
     async def _reserve(self, data: ChatTurnInput, key: str) -> ReserveResult:
         amount = _studio(data.input_tokens_estimate + data.max_output_tokens, data.token_weight)

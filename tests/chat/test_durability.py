@@ -9,13 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.worker import Worker
 
+import worker as worker_module
 from core.db import Database
 from core.settings import Settings
 from tests.chat.helpers import Event, read_events
 from tests.chat.test_turns import tokens_usage
 from tests.conftest import EmulatorControl, free_port, serve_app
 from tests.processes import kill_hard, pulse_process, settings_env, wait_ready
+from workflows import INTERACTIVE
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +87,74 @@ async def test_two_apis_two_workers_stream_through_another_api(
         await first.aclose()
         await second.aclose()
     assert stream.last.type == "done" and stream.text
+
+
+async def wait_for_events(client: Client, workflow_id: str, wanted: set[int], timeout: float = 20) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(int(timeout / 0.1)):
+        seen = {event.event_type for event in (await handle.fetch_history()).events}
+        if wanted <= seen:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id} never recorded {wanted}")
+
+
+async def test_stop_whose_result_and_cancel_reach_the_workflow_together_is_still_billed(
+    settings: Settings, sign_in: Any, db: Database, emulator: EmulatorControl, client: Client
+) -> None:
+    """The stream activity stops on the bus and completes while the workflow's cancel is
+    pending, so both reach the workflow in one task. The SDK then raises the cancel and drops
+    the activity's result; the partial reply must still be billed (this was a flaky CI failure).
+    The workflow worker is held down meanwhile so the two land together every time."""
+    own = settings.model_copy(update={"temporal_task_queue_prefix": f"stop{uuid.uuid4().hex[:6]}-"})
+    queue = own.task_queue(INTERACTIVE)
+    deps = worker_module.build_deps(own)
+    activities = worker_module.activity_functions(deps)
+
+    def workflow_worker() -> Worker:  # no cache: every task is a fresh one from the normal queue
+        return Worker(
+            client,
+            task_queue=queue,
+            workflows=worker_module.workflow_classes(),
+            activities=activities,
+            no_remote_activities=True,
+            max_cached_workflows=0,
+        )
+
+    activity_worker = Worker(client, task_queue=queue, activities=activities)
+    me = await sign_in()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.05, model="gpt-5-mini")
+    async with serve_app(own, run_worker=False) as url:
+        api = await bearer_client(url, me.token)
+        async with activity_worker:
+            async with workflow_worker():
+                turn = (
+                    await api.post(
+                        "/v1/chat/turns",
+                        json={"model": "gpt-5-mini", "message": "اكتب قصة", "max_tokens": 400},
+                    )
+                ).json()
+                partial = await read_events(api, turn["events_url"], stop_after=3)
+            workflow_id = f"chat-turn-{turn['turn_id']}"
+            assert (await api.post(f"/v1/chat/turns/{turn['turn_id']}/cancel")).status_code == 202
+            await wait_for_events(
+                client,
+                workflow_id,
+                {
+                    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+                    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+                },
+            )
+            async with workflow_worker():
+                stream = await read_events(api, turn["events_url"], last_event_id=partial.last.id)
+        conversation = (await api.get(f"/v1/chat/conversations/{turn['conversation_id']}")).json()
+        await api.aclose()
+    await deps.aclose()
+    assert stream.last.type == "done" and stream.last.data["stopped"] is True
+    billed = stream.last.data["usage"]["studio_tokens"]
+    assert billed > 0
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == billed and tokens.reserved == 0
+    reply = conversation["messages"][1]
+    assert reply["status"] == "stopped" and reply["studio_tokens"] == billed and reply["content"]
+    assert (partial.text + stream.text).startswith(reply["content"][:5])
