@@ -4,6 +4,10 @@ Token weights are studio tokens per provider token, from public list prices rela
 other: the blended price (input + output per 1M tokens, halved) divided by gpt-5-mini's
 ($0.25 + $2.00) / 2 = $1.125. Billing uses ``studio_tokens``; pre-call estimates use
 ``estimate_input_tokens`` (local, no tokenizer: UTF-8 bytes / 4, plus 4 per message).
+
+A model with ``retires_on`` (the provider's end-of-life date) is offered until the day before:
+from that day new turns are refused with ``model_unavailable`` and it leaves the model lists,
+while a turn already running finishes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Literal
 
@@ -28,9 +33,16 @@ class ModelUnavailable(AppError):
     code = "model_unavailable"
     message = "The model {model} is not available."
 
-    def __init__(self, model: str) -> None:
-        super().__init__(model=model)
+    def __init__(self, model: str, message: str | None = None, **params: object) -> None:
+        super().__init__(message, model=model, **params)
         self.model = model
+
+
+class ModelRetired(ModelUnavailable):
+    message = "The model {model} was retired on {date}. Choose another model."
+
+    def __init__(self, model: str, retired_on: date) -> None:
+        super().__init__(model, self.message, date=retired_on.isoformat())
 
 
 @dataclass(frozen=True)
@@ -43,9 +55,13 @@ class ModelInfo:
     max_output_tokens: int
     token_weight: float
     capabilities: frozenset[str]
+    retires_on: date | None = None  # the provider's end-of-life date
 
     def display_name(self, locale: str | None) -> str:
         return self.display_name_en if locale == "en" else self.display_name_ar
+
+    def retired(self, today: date | None = None) -> bool:
+        return self.retires_on is not None and (today or utc_today()) >= self.retires_on
 
 
 ALL = frozenset({"stream", "vision", "json"})
@@ -57,7 +73,18 @@ MODELS: dict[str, ModelInfo] = {
         ModelInfo("gpt-5-mini", "openai", "جي بي تي 5 ميني", "GPT-5 mini", 400_000, 128_000, 1.0, ALL),
         ModelInfo("gpt-4o", "openai", "جي بي تي 4o", "GPT-4o", 128_000, 16_384, 5.56, ALL),
         ModelInfo(
-            "claude-sonnet-4-5", "anthropic", "كلود سونيت 4.5", "Claude Sonnet 4.5", 200_000, 64_000, 8.0, ALL
+            "claude-sonnet-4-6", "anthropic", "كلود سونيت 4.6", "Claude Sonnet 4.6", 200_000, 64_000, 8.0, ALL
+        ),
+        ModelInfo(
+            "claude-sonnet-4-5",
+            "anthropic",
+            "كلود سونيت 4.5",
+            "Claude Sonnet 4.5",
+            200_000,
+            64_000,
+            8.0,
+            ALL,
+            retires_on=date(2026, 11, 30),  # Anthropic's end of life (anthropic SDK's deprecation list)
         ),
         ModelInfo(
             "claude-haiku-4-5", "anthropic", "كلود هايكو 4.5", "Claude Haiku 4.5", 200_000, 64_000, 2.67, ALL
@@ -94,7 +121,8 @@ def provider_enabled(provider: Provider, settings: Settings) -> bool:
 
 
 def resolve_model(model_id: str, settings: Settings) -> ModelInfo:
-    """The catalog entry for ``model_id`` (``gpt-4o`` or ``openai:gpt-4o``), if offered now."""
+    """The catalog entry for ``model_id`` (``gpt-4o`` or ``openai:gpt-4o``), if its provider is
+    enabled. Retirement is checked only where a turn starts (``offered_model``)."""
     provider, bare = route(model_id)
     model = MODELS.get(bare)
     if provider is None or model is None or model.provider != provider:
@@ -104,9 +132,25 @@ def resolve_model(model_id: str, settings: Settings) -> ModelInfo:
     return model
 
 
-def available_models(settings: Settings) -> list[ModelInfo]:
-    """Models whose provider is enabled, in catalog order."""
-    return [model for model in MODELS.values() if provider_enabled(model.provider, settings)]
+def offered_model(model_id: str, settings: Settings, today: date | None = None) -> ModelInfo:
+    """``resolve_model`` for a new turn: a retired model is refused as well."""
+    model = resolve_model(model_id, settings)
+    if model.retires_on is not None and model.retired(today):
+        raise ModelRetired(model_id, model.retires_on)
+    return model
+
+
+def available_models(settings: Settings, today: date | None = None) -> list[ModelInfo]:
+    """Models offered for new turns (provider enabled, not retired), in catalog order."""
+    return [
+        model
+        for model in MODELS.values()
+        if provider_enabled(model.provider, settings) and not model.retired(today)
+    ]
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 def studio_tokens(model: ModelInfo, input_tokens: int, output_tokens: int) -> int:

@@ -12,7 +12,7 @@ from api.chat.sse import relay
 from api.chat.turns import start_chat_turn
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
 from core import chat
-from core.catalog import MODELS
+from core.catalog import MODELS, provider_enabled
 from core.errors import AppError
 from core.models import JobStatus
 
@@ -33,7 +33,8 @@ async def list_models(state: StateDep, locale: LocaleDep) -> list[schemas.ModelO
             max_output_tokens=m.max_output_tokens,
             token_weight=m.token_weight,
             capabilities=sorted(m.capabilities),
-            available=bool(getattr(state.settings, f"{m.provider}_enabled", False)),
+            available=provider_enabled(m.provider, state.settings) and not m.retired(),
+            retires_on=m.retires_on,
         )
         for m in MODELS.values()
     ]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -15,7 +15,8 @@ class ModelOut(BaseModel):
     max_output_tokens: int
     token_weight: float
     capabilities: list[str]
-    available: bool
+    available: bool  # provider enabled and not retired
+    retires_on: date | None = None  # the provider's end-of-life date, when announced
 
 
 class TurnIn(BaseModel):

@@ -10,7 +10,7 @@ from api.chat.schemas import TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
 from core import chat
-from core.catalog import ModelInfo, resolve_model
+from core.catalog import ModelInfo, offered_model
 from core.models import User
 from core.settings import Settings
 from workflows import (
@@ -53,7 +53,7 @@ async def start_chat_turn(
     locale: str,
 ) -> chat.NewTurn:
     settings = state.settings
-    model = resolve_model(body.model, settings)
+    model = offered_model(body.model, settings)
     cap = output_cap(model, body.max_tokens)
     turn = await chat.start_turn(
         session,

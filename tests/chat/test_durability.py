@@ -81,7 +81,7 @@ async def test_two_apis_two_workers_stream_through_another_api(
         await asyncio.gather(*(wait_ready(url) for url in urls))
         first, second = await bearer_client(urls[0], me.token), await bearer_client(urls[1], me.token)
         turn = (
-            await first.post("/v1/chat/turns", json={"model": "claude-sonnet-4-5", "message": "مرحبا"})
+            await first.post("/v1/chat/turns", json={"model": "claude-sonnet-4-6", "message": "مرحبا"})
         ).json()
         stream = await read_events(second, turn["events_url"])
         await first.aclose()

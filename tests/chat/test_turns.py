@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import date
 from typing import Any
 
 import pytest
 from temporalio.client import Client
 
 from api.chat import sse, turns
-from core import ledger, subscriptions
+from core import catalog, ledger, subscriptions
 from core.db import Database
 from core.settings import Settings
 from tests.chat.helpers import Event, parse_sse_response, read_events
@@ -277,12 +278,30 @@ async def test_models_catalog(http: Any) -> None:
         "gpt-5",
         "gpt-5-mini",
         "gpt-4o",
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         "claude-haiku-4-5",
         "gemini-2.5-pro",
         "gemini-2.5-flash",
     } <= ids
-    assert all(m["available"] and m["context_window"] > 0 for m in models)
+    assert all(m["context_window"] > 0 for m in models)
+    today = catalog.utc_today().isoformat()
+    assert all(m["available"] == (m["retires_on"] is None or m["retires_on"] > today) for m in models)
+    assert next(m for m in models if m["id"] == "claude-sonnet-4-5")["retires_on"] == "2026-11-30"
+
+
+async def test_a_retired_model_is_refused_with_a_clear_error(
+    sign_in: Any, emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me = await sign_in(locale="ar")
+    monkeypatch.setattr(catalog, "utc_today", lambda: date(2026, 11, 30))  # the clock, not the code
+    response = await me.client.post("/v1/chat/turns", json={"model": "claude-sonnet-4-5", "message": "مرحبا"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "model_unavailable" and "2026-11-30" in body["message"]
+    models = (await me.client.get("/v1/chat/models")).json()
+    assert next(m for m in models if m["id"] == "claude-sonnet-4-5")["available"] is False
+    assert (await emulator.calls()).get("anthropic", {}).get("requests", 0) == 0
+    assert (await me.client.get("/v1/chat/conversations")).json() == []  # nothing half-written
 
 
 async def test_concurrent_turns_bill_exactly(sign_in: Any, db: Database, emulator: EmulatorControl) -> None:

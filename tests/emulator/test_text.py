@@ -130,7 +130,7 @@ async def test_arabic_in_arabic_out_over_the_wire(
 ) -> None:
     messages: Any = [{"role": "user", "content": ARABIC_PROMPT}]
     completion = await oai.chat.completions.create(model="gpt-4o", messages=messages)
-    message = await claude.messages.create(model="claude-sonnet-4-5", max_tokens=100, messages=messages)
+    message = await claude.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=messages)
     response = await gemini.aio.models.generate_content(model="gemini-2.5-pro", contents=ARABIC_PROMPT)
     block = message.content[0]
     assert block.type == "text"

@@ -94,7 +94,7 @@ async def test_openai_moderations(oai: openai.AsyncOpenAI) -> None:
 
 async def test_anthropic_non_stream(claude: anthropic.AsyncAnthropic, emulator: EmulatorControl) -> None:
     message = await claude.messages.create(
-        model="claude-sonnet-4-5", max_tokens=7, system="Be brief.", messages=USER
+        model="claude-sonnet-4-6", max_tokens=7, system="Be brief.", messages=USER
     )
     assert message.type == "message" and message.role == "assistant"
     assert message.stop_reason == "max_tokens" and message.usage.output_tokens == 7
@@ -127,7 +127,7 @@ async def test_anthropic_event_sequence(emulator_url: str, emulator: EmulatorCon
 async def test_anthropic_sdk_stream_helper(
     claude: anthropic.AsyncAnthropic, emulator: EmulatorControl
 ) -> None:
-    async with claude.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=USER) as stream:
+    async with claude.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=USER) as stream:
         pieces = [text async for text in stream.text_stream]
         final = await stream.get_final_message()
     assert len(pieces) == final.usage.output_tokens == 20
