@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog import estimate_input_tokens
-from core.errors import AppError, NotFound
+from core.errors import AppError, Conflict, NotFound
 from core.jobs import JobRepository
 from core.models import ChatMessage, Conversation, Job, JobKind, JobStatus, MessageStatus
 from core.models.base import Base, new_id, utcnow
@@ -36,6 +36,16 @@ class EmptyMessage(AppError):
 class TurnNotFound(NotFound):
     code = "turn_not_found"
     message = "This reply was not found."
+
+
+class TurnStillRunning(Conflict):
+    code = "turn_running"
+    message = "This reply is still being written. Wait for it or stop it first."
+
+
+class TurnNotLatest(Conflict):
+    code = "turn_not_latest"
+    message = "Only the latest reply in a conversation can be regenerated."
 
 
 class ConversationNotFound(NotFound):
@@ -82,6 +92,7 @@ async def start_turn(
     message: str,
     context_window: int,
     max_output_tokens: int,
+    turn_id: str | None = None,
 ) -> NewTurn:
     """Record the user's message and the turn's job; the workflow does the rest."""
     text = message.strip()
@@ -96,7 +107,7 @@ async def start_turn(
     else:
         conversation = Conversation(id=new_id(), user_id=user_id, model=model, title="")
         session.add(conversation)
-    turn_id = new_id()
+    turn_id = turn_id or new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
     # Running from the start: its workflow starts as soon as this commits.
     session.add(
@@ -119,6 +130,56 @@ async def start_turn(
     return NewTurn(turn_id, conversation.id, workflow_id, estimate)
 
 
+@dataclass
+class RegenerateSource:
+    conversation_id: str
+    message: str
+    model: str
+
+
+async def replace_turn(session: AsyncSession, user_id: str, turn_id: str) -> RegenerateSource:
+    """Take a finished turn out of its conversation so a new turn can answer its question again.
+
+    Only the conversation's latest turn qualifies. Its messages stay (billed, kept) with
+    ``replaced_by`` set once the new turn's id is known (``mark_replaced``); the row lock taken
+    here makes a second, concurrent regenerate of the same turn wait and then fail."""
+    job = await get_turn(session, user_id, turn_id)
+    if job.status in (JobStatus.pending.value, JobStatus.running.value):
+        raise TurnStillRunning()
+    asked = (
+        await session.execute(
+            select(ChatMessage)
+            .where(ChatMessage.turn_id == turn_id, ChatMessage.role == "user")
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if asked is None or asked.replaced_by is not None:
+        raise TurnNotLatest()
+    newer = await session.scalar(
+        select(func.count())
+        .select_from(ChatMessage)
+        .where(
+            ChatMessage.conversation_id == asked.conversation_id,
+            ChatMessage.role == "user",
+            ChatMessage.created_at > asked.created_at,
+            ChatMessage.replaced_by.is_(None),
+        )
+    )
+    if newer:
+        raise TurnNotLatest()
+    return RegenerateSource(asked.conversation_id, asked.content, asked.model)
+
+
+async def mark_replaced(session: AsyncSession, old_turn_id: str, new_turn_id: str) -> None:
+    await session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.turn_id == old_turn_id)
+        .values(replaced_by=new_turn_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def conversation_history(session: AsyncSession, conversation_id: str) -> list[tuple[str, str]]:
     """Completed exchanges plus pending user messages, oldest first (failed replies skipped)."""
     await session.flush()
@@ -127,6 +188,7 @@ async def conversation_history(session: AsyncSession, conversation_id: str) -> l
         .where(ChatMessage.conversation_id == conversation_id)
         .where(ChatMessage.status != MessageStatus.failed.value)
         .where(ChatMessage.content != "")
+        .where(ChatMessage.replaced_by.is_(None))
         .order_by(ChatMessage.created_at, ChatMessage.role.desc())
     )
     return [(role, content) for role, content in rows.all()]
@@ -145,6 +207,7 @@ async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int
         .join(this_turn, this_turn.c.conversation_id == ChatMessage.conversation_id)
         .where(ChatMessage.created_at <= this_turn.c.created_at)
         .where(ChatMessage.status != MessageStatus.failed.value)
+        .where(ChatMessage.replaced_by.is_(None))
         .where((ChatMessage.content != "") | (ChatMessage.turn_id == turn_id))
         .order_by(ChatMessage.created_at, ChatMessage.role.desc())
     )
@@ -318,7 +381,7 @@ async def conversation_messages(session: AsyncSession, conversation_id: str) -> 
     rows = await session.execute(
         select(ChatMessage, Job.status, Job.error_code)
         .join(Job, Job.id == ChatMessage.turn_id)
-        .where(ChatMessage.conversation_id == conversation_id)
+        .where(ChatMessage.conversation_id == conversation_id, ChatMessage.replaced_by.is_(None))
         .order_by(ChatMessage.created_at, ChatMessage.role.desc())
     )
     return [

@@ -9,7 +9,7 @@ from temporalio.service import RPCError
 from api.auth.deps import CurrentUser
 from api.chat import schemas
 from api.chat.sse import relay
-from api.chat.turns import start_chat_turn
+from api.chat.turns import regenerate_chat_turn, start_chat_turn
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
 from core import chat
 from core.catalog import MODELS, provider_enabled
@@ -50,6 +50,28 @@ async def create_turn(
     locale: LocaleDep,
 ) -> schemas.TurnOut:
     turn = await start_chat_turn(state, session, client, user, body, locale)
+    return schemas.TurnOut(
+        turn_id=turn.turn_id,
+        conversation_id=turn.conversation_id,
+        events_url=f"/v1/chat/turns/{turn.turn_id}/events",
+    )
+
+
+@router.post("/turns/{turn_id}/regenerate", status_code=202, response_model=schemas.TurnOut)
+async def regenerate_turn(
+    turn_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
+    client: TemporalDep,
+    locale: LocaleDep,
+    body: schemas.RegenerateIn | None = None,
+) -> schemas.TurnOut:
+    """Answer the conversation's latest question again (same or another model); the new turn
+    replaces the old exchange in the conversation."""
+    turn = await regenerate_chat_turn(
+        state, session, client, user, turn_id, body or schemas.RegenerateIn(), locale
+    )
     return schemas.TurnOut(
         turn_id=turn.turn_id,
         conversation_id=turn.conversation_id,

@@ -26,6 +26,11 @@ class TurnIn(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
 
 
+class RegenerateIn(BaseModel):
+    model: str | None = Field(default=None, min_length=1, max_length=64)  # default: the turn's
+    max_tokens: int | None = Field(default=None, ge=1, le=128_000)
+
+
 class TurnOut(BaseModel):
     turn_id: str
     conversation_id: str

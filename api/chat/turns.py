@@ -6,12 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.chat.schemas import TurnIn
+from api.chat.schemas import RegenerateIn, TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
 from core import chat
 from core.catalog import ModelInfo, offered_model
 from core.models import User
+from core.models.base import new_id
 from core.settings import Settings
 from workflows import (
     INTERACTIVE,
@@ -52,8 +53,7 @@ async def start_chat_turn(
     body: TurnIn,
     locale: str,
 ) -> chat.NewTurn:
-    settings = state.settings
-    model = offered_model(body.model, settings)
+    model = offered_model(body.model, state.settings)
     cap = output_cap(model, body.max_tokens)
     turn = await chat.start_turn(
         session,
@@ -64,6 +64,52 @@ async def start_chat_turn(
         context_window=model.context_window,
         max_output_tokens=cap,
     )
+    await launch(state, session, client, user, model, cap, turn, locale)
+    return turn
+
+
+async def regenerate_chat_turn(
+    state: AppState,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    turn_id: str,
+    body: RegenerateIn,
+    locale: str,
+) -> chat.NewTurn:
+    """Answer a finished turn's question again as a new turn that replaces it in the
+    conversation (the question is not stored twice; the old reply stays billed)."""
+    source = await chat.replace_turn(session, user.id, turn_id)
+    model = offered_model(body.model or source.model, state.settings)
+    cap = output_cap(model, body.max_tokens)
+    new_turn_id = new_id()
+    await chat.mark_replaced(session, turn_id, new_turn_id)  # before the new turn's history read
+    turn = await chat.start_turn(
+        session,
+        user_id=user.id,
+        conversation_id=source.conversation_id,
+        model=model.id,
+        message=source.message,
+        context_window=model.context_window,
+        max_output_tokens=cap,
+        turn_id=new_turn_id,
+    )
+    await launch(state, session, client, user, model, cap, turn, locale)
+    return turn
+
+
+async def launch(
+    state: AppState,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    model: ModelInfo,
+    cap: int,
+    turn: chat.NewTurn,
+    locale: str,
+) -> None:
+    """Commit the turn's rows, then start its workflow (eagerly, in this process)."""
+    settings = state.settings
     # The request's own session (one connection per request): commit before the workflow
     # starts, since its activities read the turn from the database.
     await session.commit()
@@ -102,4 +148,3 @@ async def start_chat_turn(
         await chat.fail_turn(session, turn.turn_id, "unavailable", "workflow could not start")
         await session.commit()
         raise
-    return turn

@@ -51,4 +51,7 @@ class ChatMessage(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     studio_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Set when the turn was regenerated: the turn that replaced this exchange (kept, billed,
+    # but no longer shown or sent upstream).
+    replaced_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

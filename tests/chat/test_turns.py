@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import Client
 
 from api.chat import sse, turns
-from core import catalog, ledger, subscriptions
+from core import catalog, chat, ledger, subscriptions
 from core.db import Database
 from core.settings import Settings
 from tests.chat.helpers import Event, parse_sse_response, read_events
@@ -336,3 +336,60 @@ async def test_complete_route_answers_a_failed_turn_with_its_code(
     response = await me.client.post("/v1/chat/complete", json={"model": "gpt-4o", "message": "hi"})
     assert response.status_code == 402
     assert response.json()["code"] == "quota_exceeded" and "tokens" in response.json()["message"]
+
+
+async def test_regenerate_replaces_the_last_reply_without_repeating_the_question(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()
+    first = await start(me.client, message="ما عاصمة الأردن؟")
+    billed = [(await read_events(me.client, first["events_url"])).of("usage")[0].data["studio_tokens"]]
+    second = await start(me.client, message="وما أكبر مدنها؟", conversation_id=first["conversation_id"])
+    billed.append((await read_events(me.client, second["events_url"])).of("usage")[0].data["studio_tokens"])
+
+    response = await me.client.post(
+        f"/v1/chat/turns/{second['turn_id']}/regenerate", json={"model": "gemini-2.5-flash"}
+    )
+    assert response.status_code == 202, response.text
+    again = response.json()
+    assert again["conversation_id"] == first["conversation_id"] and again["turn_id"] != second["turn_id"]
+    stream = await read_events(me.client, again["events_url"])
+    assert stream.last.type == "done" and ARABIC.search(stream.text)
+    billed.append(stream.of("usage")[0].data["studio_tokens"])
+
+    conversation = (await me.client.get(f"/v1/chat/conversations/{first['conversation_id']}")).json()
+    messages = conversation["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[2]["content"] == "وما أكبر مدنها؟" and messages[2]["turn_id"] == again["turn_id"]
+    assert messages[3]["model"] == "gemini-2.5-flash" and messages[3]["content"] == stream.text
+    async with db.reader() as session:  # what went upstream: the question once
+        sent = await chat.turn_messages(session, again["turn_id"], 100_000)
+    assert [role for role, _ in sent] == ["user", "assistant", "user"]
+    tokens = await tokens_usage(db, me.user_id)  # the replaced reply stays billed
+    assert tokens.used == sum(billed) and tokens.reserved == 0
+
+    for stale in (second["turn_id"], first["turn_id"]):
+        refused = await me.client.post(f"/v1/chat/turns/{stale}/regenerate")
+        assert refused.status_code == 409 and refused.json()["code"] == "turn_not_latest"
+        assert ARABIC.search(refused.json()["message"])
+
+
+async def test_regenerate_is_refused_while_running_twice_at_once_or_for_someone_else(
+    sign_in: Any, emulator: EmulatorControl
+) -> None:
+    me, other = await sign_in(), await sign_in(locale="en")
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.05, model="gpt-5-mini")
+    turn = await start(me.client, max_tokens=200)
+    running = await me.client.post(f"/v1/chat/turns/{turn['turn_id']}/regenerate")
+    assert running.status_code == 409 and running.json()["code"] == "turn_running"
+    await read_events(me.client, turn["events_url"])
+
+    assert (await other.client.post(f"/v1/chat/turns/{turn['turn_id']}/regenerate")).status_code == 404
+    both = await asyncio.gather(
+        *(me.client.post(f"/v1/chat/turns/{turn['turn_id']}/regenerate") for _ in range(2))
+    )
+    assert sorted(r.status_code for r in both) == [202, 409]
+    winner = next(r.json() for r in both if r.status_code == 202)
+    await read_events(me.client, winner["events_url"])
+    conversation = (await me.client.get(f"/v1/chat/conversations/{turn['conversation_id']}")).json()
+    assert [m["turn_id"] for m in conversation["messages"]] == [winner["turn_id"]] * 2

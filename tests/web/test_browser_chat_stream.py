@@ -92,11 +92,17 @@ async def test_sidebar_rename_delete_regenerate_and_language(
     sidebar = tab.get_by_test_id("conversations")
     await expect(sidebar.locator("li")).to_have_count(1)
 
+    first_reply = await tab.locator(".message-assistant").last.get_attribute("data-turn-id")
     await tab.locator(".message-assistant").last.get_by_role("button", name="أعد التوليد").click()
-    await expect(tab.locator(".message-assistant")).to_have_count(2)
+    # the new reply takes the old one's place: the question is not repeated
+    await expect(tab.locator(".message-assistant").last).not_to_have_attribute(
+        "data-turn-id", first_reply or ""
+    )
     await expect(tab.locator(".message-assistant").last).to_have_attribute(
         "data-state", "done", timeout=30_000
     )
+    await expect(tab.locator(".message-assistant")).to_have_count(1)
+    await expect(tab.locator(".message-user")).to_have_count(1)
 
     tab.once("dialog", lambda dialog: dialog.accept("عاصمة الأردن"))
     await sidebar.get_by_role("button", name="إعادة التسمية").click()
@@ -106,7 +112,8 @@ async def test_sidebar_rename_delete_regenerate_and_language(
     await tab.get_by_test_id("lang-switch").click()
     await tab.wait_for_url("**?lang=en")
     assert await tab.evaluate("document.documentElement.dir") == "ltr"
-    await expect(tab.locator(".message-assistant")).to_have_count(2)
+    await expect(tab.locator(".message-assistant")).to_have_count(1)  # reloaded from the API
+    await expect(tab.locator(".message-user")).to_have_count(1)
     await tab.get_by_test_id("lang-switch").click()
     await tab.wait_for_url("**?lang=ar")
     assert await tab.evaluate("document.documentElement.dir") == "rtl"

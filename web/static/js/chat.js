@@ -16,7 +16,6 @@ const el = (id) => document.getElementById(id);
 const state = {
   conversationId: "",
   turn: null, // {id, eventsUrl, source, text, item, seq}
-  lastUserText: "",
 };
 
 function storageKey(conversationId) {
@@ -87,8 +86,8 @@ function wireMessageActions() {
     if (button.dataset.action === "copy") {
       await navigator.clipboard?.writeText(item.querySelector(".message-body").dataset.text || "");
       button.textContent = t("Copied");
-    } else if (button.dataset.action === "regenerate" && state.lastUserText && !state.turn) {
-      sendTurn(state.lastUserText, { echo: false });
+    } else if (button.dataset.action === "regenerate" && item.dataset.turnId && !state.turn) {
+      await regenerate(item);
     }
   });
 }
@@ -159,10 +158,9 @@ function showTurnUsage(data) {
   if (used) el("chat-meter").dataset.turn = String(used);
 }
 
-async function sendTurn(message, { echo = true } = {}) {
+async function sendTurn(message) {
   el("chat-error").hidden = true;
-  state.lastUserText = message;
-  if (echo) addMessage("user", message);
+  addMessage("user", message);
   const model = el("chat-model").value;
   localStorage.setItem("pulse.model", model);
   const body = { model, message };
@@ -174,6 +172,23 @@ async function sendTurn(message, { echo = true } = {}) {
       history.replaceState(null, "", `/chat/${started.conversation_id}`);
     }
     attach(started.turn_id, started.events_url, addMessage("assistant"));
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+// The new reply replaces this one (the API keeps the question once and the old reply billed).
+async function regenerate(item) {
+  el("chat-error").hidden = true;
+  const model = el("chat-model").value;
+  try {
+    const started = await api(`${ENDPOINTS.turns}/${item.dataset.turnId}/regenerate`, {
+      method: "POST",
+      body: { model },
+    });
+    const fresh = addMessage("assistant");
+    item.replaceWith(fresh);
+    attach(started.turn_id, started.events_url, fresh);
   } catch (error) {
     showError(error.message);
   }
@@ -269,10 +284,10 @@ async function loadConversation(conversationId) {
   for (const message of items(conversation, "messages")) {
     const text = message.content ?? "";
     if (message.role === "user") {
-      state.lastUserText = text;
       addMessage("user", text);
     } else if (text) {
       const item = addMessage("assistant");
+      item.dataset.turnId = message.turn_id;
       await paintReply(item, text, true);
       if (message.status === "stopped") addStoppedNote(item);
     }
