@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import prometheus_client
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -149,6 +150,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if settings.worker_metrics_bind:
+        host, _, port = settings.worker_metrics_bind.rpartition(":")
+        prometheus_client.start_http_server(int(port), addr=host or "0.0.0.0")  # noqa: S104
     log.info("worker.started", queues=list(queues), address=settings.temporal_address)
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
     stopper = asyncio.create_task(stop.wait())

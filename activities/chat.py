@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,10 +15,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
-from core.catalog import resolve_model, studio_tokens
+from core.catalog import MODELS, resolve_model, studio_tokens
 from core.chat import ReplyRecord, estimate_tokens, fail_turn, store_reply, stored_reply, turn_messages
 from core.db import Database
 from core.i18n import translate
+from core.metrics import (
+    CHAT_FIRST_DELTA,
+    CHAT_PROVIDER_TOKENS,
+    CHAT_STUDIO_TOKENS,
+    CHAT_TURNS,
+    PROVIDER_ERRORS,
+)
 from core.settings import Settings
 from providers.llm import ChatMessage, ChatRequest, LLMClient, TextDelta, Usage
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
@@ -60,6 +68,7 @@ class SettleReplyInput:
     input_tokens: int
     output_tokens: int
     stopped: bool
+    model: str = ""  # for metrics; empty in turns started before it was added
 
 
 @dataclass
@@ -67,12 +76,14 @@ class FailInput:
     turn_id: str
     code: str  # quota_exceeded | moderation_blocked | provider_error | model_unavailable | cancelled
     locale: str
+    model: str = ""  # for metrics; empty in turns started before it was added
 
 
 @dataclass
 class FinishStoppedInput:
     turn_id: str
     key: str  # the reservation's
+    model: str = ""
 
 
 class ChatActivities:
@@ -145,10 +156,12 @@ class ChatActivities:
         try:
             pump.result()
         except RetryableProviderError as error:
+            PROVIDER_ERRORS.labels(_provider(data.model), "retryable").inc()
             raise ApplicationError(
                 str(error), type="provider_retryable", next_retry_delay=_delay(error)
             ) from None
         except NonRetryableProviderError as error:
+            PROVIDER_ERRORS.labels(_provider(data.model), "rejected").inc()
             raise ApplicationError(
                 str(error), error.code or "", type="provider_rejected", non_retryable=True
             ) from None
@@ -169,9 +182,12 @@ class ChatActivities:
     async def _pump(self, request: ChatRequest, reply: _Reply) -> None:
         # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
         upstream = cast(AsyncGenerator[TextDelta | Usage, None], self.llm.stream_chat(request))
+        asked = time.perf_counter()
         async with contextlib.aclosing(upstream) as stream:
             async for item in stream:
                 if isinstance(item, TextDelta):
+                    if not reply.parts:
+                        CHAT_FIRST_DELTA.labels(_provider(request.model)).observe(time.perf_counter() - asked)
                     reply.add(item.text)
                 else:
                     reply.usage = item
@@ -198,6 +214,7 @@ class ChatActivities:
         await self.bus.publish_many(
             data.turn_id, [("usage", usage), ("done", {"stopped": data.stopped, "usage": usage})]
         )
+        _count_billed(data)
         if warn is not None:
             await self.ledger.warn_if_due(*warn)
 
@@ -218,6 +235,7 @@ class ChatActivities:
                     reply.input_tokens,
                     reply.output_tokens,
                     reply.stopped,
+                    data.model,
                 )
             )
             return reply.studio_tokens
@@ -226,6 +244,7 @@ class ChatActivities:
             await store_reply(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
         usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
         await self.bus.publish(data.turn_id, "done", {"stopped": True, "usage": usage})
+        CHAT_TURNS.labels(_provider(data.model), data.model, "stopped").inc()
         return 0
 
     @activity.defn(name="chat.fail")
@@ -241,6 +260,7 @@ class ChatActivities:
         async with self.db.session() as session:
             await fail_turn(session, data.turn_id, data.code, message)
         await self.bus.publish(data.turn_id, "error", {"code": data.code, "message": message})
+        CHAT_TURNS.labels(_provider(data.model), data.model, data.code).inc()
 
 
 class _Reply:
@@ -265,6 +285,19 @@ class _Reply:
             return self.usage
         received = max(len(self.parts), estimate_tokens(self.text) - 4) if self.parts else 0
         return Usage(input_tokens=input_estimate, output_tokens=received)
+
+
+def _provider(model_id: str) -> str:
+    model = MODELS.get(model_id)
+    return model.provider if model else "unknown"
+
+
+def _count_billed(data: SettleReplyInput) -> None:
+    provider = _provider(data.model)
+    CHAT_TURNS.labels(provider, data.model, "stopped" if data.stopped else "succeeded").inc()
+    CHAT_STUDIO_TOKENS.labels(provider, data.model).inc(data.studio_tokens)
+    CHAT_PROVIDER_TOKENS.labels(provider, data.model, "input").inc(data.input_tokens)
+    CHAT_PROVIDER_TOKENS.labels(provider, data.model, "output").inc(data.output_tokens)
 
 
 async def _finish_despite_cancel(work: Awaitable[T]) -> T:

@@ -26,6 +26,7 @@ from core.db import Database
 from core.errors import AppError
 from core.i18n import format_number, format_when
 from core.ledger import QuotaExceeded, WarningNotice
+from core.metrics import LEDGER_OPERATIONS
 from core.models import User
 from core.models.base import utcnow
 from core.settings import Settings
@@ -123,7 +124,9 @@ class LedgerActivities:
                 await subscriptions.ensure_subscription(session, data.user_id)  # new user → Free
                 held = await self._reserve(session, data)
         except AppError as error:
+            LEDGER_OPERATIONS.labels("reserve", error.code).inc()
             raise to_application_error(error) from None
+        LEDGER_OPERATIONS.labels("reserve", "reduced" if held.reduced else "reserved").inc()
         return ReserveResult(amount=held.amount, reduced=held.reduced)
 
     @staticmethod
@@ -160,13 +163,16 @@ class LedgerActivities:
                 )
         except AppError as error:
             raise to_application_error(error) from None
+        LEDGER_OPERATIONS.labels("settle", "uncovered" if result.uncovered else "settled").inc()
         output = SettleOutput(result.charged, result.released, result.overage, result.uncovered)
         return output, owner if near else None
 
     @activity.defn(name="ledger.release")
     async def release(self, data: ReleaseInput) -> bool:
         async with self.db.session() as session:
-            return await ledger.release(session, key=data.key, actor="workflow", reason=data.reason)
+            released = await ledger.release(session, key=data.key, actor="workflow", reason=data.reason)
+        LEDGER_OPERATIONS.labels("release", "released" if released else "none").inc()
+        return released
 
     @activity.defn(name="ledger.sweep")
     async def sweep(self, data: SweepInput) -> SweepResult:

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from core import payments
 from core.db import Database
 from core.i18n import format_when
+from core.metrics import PAYMENTS
 from core.models import Payment, PaymentAttempt, PaymentKind, PaymentStatus
 from core.models.base import utcnow
 from core.payments import ProviderOutcome
@@ -200,6 +201,7 @@ class PaymentActivities:
             payment = await payments.lock_payment(session, payment_id)
             payments.record_outcome(payment, attempt, outcome_of(result))
             log.info("payments.verified", payment_id=payment_id, code=result.code, status=payment.status)
+            PAYMENTS.labels("checkout", str(payment.status)).inc()
             return self._verification(payment)
 
     async def _status(
@@ -308,6 +310,7 @@ class PaymentActivities:
             attempt = await payments.get_attempt(session, attempt_id)
             payments.record_outcome(payment, attempt, outcome_of(result))
             log.info("payments.charged", payment_id=payment_id, code=result.code, status=payment.status)
+            PAYMENTS.labels("renewal", str(payment.status)).inc()
             charged = self._charged(payment)
         charged.hard_decline = is_hard_decline(result.code)
         return charged

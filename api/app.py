@@ -14,7 +14,7 @@ from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
-from api.middleware import RequestContextMiddleware
+from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             await deps.aclose()
 
     app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
     errors.install(app, html_errors=html_error)
     app.include_router(health_router)

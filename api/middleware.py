@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.metrics import HTTP_REQUESTS, HTTP_RESPONSE_START
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -42,3 +45,27 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class MetricsMiddleware:
+    """Counts responses and times them to their headers, labelled by route template (the
+    router puts the matched route in the scope before the handler runs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def send_and_count(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                method = scope["method"]
+                HTTP_RESPONSE_START.labels(method, route).observe(time.perf_counter() - started)
+                HTTP_REQUESTS.labels(method, route, str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, send_and_count)

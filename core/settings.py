@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Metrics (Prometheus; docs/operations.md)
+    metrics_token: SecretStr | None = None  # when set, GET /metrics needs "Bearer <token>"
+    worker_metrics_bind: str = ""  # host:port where `pulse worker` serves its metrics; empty: off
+    temporal_metrics_bind: str = ""  # host:port for the Temporal SDK's own metrics; empty: off
+
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
         if not self.database_url:

@@ -105,7 +105,7 @@ class ChatTurnWorkflow:
         charged: int = await _uncancellable(
             workflow.execute_local_activity_method(
                 ChatActivities.finish_stopped,
-                FinishStoppedInput(data.turn_id, key),
+                FinishStoppedInput(data.turn_id, key, data.model),
                 start_to_close_timeout=LEDGER_TIMEOUT,
                 retry_policy=LEDGER_RETRY,
             )
@@ -144,6 +144,7 @@ class ChatTurnWorkflow:
                     result.input_tokens,
                     result.output_tokens,
                     result.stopped,
+                    data.model,
                 ),
                 start_to_close_timeout=LEDGER_TIMEOUT,
                 retry_policy=LEDGER_RETRY,
@@ -166,7 +167,7 @@ class ChatTurnWorkflow:
         await _uncancellable(
             workflow.execute_local_activity_method(
                 ChatActivities.fail,
-                FailInput(data.turn_id, code, data.locale),
+                FailInput(data.turn_id, code, data.locale, data.model),
                 start_to_close_timeout=LEDGER_TIMEOUT,
                 retry_policy=LEDGER_RETRY,
             )

@@ -35,7 +35,7 @@ def runtime(metrics_bind: str | None = None) -> Runtime | None:
     return _runtime
 
 
-async def connect(settings: Settings, *, metrics_bind: str | None = None) -> Client:
+async def connect(settings: Settings) -> Client:
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -43,7 +43,7 @@ async def connect(settings: Settings, *, metrics_bind: str | None = None) -> Cli
         data_converter=data_converter(settings),
         tls=settings.temporal_tls or bool(api_key),
         api_key=api_key,
-        runtime=runtime(metrics_bind) or Runtime.default(),
+        runtime=runtime(settings.temporal_metrics_bind) or Runtime.default(),
     )
 
 

@@ -1,13 +1,16 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import StateDep
+from core.errors import Unauthorized
+from core.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -31,3 +34,15 @@ async def readyz(state: StateDep) -> JSONResponse:
     failing = [name for name, status in parts.items() if status != "ok"]
     body = {"status": "ok" if not failing else "unavailable", "checks": parts, "failing": failing}
     return JSONResponse(body, status_code=200 if not failing else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(state: StateDep, authorization: str = Header(default="")) -> Response:
+    """This process's metrics; with PULSE_METRICS_TOKEN set, only for ``Bearer <token>``."""
+    token = state.settings.metrics_token
+    if token is not None and not hmac.compare_digest(
+        authorization.encode(), f"Bearer {token.get_secret_value()}".encode()
+    ):
+        raise Unauthorized()
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)

@@ -55,9 +55,20 @@ async def test_worker_killed_mid_stream_turn_completes_billed_once(
 
             partial = await read_events(client, turn["events_url"], on_event=on_event, stop_after=3)
         assert killed.is_set()
-        with pulse_process(["worker", "-q", "interactive"], env, tmp_path / "w2.log"):
+        metrics_port, sdk_metrics_port = free_port(), free_port()
+        second_env = settings_env(
+            own,
+            worker_metrics_bind=f"127.0.0.1:{metrics_port}",
+            temporal_metrics_bind=f"127.0.0.1:{sdk_metrics_port}",
+        )
+        with pulse_process(["worker", "-q", "interactive"], second_env, tmp_path / "w2.log"):
             stream = await read_events(client, turn["events_url"], last_event_id=partial.last.id)
+            async with httpx.AsyncClient() as scraper:  # the worker that finished the turn counts it
+                ours = (await scraper.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                sdk = (await scraper.get(f"http://127.0.0.1:{sdk_metrics_port}/metrics")).text
         await client.aclose()
+    assert 'pulse_chat_turns_total{model="gpt-5-mini",outcome="succeeded",provider="openai"} 1.0' in ours
+    assert "temporal_workflow_completed" in sdk or "temporal_workflow_task_execution_latency" in sdk
     assert stream.last.type == "done", stream.events
     assert stream.of("restart"), "the retried attempt tells clients to drop the partial text"
     billed = stream.of("usage")[0].data["studio_tokens"]
