@@ -20,6 +20,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.accounts import AccountsActivities
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
@@ -38,6 +39,8 @@ from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
+from workflows.purge_auth import PurgeAuthWorkflow
+from workflows.schedules import ensure_purge_auth_schedule
 from workflows.send_email import SendEmailWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
@@ -83,6 +86,7 @@ def workflow_classes() -> list[type]:
         ChatTurnWorkflow,
         CheckoutWorkflow,
         SubscriptionWorkflow,
+        PurgeAuthWorkflow,
     ]
 
 
@@ -97,7 +101,9 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
+    accounts = AccountsActivities(deps.db)
     return [
+        accounts.purge_auth,
         diagnostics.write_and_read,
         email.send,
         ledger.reserve,
@@ -146,6 +152,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     if settings.ledger_sweeper_schedule and BACKGROUND in queues:
         outcome = await ensure_sweeper_schedule(client, settings)
         log.info("ledger.sweeper_schedule", outcome=outcome, every_s=settings.ledger_sweep_interval_seconds)
+    if settings.auth_purge_schedule and BACKGROUND in queues:
+        outcome = await ensure_purge_auth_schedule(client, settings)
+        log.info("accounts.purge_auth_schedule", outcome=outcome, keep_days=settings.auth_purge_keep_days)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

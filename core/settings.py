@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     ledger_sweep_batch: int = Field(200, ge=1)  # reservations checked per sweep
     ledger_sweeper_schedule: bool = True  # `pulse worker` creates/updates the sweeper schedule
 
+    # --- accounts housekeeping ---
+    auth_purge_schedule: bool = True  # `pulse worker` keeps a daily purge of dead links/sessions
+    auth_purge_keep_days: int = Field(7, ge=0)  # dead rows are kept this long (for support)
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True

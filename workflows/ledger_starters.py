@@ -10,19 +10,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from activities.ledger import SweepInput, WarningEmail
 from core.settings import Settings
 from workflows import BACKGROUND
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
+from workflows.schedules import ensure_schedule
 from workflows.starters import start_email
 
 
@@ -49,18 +47,7 @@ def sweeper_schedule(settings: Settings) -> Schedule:
 
 async def ensure_sweeper_schedule(client: Client, settings: Settings) -> str:
     """Create the schedule, or bring an existing one up to date with the settings."""
-    wanted = sweeper_schedule(settings)
-    try:
-        await client.create_schedule(schedule_id(settings), wanted)
-        return "created"
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def _update(_current: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=wanted)
-
-    await client.get_schedule_handle(schedule_id(settings)).update(_update)
-    return "updated"
+    return await ensure_schedule(client, schedule_id(settings), sweeper_schedule(settings))
 
 
 def quota_warning_sender(settings: Settings) -> Callable[[Client, WarningEmail], Awaitable[None]]:

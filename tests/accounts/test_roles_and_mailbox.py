@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from sqlalchemy import select
+from temporalio.client import Client
 
+from activities.accounts import PurgeAuthResult
 from api.app import create_app
 from api.auth.deps import AdminUser, OptionalUser, SupportUser
 from core import accounts
@@ -20,6 +22,7 @@ from core.settings import ROOT, Settings
 from tests.accounts.conftest import serve_asgi
 from tests.conftest import SignedIn, request_link
 from worker import WorkerDeps
+from workflows.schedules import ensure_purge_auth_schedule, purge_auth_schedule_id
 
 SignIn = Callable[..., Awaitable[SignedIn]]
 
@@ -107,29 +110,64 @@ async def test_mailbox_page_is_arabic_first_and_lists_links(http: httpx.AsyncCli
     assert (await http.get("/dev/mailbox/nope.html")).status_code == 404
 
 
-async def test_purge_auth_deletes_only_long_dead_rows(
-    settings: Settings, db: Database, sign_in: SignIn
-) -> None:
+async def expire_long_ago(db: Database, user_id: str) -> None:
     from datetime import timedelta
 
-    from sqlalchemy import select, update
+    from sqlalchemy import update
 
     from core.models import AuthSession, MagicLinkToken
     from core.models.base import utcnow
 
-    old = await sign_in()
-    live = await sign_in()
     long_ago = utcnow() - timedelta(days=8)
     async with db.session() as session:
         for model in (AuthSession, MagicLinkToken):
-            await session.execute(
-                update(model).where(model.user_id == old.user_id).values(expires_at=long_ago)
-            )
+            await session.execute(update(model).where(model.user_id == user_id).values(expires_at=long_ago))
+
+
+async def assert_purged(db: Database, gone: SignedIn, kept: SignedIn) -> None:
+    from core.models import AuthSession, MagicLinkToken
+
+    async with db.session() as session:
+        for model in (AuthSession, MagicLinkToken):
+            assert (await session.execute(select(model).where(model.user_id == gone.user_id))).first() is None
+            assert (await session.execute(select(model).where(model.user_id == kept.user_id))).first()
+    assert (await kept.client.get("/v1/auth/me")).status_code == 200
+
+
+async def test_purge_auth_deletes_only_long_dead_rows(
+    settings: Settings, db: Database, sign_in: SignIn
+) -> None:
+    old = await sign_in()
+    live = await sign_in()
+    await expire_long_ago(db, old.user_id)
     code, output = await pulse(settings, "admin", "purge-auth")
     assert code == 0, output
     assert "deleted" in output
-    async with db.session() as session:
-        for model in (AuthSession, MagicLinkToken):
-            assert (await session.execute(select(model).where(model.user_id == old.user_id))).first() is None
-            assert (await session.execute(select(model).where(model.user_id == live.user_id))).first()
-    assert (await live.client.get("/v1/auth/me")).status_code == 200
+    await assert_purged(db, old, live)
+
+
+async def test_purge_auth_runs_daily_on_a_schedule(
+    settings: Settings, db: Database, sign_in: SignIn, client: Client, worker: WorkerDeps
+) -> None:
+    old, live = await sign_in(), await sign_in()
+    await expire_long_ago(db, old.user_id)
+    assert await ensure_purge_auth_schedule(client, settings) == "created"
+    assert await ensure_purge_auth_schedule(client, settings) == "updated"  # every worker start
+    handle = client.get_schedule_handle(purge_auth_schedule_id(settings))
+    try:
+        spec = (await handle.describe()).schedule.spec
+        assert spec.time_zone_name == "Asia/Amman"
+        assert [(c.hour[0].start, c.minute[0].start) for c in spec.calendars] == [(3, 17)]
+        await handle.trigger()
+        for _ in range(100):
+            described = await handle.describe()
+            if described.info.recent_actions:
+                break
+            await asyncio.sleep(0.1)
+        started = described.info.recent_actions[0].action
+        workflow_id = started.workflow_id  # type: ignore[attr-defined]
+        result = await client.get_workflow_handle(workflow_id, result_type=PurgeAuthResult).result()
+        assert result.sessions >= 1 and result.magic_links >= 1
+    finally:
+        await handle.delete()
+    await assert_purged(db, old, live)
