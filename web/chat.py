@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from babel.dates import format_date
 from babel.numbers import format_compact_decimal
 from markupsafe import Markup
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
 CONTEXT_LABEL = "{model} · {context} context"
+RETIRING_LABEL = "{label} · until {date}"  # the last day a retiring model takes new messages
 MAX_MARKDOWN_CHARS = 200_000
 
 _TAGS = {
@@ -45,6 +48,11 @@ def model_groups(settings: Settings, locale: str) -> list[tuple[str, list[ModelO
     for model in available_models(settings):
         context = format_compact_decimal(model.context_window, locale=babel_locale(locale))
         label = translate(CONTEXT_LABEL, locale, model=model.display_name(locale), context=context)
+        if model.retires_on is not None:
+            last_day = format_date(
+                model.retires_on - timedelta(days=1), "d MMMM", locale=babel_locale(locale)
+            )
+            label = translate(RETIRING_LABEL, locale, label=label, date=last_day)
         option = ModelOption(model.id, label, model.provider, model.context_window, model.id == DEFAULT_MODEL)
         groups.setdefault(PROVIDER_NAMES.get(model.provider, model.provider), []).append(option)
     return list(groups.items())

@@ -4,9 +4,12 @@ Markdown rendered server-side and sanitized with nh3."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 import httpx
+import pytest
 
+from core import catalog
 from core.catalog import MODELS
 from tests.conftest import SignedIn
 from web.chat import render_markdown
@@ -38,13 +41,20 @@ async def test_markdown_endpoint_needs_a_user(
 
 
 async def test_model_selector_shows_provider_and_context(
-    sign_in_cookie: Callable[..., Awaitable[SignedIn]],
+    sign_in_cookie: Callable[..., Awaitable[SignedIn]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(catalog, "utc_today", lambda: date(2026, 11, 26))  # the clock only
     me = await sign_in_cookie()
     arabic = (await me.client.get("/chat?lang=ar")).text
     english = (await me.client.get("/chat?lang=en")).text
     for model in MODELS.values():
         assert f'value="{model.id}"' in english
+    # a retiring model says until when it takes new messages; once retired it is gone
+    assert "Claude Sonnet 4.5 · 200K context · until 29 November" in english
+    assert "كلود سونيت 4.5 · سياق 200\xa0ألف رمز · حتى 29 تشرين الثاني" in arabic
+    monkeypatch.setattr(catalog, "utc_today", lambda: date(2026, 11, 30))
+    retired = (await me.client.get("/chat?lang=en")).text
+    assert 'value="claude-sonnet-4-5"' not in retired and 'value="claude-sonnet-4-6"' in retired
     assert '<optgroup label="Anthropic">' in english
     assert "GPT-4o · 128K context" in english
     assert "جي بي تي 4o · سياق 128\xa0ألف رمز" in arabic
