@@ -16,9 +16,16 @@ from temporalio.exceptions import ApplicationError
 
 from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
 from core.catalog import MODELS, resolve_model, studio_tokens
-from core.chat import ReplyRecord, estimate_tokens, fail_turn, store_reply, stored_reply, turn_messages
+from core.chat import (
+    ReplyRecord,
+    estimate_tokens,
+    fail_turn,
+    store_reply,
+    stored_reply,
+    turn_error_message,
+    turn_messages,
+)
 from core.db import Database
-from core.i18n import translate
 from core.metrics import (
     CHAT_FIRST_DELTA,
     CHAT_PROVIDER_TOKENS,
@@ -35,12 +42,6 @@ from providers.streams.publisher import CoalescingPublisher
 T = TypeVar("T")
 HEARTBEAT_EVERY_S = 0.5
 HEARTBEAT_AFTER_S = 1.0
-ERROR_MESSAGES = {
-    "quota_exceeded": "You have used up your tokens. Upgrade your plan or add tokens to continue.",
-    "moderation_blocked": "This message can't be sent because it goes against our content policy.",
-    "model_unavailable": "This model is not available right now. Choose another model.",
-    "provider_error": "The model could not answer right now. Please try again.",
-}
 
 
 @dataclass
@@ -256,7 +257,7 @@ class ChatActivities:
             usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
             await self.bus.publish(data.turn_id, "done", {"stopped": True, "usage": usage})
             return
-        message = translate(ERROR_MESSAGES.get(data.code, ERROR_MESSAGES["provider_error"]), data.locale)
+        message = turn_error_message(data.code, data.locale)
         async with self.db.session() as session:
             await fail_turn(session, data.turn_id, data.code, message)
         await self.bus.publish(data.turn_id, "error", {"code": data.code, "message": message})

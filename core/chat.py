@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog import estimate_input_tokens
 from core.errors import AppError, Conflict, NotFound
+from core.i18n import translate
 from core.jobs import JobRepository
 from core.models import ChatMessage, Conversation, Job, JobKind, JobStatus, MessageStatus
 from core.models.base import Base, new_id, utcnow
@@ -51,6 +52,20 @@ class TurnNotLatest(Conflict):
 class ConversationNotFound(NotFound):
     code = "conversation_not_found"
     message = "This conversation was not found."
+
+
+TURN_ERROR_MESSAGES = {
+    "quota_exceeded": "You have used up your tokens. Upgrade your plan or add tokens to continue.",
+    "moderation_blocked": "This message can't be sent because it goes against our content policy.",
+    "model_unavailable": "This model is not available right now. Choose another model.",
+    "provider_error": "The model could not answer right now. Please try again.",
+}
+
+
+def turn_error_message(code: str | None, locale: str | None) -> str:
+    """Why a turn has no reply, in the caller's language (unknown codes read as provider_error)."""
+    english = TURN_ERROR_MESSAGES.get(code or "", TURN_ERROR_MESSAGES["provider_error"])
+    return translate(english, locale)
 
 
 def chat_turn_workflow_id(turn_id: str) -> str:

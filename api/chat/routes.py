@@ -173,7 +173,7 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}", response_model=schemas.ConversationDetail)
 async def get_conversation(
-    conversation_id: str, user: CurrentUser, session: SessionDep
+    conversation_id: str, user: CurrentUser, session: SessionDep, locale: LocaleDep
 ) -> schemas.ConversationDetail:
     conversation = await chat.get_conversation(session, user.id, conversation_id)
     messages = await chat.conversation_messages(session, conversation.id)
@@ -191,9 +191,16 @@ async def get_conversation(
         model=conversation.model,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
-        messages=[schemas.MessageOut.model_validate(m, from_attributes=True) for m in messages],
+        messages=[message_out(m, locale) for m in messages],
         running_turn_id=running,
     )
+
+
+def message_out(message: chat.MessageView, locale: str) -> schemas.MessageOut:
+    out = schemas.MessageOut.model_validate(message, from_attributes=True)
+    if message.error_code and message.turn_status == JobStatus.failed.value:
+        out.error_message = chat.turn_error_message(message.error_code, locale)
+    return out
 
 
 @router.patch("/conversations/{conversation_id}", response_model=schemas.ConversationOut)

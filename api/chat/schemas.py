@@ -75,6 +75,7 @@ class MessageOut(BaseModel):
     created_at: datetime
     turn_status: str
     error_code: str | None
+    error_message: str | None = None  # why the turn has no reply, in the caller's language
 
 
 class ConversationDetail(ConversationOut):

@@ -123,3 +123,27 @@ async def test_sidebar_rename_delete_regenerate_and_language(
     await sidebar.get_by_role("button", name="حذف").click()
     await tab.wait_for_url(f"{web_url}/chat")
     await expect(sidebar.locator("li")).to_have_count(0)
+
+
+async def test_a_failed_turn_says_why_after_a_reload_and_regenerate_retries_it(
+    tab: Page, web_url: str, sign_in_tab: SignInTab, emulator: EmulatorControl, chat_api: None
+) -> None:
+    await emulator.fault("openai", "http_400", count=1, model="gpt-5-mini")
+    await sign_in_tab("ar")
+    await tab.goto(f"{web_url}/chat")
+    await tab.get_by_role("textbox", name="الرسالة").fill("ما عاصمة الأردن؟")
+    await tab.keyboard.press("Enter")
+    await expect(tab.locator("#chat-error")).to_be_visible(timeout=30_000)
+    await tab.wait_for_url(re.compile(r"/chat/[\w-]+$"))
+
+    await tab.reload()
+    failed = tab.locator(".message-assistant").last
+    await expect(failed.locator(".failed-note")).to_have_text(
+        "تعذّر على النموذج الرد الآن. يرجى المحاولة مرة أخرى."
+    )
+    await failed.get_by_role("button", name="أعد التوليد").click()
+    await expect(tab.locator(".failed-note")).to_have_count(0)  # the new reply took its place
+    reply = tab.locator(".message-assistant").last
+    await expect(reply).to_have_attribute("data-state", "done", timeout=30_000)
+    assert ARABIC.search(await body_text(tab))
+    await expect(tab.locator(".message-user")).to_have_count(1)

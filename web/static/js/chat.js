@@ -276,6 +276,19 @@ function addStoppedNote(item) {
   item.querySelector(".message-body").after(note);
 }
 
+// A turn that failed has no reply: say why, and offer Regenerate (it retries the question).
+async function addFailedReply(message) {
+  const item = addMessage("assistant");
+  item.dataset.turnId = message.turn_id;
+  item.dataset.failed = "1";
+  await paintReply(item, "", true);
+  const note = document.createElement("p");
+  note.className = "muted failed-note";
+  note.setAttribute("role", "status");
+  note.textContent = message.error_message;
+  item.querySelector(".message-body").after(note);
+}
+
 async function loadConversation(conversationId) {
   const conversation = await api(`${ENDPOINTS.conversations}/${conversationId}`);
   el("chat-title").textContent = conversation.title || t("New conversation");
@@ -285,6 +298,7 @@ async function loadConversation(conversationId) {
     const text = message.content ?? "";
     if (message.role === "user") {
       addMessage("user", text);
+      if (message.error_message) await addFailedReply(message); // the turn ended without a reply
     } else if (text) {
       const item = addMessage("assistant");
       item.dataset.turnId = message.turn_id;
