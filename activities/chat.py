@@ -87,6 +87,12 @@ class FinishStoppedInput:
     model: str = ""
 
 
+@dataclass
+class FinishStoppedResult:
+    studio_tokens: int
+    stopped: bool  # False when the reply had in fact come in full before the stop
+
+
 class ChatActivities:
     def __init__(
         self, settings: Settings, db: Database, llm: LLMClient, bus: StreamBus, ledger: LedgerActivities
@@ -220,7 +226,7 @@ class ChatActivities:
             await self.ledger.warn_if_due(*warn)
 
     @activity.defn(name="chat.finish_stopped")
-    async def finish_stopped(self, data: FinishStoppedInput) -> int:
+    async def finish_stopped(self, data: FinishStoppedInput) -> FinishStoppedResult:
         """Finish a turn whose workflow was cancelled (Stop): bill the reply the stream activity
         stored, else store an empty stopped reply and release the reservation. Reading the
         database, not the activity's result, matters: when the result and the cancel reach the
@@ -239,14 +245,14 @@ class ChatActivities:
                     data.model,
                 )
             )
-            return reply.studio_tokens
+            return FinishStoppedResult(reply.studio_tokens, reply.stopped)
         await self.ledger.release(ReleaseInput(key=data.key))
         async with self.db.session() as session:
             await store_reply(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
         usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
         await self.bus.publish(data.turn_id, "done", {"stopped": True, "usage": usage})
         CHAT_TURNS.labels(_provider(data.model), data.model, "stopped").inc()
-        return 0
+        return FinishStoppedResult(0, stopped=True)
 
     @activity.defn(name="chat.fail")
     async def fail(self, data: FailInput) -> None:

@@ -47,6 +47,9 @@ class RequestContextMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Counts responses and times them to their headers, labelled by route template (the
     router puts the matched route in the scope before the handler runs)."""
@@ -63,7 +66,7 @@ class MetricsMiddleware:
         async def send_and_count(message: Message) -> None:
             if message["type"] == "http.response.start":
                 route = getattr(scope.get("route"), "path", "unmatched")
-                method = scope["method"]
+                method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
                 HTTP_RESPONSE_START.labels(method, route).observe(time.perf_counter() - started)
                 HTTP_REQUESTS.labels(method, route, str(message["status"])).inc()
             await send(message)

@@ -169,7 +169,9 @@ async def replace_turn(session: AsyncSession, user_id: str, turn_id: str) -> Reg
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    if asked is None or asked.replaced_by is not None:
+    if asked is None:  # its conversation was deleted (the job stays as the billing record)
+        raise TurnNotFound()
+    if asked.replaced_by is not None:
         raise TurnNotLatest()
     newer = await session.scalar(
         select(func.count())

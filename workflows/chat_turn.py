@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ChatActivities,
         FailInput,
         FinishStoppedInput,
+        FinishStoppedResult,
         SettleReplyInput,
         StreamInput,
         StreamResult,
@@ -102,7 +103,7 @@ class ChatTurnWorkflow:
         ChatActivities.finish_stopped for why it is read from the database)."""
         if not workflow.patched(FINISH_STOPPED_PATCH):  # turns started before this change
             return await self._fail(data, "cancelled", key, release=True)
-        charged: int = await _uncancellable(
+        finished: FinishStoppedResult = await _uncancellable(
             workflow.execute_local_activity_method(
                 ChatActivities.finish_stopped,
                 FinishStoppedInput(data.turn_id, key, data.model),
@@ -110,8 +111,9 @@ class ChatTurnWorkflow:
                 retry_policy=LEDGER_RETRY,
             )
         )
-        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set("stopped")])
-        return ChatTurnResult(status="stopped", studio_tokens=charged)
+        status = "stopped" if finished.stopped else "succeeded"
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(status)])
+        return ChatTurnResult(status=status, studio_tokens=finished.studio_tokens)
 
     async def _reserve(self, data: ChatTurnInput, key: str) -> ReserveResult:
         amount = _studio(data.input_tokens_estimate + data.max_output_tokens, data.token_weight)

@@ -400,3 +400,7 @@ async def test_regenerate_is_refused_while_running_twice_at_once_or_for_someone_
     await read_events(me.client, winner["events_url"])
     conversation = (await me.client.get(f"/v1/chat/conversations/{turn['conversation_id']}")).json()
     assert [m["turn_id"] for m in conversation["messages"]] == [winner["turn_id"]] * 2
+
+    assert (await me.client.delete(f"/v1/chat/conversations/{turn['conversation_id']}")).status_code == 204
+    gone = await me.client.post(f"/v1/chat/turns/{winner['turn_id']}/regenerate")
+    assert gone.status_code == 404 and gone.json()["code"] == "turn_not_found"
