@@ -28,6 +28,7 @@ from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
 from core.db import Database
 from core.settings import Settings
+from core.tracing import configure_tracing
 from providers.email import build_email_provider
 from providers.llm import LLMClient
 from providers.payments.hyperpay import HyperPayClient
@@ -146,6 +147,7 @@ def build_workers(
 
 
 async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
+    configure_tracing(settings, "pulse-worker")
     deps = build_deps(settings)
     client = await connect_with_backoff(settings)
     workers = build_workers(client, deps, queues)

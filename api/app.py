@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -23,6 +24,7 @@ from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
+from core.tracing import configure_tracing
 from web.billing import router as billing_router
 from web.pages import html_error
 from web.routes import router as web_router
@@ -44,7 +46,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             await state.temporal.stop()
             await deps.aclose()
 
-    app = FastAPI(title="Pulse AI Studio", version="0.1.0", lifespan=lifespan)
+    # FastAPI's own OpenTelemetry spans (request, dependencies, endpoint) go to the provider
+    # configure_tracing installs; without one they are no-ops. Probes and scrapes are not traced.
+    configure_tracing(settings, "pulse-api")
+    app = FastAPI(
+        title="Pulse AI Studio", version="0.1.0", lifespan=lifespan, telemetry={"exclude": _untraced}
+    )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
     errors.install(app, html_errors=html_error)
@@ -62,6 +69,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(web_router)
     app.include_router(billing_router)
     return app
+
+
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
 
 
 def asgi() -> FastAPI:

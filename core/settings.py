@@ -168,6 +168,7 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # when set, GET /metrics needs "Bearer <token>"
     worker_metrics_bind: str = ""  # host:port where `pulse worker` serves its metrics; empty: off
     temporal_metrics_bind: str = ""  # host:port for the Temporal SDK's own metrics; empty: off
+    otel_endpoint: str = ""  # OTLP/HTTP collector base URL (http://collector:4318); empty: no tracing
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:

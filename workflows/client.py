@@ -7,12 +7,13 @@ import asyncio
 import dataclasses
 
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings
+from core.tracing import tracing_enabled
 
 log = structlog.get_logger(__name__)
 _runtime: Runtime | None = None
@@ -35,6 +36,15 @@ def runtime(metrics_bind: str | None = None) -> Runtime | None:
     return _runtime
 
 
+def temporal_interceptors(settings: Settings) -> list[Interceptor]:
+    """Temporal's OpenTelemetry interceptor (client and worker side) when tracing is on."""
+    if not tracing_enabled(settings):
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor()]
+
+
 async def connect(settings: Settings) -> Client:
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
@@ -44,6 +54,7 @@ async def connect(settings: Settings) -> Client:
         tls=settings.temporal_tls or bool(api_key),
         api_key=api_key,
         runtime=runtime(settings.temporal_metrics_bind) or Runtime.default(),
+        interceptors=temporal_interceptors(settings),
     )
 
 
