@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -38,7 +39,14 @@ async def test_a_chat_turn_shows_in_the_metrics(sign_in: Any, emulator: Emulator
     assert response.status_code == 202
     stream = await read_events(me.client, response.json()["events_url"])
     billed = stream.of("usage")[0].data["studio_tokens"]
-    after = await scrape(me.client)
+    turn_labels = {"provider": "openai", "model": "gpt-5-mini", "outcome": "succeeded"}
+    for _ in range(50):  # the turn is counted just after its `done` is published
+        after = await scrape(me.client)
+        if value(after, "pulse_chat_turns_total", **turn_labels) > value(
+            before, "pulse_chat_turns_total", **turn_labels
+        ):
+            break
+        await asyncio.sleep(0.1)
 
     def grew(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)

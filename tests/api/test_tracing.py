@@ -27,6 +27,13 @@ from tests.conftest import EmulatorControl, free_port
 from tests.processes import pulse_process, settings_env, wait_ready
 
 pytestmark = pytest.mark.slow
+TURN_SPANS = {
+    "StartWorkflow:ChatTurnWorkflow",
+    "RunWorkflow:ChatTurnWorkflow",
+    "StartActivity:chat.stream_reply",
+    "RunActivity:chat.stream_reply",
+    "CompleteWorkflow:ChatTurnWorkflow",
+}
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ async def test_a_chat_turn_is_one_trace_from_http_to_its_activities(
                     "/v1/chat/complete", json={"model": "gpt-5-mini", "message": "مرحبا"}
                 )
                 assert response.status_code == 200, response.text
-            wanted = {"POST /v1/chat/complete", "RunActivity:chat.stream_reply"}
+            wanted = {"POST /v1/chat/complete", *TURN_SPANS}
             for _ in range(100):
                 if wanted <= {span.name for span in received}:
                     break
@@ -105,12 +112,7 @@ async def test_a_chat_turn_is_one_trace_from_http_to_its_activities(
     assert request.service == "pulse-api" and request.attributes["http.route"] == "/v1/chat/complete"
     trace = [span for span in received if span.trace_id == request.trace_id]
     names = {span.name for span in trace}
-    assert {
-        "StartWorkflow:ChatTurnWorkflow",
-        "RunWorkflow:ChatTurnWorkflow",
-        "StartActivity:chat.stream_reply",
-        "RunActivity:chat.stream_reply",
-    } <= names, names
+    assert TURN_SPANS <= names, names
     parents = {span.span_id: span.parent_span_id for span in trace}
     activity = next(span for span in trace if span.name == "RunActivity:chat.stream_reply")
     chain, at = [], activity.span_id

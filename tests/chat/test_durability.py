@@ -63,11 +63,16 @@ async def test_worker_killed_mid_stream_turn_completes_billed_once(
         )
         with pulse_process(["worker", "-q", "interactive"], second_env, tmp_path / "w2.log"):
             stream = await read_events(client, turn["events_url"], last_event_id=partial.last.id)
+            counted = 'pulse_chat_turns_total{model="gpt-5-mini",outcome="succeeded",provider="openai"} 1.0'
             async with httpx.AsyncClient() as scraper:  # the worker that finished the turn counts it
-                ours = (await scraper.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                for _ in range(50):  # just after it publishes `done`
+                    ours = (await scraper.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                    if counted in ours:
+                        break
+                    await asyncio.sleep(0.1)
                 sdk = (await scraper.get(f"http://127.0.0.1:{sdk_metrics_port}/metrics")).text
         await client.aclose()
-    assert 'pulse_chat_turns_total{model="gpt-5-mini",outcome="succeeded",provider="openai"} 1.0' in ours
+    assert counted in ours
     assert "temporal_workflow_completed" in sdk or "temporal_workflow_task_execution_latency" in sdk
     assert stream.last.type == "done", stream.events
     assert stream.of("restart"), "the retried attempt tells clients to drop the partial text"
