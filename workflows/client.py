@@ -8,12 +8,12 @@ import dataclasses
 
 import structlog
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings
 from core.tracing import tracing_enabled
+from workflows.converter import pulse_data_converter
 
 log = structlog.get_logger(__name__)
 _runtime: Runtime | None = None
@@ -21,11 +21,11 @@ _runtime: Runtime | None = None
 
 def data_converter(settings: Settings) -> DataConverter:
     if settings.payload_codec_key is None:
-        return pydantic_data_converter
+        return pulse_data_converter
     from workflows.codec import AESGCMCodec  # cryptography (~8 MB resident) only with a key
 
     codec = AESGCMCodec(settings.payload_codec_key.get_secret_value())
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(pulse_data_converter, payload_codec=codec)
 
 
 def runtime(metrics_bind: str | None = None) -> Runtime | None:
