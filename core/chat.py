@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog import estimate_input_tokens
@@ -115,34 +116,40 @@ async def start_turn(
         raise EmptyMessage()
     if estimate_tokens(text) + max_output_tokens > context_window:
         raise MessageTooLong()
+    now = utcnow()
     if conversation_id:
-        conversation = await get_conversation(session, user_id, conversation_id)
-        conversation.model = model
-        conversation.updated_at = utcnow()
+        touched = {"conversation_id": conversation_id, "owner": user_id, "model": model, "now": now}
+        if cast(CursorResult[Any], await session.execute(_TOUCH_CONVERSATION, touched)).rowcount == 0:
+            raise ConversationNotFound()
+    row = {"user_id": user_id, "model": model, "created_at": now, "updated_at": now}
+    if not conversation_id:
+        conversation_id = new_id()
+        await session.execute(_INSERT_CONVERSATION, {**row, "id": conversation_id, "title": ""})
+        history = [("user", text)]  # a new conversation's history is this message: no query for it
     else:
-        conversation = Conversation(id=new_id(), user_id=user_id, model=model, title="")
-        session.add(conversation)
+        history = await conversation_history(session, conversation_id)
+        history.append(("user", text))
     turn_id = turn_id or new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
     # Running from the start: its workflow starts as soon as this commits.
-    session.add(
-        Job(
-            id=turn_id,
-            kind=JobKind.chat,
-            workflow_id=workflow_id,
-            user_id=user_id,
-            status=JobStatus.running.value,
-        )
-    )
-    await session.flush()  # the conversation and the job before the message that refers to them
-    session.add(
-        ChatMessage(conversation_id=conversation.id, turn_id=turn_id, role="user", content=text, model=model)
-    )
-    # A new conversation's history is this message: no query for it.
-    history = await conversation_history(session, conversation.id) if conversation_id else [("user", text)]
+    job = {
+        "id": turn_id,
+        "kind": JobKind.chat.value,
+        "workflow_id": workflow_id,
+        "status": JobStatus.running.value,
+    }
+    await session.execute(_INSERT_JOB, {**row, **job})
+    asked = {
+        "id": new_id(),
+        "conversation_id": conversation_id,
+        "turn_id": turn_id,
+        "role": "user",
+        "content": text,
+    }
+    await session.execute(_INSERT_MESSAGE, {**asked, "model": model, "created_at": now})
     budget = context_window - max_output_tokens
     estimate = sum(estimate_tokens(content) for _role, content in trim_history(history, budget))
-    return NewTurn(turn_id, conversation.id, workflow_id, estimate)
+    return NewTurn(turn_id, conversation_id, workflow_id, estimate)
 
 
 @dataclass
@@ -446,6 +453,16 @@ _TITLE_CONVERSATION = (
         updated_at=bindparam("now"),
     )
 )
+_TOUCH_CONVERSATION = (
+    update(_conversations)
+    .where(
+        _conversations.c.id == bindparam("conversation_id"), _conversations.c.user_id == bindparam("owner")
+    )
+    .values(model=bindparam("model"), updated_at=bindparam("now"))
+)
+_INSERT_CONVERSATION = insert(_conversations)
+_INSERT_JOB = insert(_jobs)
+_INSERT_MESSAGE = insert(_messages)
 _REPLY_UPSERTS: dict[str, Insert] = {}
 
 
