@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from pydantic import SecretStr, TypeAdapter
 
 from tests.conftest import make_settings
