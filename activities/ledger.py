@@ -121,7 +121,7 @@ class LedgerActivities:
     async def reserve(self, data: ReserveInput) -> ReserveResult:
         try:
             async with self.db.session() as session:
-                await subscriptions.ensure_subscription(session, data.user_id)  # new user → Free
+                await subscriptions.ensure_current_period(session, data.user_id)  # new user → Free
                 held = await self._reserve(session, data)
         except AppError as error:
             LEDGER_OPERATIONS.labels("reserve", error.code).inc()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,23 +223,28 @@ def decode_session_token(settings: Settings, token: str) -> dict[str, Any] | Non
 
 async def authenticate_session_token(
     session: AsyncSession, settings: Settings, token: str
-) -> tuple[User, AuthSession] | None:
-    """The user and live session behind a JWT; None when invalid, expired or revoked."""
+) -> tuple[User, str] | None:
+    """The user and session id behind a JWT; None when invalid, expired or revoked."""
     claims = decode_session_token(settings, token)
     if claims is None:
         return None
-    query = (
-        select(User, AuthSession)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            AuthSession.id == str(claims["sid"]),
-            AuthSession.user_id == str(claims["sub"]),
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
+    session_id = str(claims["sid"])
+    params = {"session_id": session_id, "user_id": str(claims["sub"]), "now": utcnow()}
+    user = (await session.execute(_SESSION_USER, params)).scalar_one_or_none()
+    return (user, session_id) if user is not None else None
+
+
+# Built once: every authenticated request runs it (its cache key and SQL are reused).
+_SESSION_USER = (
+    select(User)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.user_id == bindparam("user_id"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
     )
-    found = (await session.execute(query)).one_or_none()
-    return (found[0], found[1]) if found is not None else None
+)
 
 
 async def list_sessions(session: AsyncSession, user_id: str) -> list[AuthSession]:

@@ -10,9 +10,9 @@ by the caller's key (a payment id, a support action id).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from core.plans import FREE, UNITS, get_plan
 __all__ = [
     "Subscription",
     "due_for_renewal",
+    "ensure_current_period",
     "ensure_subscription",
     "get_subscription",
     "renew_due",
@@ -61,6 +62,15 @@ async def _create(session: AsyncSession, user_id: str, plan_id: str, start: date
     return found
 
 
+async def ensure_current_period(session: AsyncSession, user_id: str, now: datetime | None = None) -> None:
+    """``ensure_subscription`` for callers that only need the period in place (every reserve):
+    the common case is one prebuilt Core read and no ORM object."""
+    now = now or utcnow()
+    period = (await session.execute(_PERIOD, {"user_id": user_id})).first()
+    if period is None or _due(period, now):
+        await ensure_subscription(session, user_id, now)
+
+
 async def ensure_subscription(
     session: AsyncSession, user_id: str, now: datetime | None = None
 ) -> Subscription:
@@ -89,11 +99,20 @@ async def ensure_subscription(
     return subscription
 
 
-def _due(subscription: Subscription, now: datetime) -> bool:
+class _Period(Protocol):
+    """What decides whether a period renews as Free: a ``Subscription`` or a row of _PERIOD."""
+
+    plan_id: str
+    status: str
+    cancel_at_period_end: bool
+    current_period_end: datetime
+
+
+def _due(subscription: _Period, now: datetime) -> bool:
     return now >= subscription.current_period_end and _renews_as_free(subscription)
 
 
-def _renews_as_free(subscription: Subscription) -> bool:
+def _renews_as_free(subscription: _Period) -> bool:
     return (
         subscription.plan_id == FREE
         or subscription.cancel_at_period_end
@@ -212,3 +231,12 @@ async def renew_due(session: AsyncSession, now: datetime | None = None, *, limit
     for user_id in users:
         await ensure_subscription(session, user_id, now)
     return len(users)
+
+
+_subscriptions = cast(Table, Subscription.__table__)
+_PERIOD = select(
+    _subscriptions.c.plan_id,
+    _subscriptions.c.status,
+    _subscriptions.c.cancel_at_period_end,
+    _subscriptions.c.current_period_end,
+).where(_subscriptions.c.user_id == bindparam("user_id"))

@@ -79,7 +79,7 @@ async def _from_bearer(header: str, session: SessionDep, settings: SettingsDep) 
     by_jwt = await accounts.authenticate_session_token(session, settings, token)
     if by_jwt is None:
         raise Unauthorized()
-    return Principal(by_jwt[0], "bearer", session_id=by_jwt[1].id)
+    return Principal(by_jwt[0], "bearer", session_id=by_jwt[1])
 
 
 async def _from_cookie(request: Request, session: SessionDep, settings: SettingsDep) -> Principal | None:
@@ -89,12 +89,12 @@ async def _from_cookie(request: Request, session: SessionDep, settings: Settings
     found = await accounts.authenticate_session_token(session, settings, token)
     if found is None:
         return None
-    user, row = found
+    user, session_id = found
     if request.method not in SAFE_METHODS and not accounts.csrf_matches(
-        settings, row.id, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
+        settings, session_id, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
     ):
         raise accounts.CsrfFailed()
-    return Principal(user, "cookie", session_id=row.id)
+    return Principal(user, "cookie", session_id=session_id)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
