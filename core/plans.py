@@ -99,9 +99,9 @@ ADDONS: dict[str, AddOn] = {
     addon.id: addon
     for addon in (
         AddOn(
-            id="tokens_200k", unit=Unit.tokens, amount=200_000, name_ar="٢٠٠ ألف رمز", name_en="200k tokens"
+            id="tokens_200k", unit=Unit.tokens, amount=200_000, name_ar="200 ألف رمز", name_en="200k tokens"
         ),
-        AddOn(id="images_10", unit=Unit.images, amount=10, name_ar="١٠ صور", name_en="10 images"),
+        AddOn(id="images_10", unit=Unit.images, amount=10, name_ar="10 صور", name_en="10 images"),
         AddOn(id="video_1", unit=Unit.videos, amount=1, name_ar="فيديو واحد", name_en="1 video"),
     )
 }
