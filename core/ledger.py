@@ -147,11 +147,6 @@ async def lock_account(session: AsyncSession, user_id: str, unit: Unit | str) ->
         await session.execute(_TOUCH_ACCOUNT, params)
 
 
-def _consume_order() -> tuple[Any, ...]:
-    plan_first = case((LedgerGrant.source == GrantSource.plan.value, 0), else_=1)
-    return (plan_first, LedgerGrant.expires_at, LedgerGrant.created_at, LedgerGrant.id)
-
-
 _ReservationRow = Row[*tuple[Any, ...]]  # the columns of _RESERVATION, by name
 
 
