@@ -117,18 +117,16 @@ async def start_turn(
     if estimate_tokens(text) + max_output_tokens > context_window:
         raise MessageTooLong()
     now = utcnow()
+    row = {"user_id": user_id, "model": model, "created_at": now, "updated_at": now}
     if conversation_id:
         touched = {"conversation_id": conversation_id, "owner": user_id, "model": model, "now": now}
         if cast(CursorResult[Any], await session.execute(_TOUCH_CONVERSATION, touched)).rowcount == 0:
             raise ConversationNotFound()
-    row = {"user_id": user_id, "model": model, "created_at": now, "updated_at": now}
-    if not conversation_id:
+        history = [*await conversation_history(session, conversation_id), ("user", text)]
+    else:
         conversation_id = new_id()
         await session.execute(_INSERT_CONVERSATION, {**row, "id": conversation_id, "title": ""})
         history = [("user", text)]  # a new conversation's history is this message: no query for it
-    else:
-        history = await conversation_history(session, conversation_id)
-        history.append(("user", text))
     turn_id = turn_id or new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
     # Running from the start: its workflow starts as soon as this commits.
