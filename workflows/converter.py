@@ -1,18 +1,16 @@
 """The payload converter: Temporal's pydantic converter, with its type adapters built once per
 process rather than once per workflow run.
 
-The SDK makes a fresh payload converter for every workflow instance, and the pydantic one keeps
-its ``TypeAdapter`` cache on the instance, so each chat turn rebuilt the pydantic schema of its
-input and of each activity result: about 5 % of the API process's CPU at 50 concurrent turns.
-The adapters here live in one process-wide LRU cache instead (``lru_cache`` is thread-safe;
-workflow activations run on the SDK's thread pool)."""
+The SDK makes a fresh payload converter for every workflow instance, and the pydantic JSON
+converter keeps its ``TypeAdapter`` cache on itself, so each chat turn rebuilt the pydantic
+schema of its input and of each activity result: about 5 % of the API process's CPU at 50
+concurrent turns. Every ``PulsePayloadConverter`` here shares one JSON converter instead (it
+has no per-run state; the SDK shares its default encoding converters the same way), and with
+it one adapter cache (``lru_cache`` is thread-safe; workflow activations run on the SDK's
+thread pool)."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
-from pydantic import TypeAdapter
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
@@ -21,23 +19,16 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
 )
 
-_type_adapters: functools._lru_cache_wrapper[TypeAdapter[Any]] = functools.lru_cache(maxsize=512)(TypeAdapter)
-
-
-class _SharedAdaptersJSONConverter(PydanticJSONPlainPayloadConverter):
-    def __init__(self) -> None:
-        super().__init__()
-        self._type_adapter = _type_adapters
+_json_converter = PydanticJSONPlainPayloadConverter(max_cached_type_adapters=512)
 
 
 class PulsePayloadConverter(CompositePayloadConverter):
     """Temporal's default encodings, with JSON through pydantic (dataclasses, datetimes, models)."""
 
     def __init__(self) -> None:
-        json_converter = _SharedAdaptersJSONConverter()
         super().__init__(
             *(
-                json_converter if isinstance(converter, JSONPlainPayloadConverter) else converter
+                _json_converter if isinstance(converter, JSONPlainPayloadConverter) else converter
                 for converter in DefaultPayloadConverter.default_encoding_payload_converters
             )
         )
