@@ -2,7 +2,8 @@
 50 concurrent streams, and peak memory — beside LiteLLM's proxy when the `bench` extra is installed.
 
 Calls the emulator with zero delays and 20-chunk replies. Overhead = first delta through our API
-minus first delta calling the emulator directly (same HTTP client, same request)."""
+minus first delta calling the emulator directly (same HTTP client, same request); sequentially
+also until the stream's end (for us that is after `done`: the turn settled and billed)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -28,7 +29,14 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "50"))
 CONCURRENT_TURNS = int(os.environ.get("BENCH_CONCURRENT_TURNS", "300"))
 MODEL = "gpt-5-mini"
 PROMPT = "اكتب جملة قصيرة عن عمّان"
-Ttft = Callable[[httpx.AsyncClient], Awaitable[float]]
+
+
+class Timing(NamedTuple):
+    first: float  # seconds to the first delta
+    end: float  # seconds to the end of the stream (Pulse: after `done`, once the turn is billed)
+
+
+Ttft = Callable[[httpx.AsyncClient], Awaitable[Timing]]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -43,8 +51,8 @@ async def first_delta(
     body: dict[str, Any],
     marker: bytes,
     headers: dict[str, str] | None = None,
-) -> float:
-    """Seconds until the first line containing ``marker``; the stream is read to its end."""
+) -> Timing:
+    """Seconds until the first line containing ``marker``, and until the stream's end."""
     begin = time.perf_counter()
     first = 0.0
     async with client.stream(method, url, json=body, headers=headers) as response:
@@ -55,7 +63,7 @@ async def first_delta(
                 first = time.perf_counter() - begin
     if not first:
         raise RuntimeError("no delta")
-    return first
+    return Timing(first, time.perf_counter() - begin)
 
 
 def emulator_ttft(emulator_url: str) -> Ttft:
@@ -96,7 +104,7 @@ def litellm_ttft(proxy_url: str) -> Ttft:
     )
 
 
-async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[float]:
+async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[Timing]:
     for _ in range(5):  # warm-up
         await ttft(client)
     return [await ttft(client) for _ in range(n)]
@@ -104,9 +112,9 @@ async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[floa
 
 async def concurrent(
     ttfts: list[Ttft], client: httpx.AsyncClient, concurrency: int, total: int
-) -> tuple[list[float], int, float]:
+) -> tuple[list[Timing], int, float]:
     """``concurrency`` streams at once (runner i acts as caller i), ``total`` turns in all."""
-    results: list[float] = []
+    results: list[Timing] = []
     errors = 0
     queue = iter(range(total))
 
@@ -200,21 +208,32 @@ async def litellm_proxy(emulator_url: str) -> AsyncIterator[tuple[str, subproces
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _median_ms(timings: list[Timing]) -> float:
+    return statistics.median(t.first for t in timings) * 1000
+
+
+def _overheads(values: list[float], base: list[float]) -> list[float]:
+    return [(value - statistics.median(base)) * 1000 for value in values]
+
+
 def report(
     name: str,
-    seq: list[float],
-    base_seq: list[float],
-    conc: list[float],
-    base_conc: list[float],
+    seq: list[Timing],
+    base_seq: list[Timing],
+    conc: list[Timing],
+    base_conc: list[Timing],
     errors: int,
     rate: float,
     rss: float,
 ) -> str:
-    seq_over = [(s - statistics.median(base_seq)) * 1000 for s in seq]
-    conc_over = [(c - statistics.median(base_conc)) * 1000 for c in conc]
+    """Overheads over calling the emulator directly: time to the first delta (sequential and
+    concurrent) and, sequentially, time until the stream has ended (for us: billed, `done`)."""
+    seq_over = _overheads([t.first for t in seq], [t.first for t in base_seq])
+    end_over = _overheads([t.end for t in seq], [t.end for t in base_seq])
+    conc_over = _overheads([t.first for t in conc], [t.first for t in base_conc])
     return (
         f"{name:<10} sequential overhead p50 {pct(seq_over, 0.5):7.1f} ms  "
-        f"p95 {pct(seq_over, 0.95):7.1f} ms | "
+        f"p95 {pct(seq_over, 0.95):7.1f} ms, to the stream's end p50 {pct(end_over, 0.5):6.1f} ms | "
         f"{CONCURRENCY} concurrent: overhead p95 {pct(conc_over, 0.95):7.1f} ms, "
         f"{rate:6.1f} turns/s, errors {errors} | peak RSS {rss:6.0f} MB"
     )
@@ -235,8 +254,8 @@ async def run() -> None:
             cpu_after = stack.cpu()
             rss = stack.peak_rss()
             print(
-                f"emulator direct: first delta p50 {statistics.median(base_seq) * 1000:.1f} ms sequential, "
-                f"{statistics.median(base_conc) * 1000:.1f} ms at {CONCURRENCY} concurrent"
+                f"emulator direct: first delta p50 {_median_ms(base_seq):.1f} ms sequential, "
+                f"{_median_ms(base_conc):.1f} ms at {CONCURRENCY} concurrent"
             )
             print(
                 report(

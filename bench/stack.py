@@ -159,7 +159,7 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
                     command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
             if key == "temporal":
-                await _wait_port(temporal_port)
+                await wait_port(temporal_port)
         api_url = f"http://127.0.0.1:{http_port}"
         await _wait_ready(api_url)
         yield Stack(
@@ -182,7 +182,7 @@ async def running_stack(*, token_ms: int = 0, ttft_ms: int = 0) -> AsyncIterator
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def _wait_port(port: int, timeout: float = 30) -> None:
+async def wait_port(port: int, timeout: float = 30) -> None:
     for _ in range(int(timeout * 10)):
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
