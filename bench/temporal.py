@@ -31,7 +31,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.stack import cpu_seconds, free_port, wait_port
+from bench.stack import cpu_seconds, free_port, wait_port, written_bytes
 from workflows.client import binary, dev_server_args, dev_server_file_args
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "50"))
@@ -95,6 +95,7 @@ class Figures:
     per_second: float
     server_cpu_ms: float
     sdk_cpu_ms: float
+    server_written_kb: float
 
 
 async def _start_dev_server(work: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -154,10 +155,12 @@ async def _measure(client: Client, server_pid: int, shape: str) -> Figures:
             await _run_one(client, shape)
 
     server_before, sdk_before, began = cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+    written_before = written_bytes(server_pid)
     await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
     elapsed = time.perf_counter() - began
     server_cpu = (cpu_seconds(server_pid) - server_before) * 1000 / WORKFLOWS
     sdk_cpu = (time.process_time() - sdk_before) * 1000 / WORKFLOWS
+    written_kb = (written_bytes(server_pid) - written_before) / 1024 / WORKFLOWS
     return Figures(
         [s[0] for s in sequential],
         [s[1] for s in sequential],
@@ -165,6 +168,7 @@ async def _measure(client: Client, server_pid: int, shape: str) -> Figures:
         WORKFLOWS / elapsed,
         server_cpu,
         sdk_cpu,
+        written_kb,
     )
 
 
@@ -178,7 +182,8 @@ def _report(name: str, figures: Figures) -> str:
         f"last step {_p(figures.to_settle_ms, 0.5):5.1f} ms, "
         f"result {_p(figures.to_result_ms, 0.5):5.1f} ms | "
         f"{CONCURRENCY} concurrent: {figures.per_second:5.1f} workflows/s, CPU per workflow: "
-        f"dev server {figures.server_cpu_ms:4.1f} ms, SDK {figures.sdk_cpu_ms:4.1f} ms"
+        f"dev server {figures.server_cpu_ms:4.1f} ms, SDK {figures.sdk_cpu_ms:4.1f} ms; "
+        f"dev server wrote {figures.server_written_kb:5.0f} KB"
     )
 
 
