@@ -3,6 +3,7 @@ message and, once the workflow stores it, an assistant message."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -300,9 +301,23 @@ async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str
     await session.flush()
 
 
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKDOWN_MARKS = re.compile(r"^\s*(?:(?:#{1,6}|>|[-+*]|\d+[.)])\s+)+|\*\*|~~|[*`]", re.MULTILINE)
+_TITLE_TRAILING = " \t,.;:!?،؛"
+
+
 def make_title(first_message: str) -> str:
-    line = " ".join(first_message.split())
-    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+    """The first message as a one-line title: Markdown marks dropped (the title is plain text)
+    and, when too long, cut after a whole word with an ellipsis."""
+    plain = _MARKDOWN_MARKS.sub("", _MARKDOWN_LINK.sub(r"\1", first_message))
+    line = " ".join(plain.split()) or " ".join(first_message.split())
+    if len(line) <= TITLE_LENGTH:
+        return line
+    cut = line[: TITLE_LENGTH - 1]
+    word_end = cut.rfind(" ")
+    if word_end >= TITLE_LENGTH // 2:  # a very long word is cut where it must be
+        cut = cut[:word_end]
+    return cut.rstrip(_TITLE_TRAILING) + "…"
 
 
 async def get_turn_job(session: AsyncSession, turn_id: str) -> Job:

@@ -28,6 +28,7 @@ JS_STRINGS = (
     "You have used all your {unit} this period.",
     "{used} of {granted} used",
     "{remaining} left",
+    "{unit} left: {remaining}",
     "Updated {time}",
     "Revoke",
     "This device",

@@ -19,3 +19,16 @@ def test_title_from_first_message() -> None:
     assert make_title("  خطة   سفر إلى البتراء ") == "خطة سفر إلى البتراء"
     long = make_title("x" * 100)
     assert len(long) == 60 and long.endswith("…")
+
+
+def test_title_is_plain_text_cut_after_a_word() -> None:
+    markdown = "## اكتب فقرة عن **البتراء** مع `code` و[رابط](https://example.jo)"
+    assert make_title(markdown) == "اكتب فقرة عن البتراء مع code ورابط"
+    assert make_title("> - explain __init__ and my_var") == "explain __init__ and my_var"
+    assert make_title("1. first\n2. second") == "first second"
+    assert make_title("#hashtag") == "#hashtag"
+    assert make_title("**") == "**"  # nothing but marks: kept as typed
+    sentence = "اكتب فقرة قصيرة عن البتراء، مع قائمة من ثلاث نقاط ونص عريض وكود برمجي قصير"
+    title = make_title(sentence)
+    assert title == "اكتب فقرة قصيرة عن البتراء، مع قائمة من ثلاث نقاط ونص عريض…"
+    assert len(title) <= 60 and sentence.startswith(title[:-1])

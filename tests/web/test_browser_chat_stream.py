@@ -36,7 +36,7 @@ async def test_arabic_reply_streams_and_survives_a_reload(
     await sign_in_tab("ar")
     await tab.goto(f"{web_url}/chat")
     meter = tab.get_by_test_id("chat-meter")
-    await expect(meter).not_to_be_empty()
+    await expect(meter).to_contain_text("الرموز المتبقية: ")
     meter_before = await meter.text_content()
 
     await tab.get_by_role("textbox", name="الرسالة").fill("اشرح لي باختصار ما هي الحوسبة السحابية؟")

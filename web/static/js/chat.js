@@ -344,7 +344,10 @@ function wireMeter() {
     const tokens = entries?.find((entry) => entry.unit === "tokens");
     if (!tokens) return;
     meter.dataset.level = tokens.warning ? (tokens.exceeded ? "exceeded" : "warning") : "ok";
-    meter.textContent = `${unitName("tokens")}: ${t("{remaining} left", { remaining: formatNumber(tokens.remaining) })}`;
+    meter.textContent = t("{unit} left: {remaining}", {
+      unit: unitName("tokens"),
+      remaining: formatNumber(tokens.remaining),
+    });
   });
 }
 
