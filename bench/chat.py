@@ -3,7 +3,9 @@
 
 Calls the emulator with zero delays and 20-chunk replies. Overhead = first delta through our API
 minus first delta calling the emulator directly (same HTTP client, same request); sequentially
-also until the stream's end (for us that is after `done`: the turn settled and billed)."""
+also until the stream's end (for us that is after `done`: the turn settled and billed).
+Pulse and LiteLLM take turns, round after round, so both sides' figures come from the same
+minutes: this VM's speed drifts."""
 
 from __future__ import annotations
 
@@ -17,16 +19,18 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
 
-from bench.stack import Stack, free_port, peak_rss_mb, running_stack
+from bench.stack import Stack, cpu_seconds, free_port, peak_rss_mb, running_stack
 
-SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "40"))
+SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "45"))  # over all rounds
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "50"))
-CONCURRENT_TURNS = int(os.environ.get("BENCH_CONCURRENT_TURNS", "300"))
+CONCURRENT_TURNS = int(os.environ.get("BENCH_CONCURRENT_TURNS", "150"))  # per round
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 MODEL = "gpt-5-mini"
 PROMPT = "اكتب جملة قصيرة عن عمّان"
 
@@ -239,66 +243,119 @@ def report(
     )
 
 
+@dataclass
+class Contender:
+    """One side of the comparison, with what its rounds measured."""
+
+    name: str
+    calls: list[Ttft]  # call i acts as concurrent caller i
+    processes: tuple[str, ...]  # whose CPU counts for it
+    seq: list[Timing] = field(default_factory=list)
+    conc: list[Timing] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds in its concurrent rounds
+
+    def cpu_ms_per_turn(self) -> dict[str, float]:
+        turns = max(1, len(self.conc))
+        return {name: self.cpu.get(name, 0.0) * 1000 / turns for name in self.processes}
+
+
+async def alternate(
+    contenders: list[Contender], direct: Ttft, client: httpx.AsyncClient, cpu: Callable[[], dict[str, float]]
+) -> tuple[list[Timing], list[Timing]]:
+    """Run the contenders by turns, ROUNDS times, so that every figure comes from the same
+    minutes (this VM's speed drifts); returns the direct-to-emulator baselines."""
+    base_seq: list[Timing] = []
+    base_conc: list[Timing] = []
+    for _ in range(ROUNDS):
+        base_seq += await sequential(direct, client, SEQUENTIAL // ROUNDS)
+        for contender in contenders:
+            contender.seq += await sequential(contender.calls[0], client, SEQUENTIAL // ROUNDS)
+    for _ in range(ROUNDS):
+        base_conc += (await concurrent([direct], client, CONCURRENCY, CONCURRENT_TURNS))[0]
+        for contender in contenders:
+            before = cpu()
+            results, errors, elapsed = await concurrent(
+                contender.calls, client, CONCURRENCY, CONCURRENT_TURNS
+            )
+            after = cpu()
+            contender.conc += results
+            contender.errors += errors
+            contender.elapsed += elapsed
+            for name in contender.processes:
+                contender.cpu[name] = (
+                    contender.cpu.get(name, 0.0) + after.get(name, 0.0) - before.get(name, 0.0)
+                )
+    return base_seq, base_conc
+
+
+def cpu_line(contender: Contender) -> str:
+    per_turn = contender.cpu_ms_per_turn()
+    return (
+        f"           CPU ms per turn at {CONCURRENCY} concurrent: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(per_turn.items(), key=lambda kv: -kv[1]))
+        + f" (total {sum(per_turn.values()):.1f}; {os.cpu_count()} cores)"
+    )
+
+
 async def run() -> None:
     limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY * 2)
     async with running_stack() as stack:
         tokens = await sign_in(stack, CONCURRENCY)  # 50 concurrent streams = 50 people
-        async with httpx.AsyncClient(timeout=120, limits=limits) as plain:
-            direct = emulator_ttft(stack.emulator_url)
-            base_seq = await sequential(direct, plain, SEQUENTIAL)
-            base_conc, _, _ = await concurrent([direct], plain, CONCURRENCY, CONCURRENT_TURNS)
-            ours = [pulse_ttft(stack.api_url, token) for token in tokens]
-            seq = await sequential(ours[0], plain, SEQUENTIAL)
-            cpu_before = stack.cpu()
-            conc, errors, elapsed = await concurrent(ours, plain, CONCURRENCY, CONCURRENT_TURNS)
-            cpu_after = stack.cpu()
+        async with (
+            httpx.AsyncClient(timeout=120, limits=limits) as plain,
+            litellm_proxy(stack.emulator_url) as proxy,
+        ):
+            pulse = Contender(
+                "pulse",
+                [pulse_ttft(stack.api_url, token) for token in tokens],
+                ("api", "worker", "temporal", "postgres", "redis", "emulator", "bench"),
+            )
+            contenders = [pulse]
+            if proxy is not None:
+                contenders.append(
+                    Contender("litellm", [litellm_ttft(proxy[0])], ("litellm", "emulator", "bench"))
+                )
+
+            def cpu() -> dict[str, float]:
+                usage = stack.cpu()
+                if proxy is not None:
+                    usage["litellm"] = cpu_seconds(proxy[1].pid)
+                return usage
+
+            base_seq, base_conc = await alternate(contenders, emulator_ttft(stack.emulator_url), plain, cpu)
             rss = stack.peak_rss()
             print(
                 f"emulator direct: first delta p50 {_median_ms(base_seq):.1f} ms sequential, "
-                f"{_median_ms(base_conc):.1f} ms at {CONCURRENCY} concurrent"
+                f"{_median_ms(base_conc):.1f} ms at {CONCURRENCY} concurrent "
+                f"({ROUNDS} rounds, the contenders taking turns)"
             )
-            print(
-                report(
-                    "pulse",
-                    seq,
-                    base_seq,
-                    conc,
-                    base_conc,
-                    errors,
-                    len(conc) / elapsed,
-                    rss.get("api", 0) + rss.get("worker", 0),
-                )
-            )
-            print(
-                f"           (API {rss.get('api', 0):.0f} MB + worker {rss.get('worker', 0):.0f} MB; "
-                "durable workflow per turn, quota reserved and settled exactly once)"
-            )
-            per_turn = {k: (cpu_after[k] - cpu_before[k]) * 1000 / max(1, len(conc)) for k in cpu_after}
-            print(
-                f"           CPU ms per turn at {CONCURRENCY} concurrent: "
-                + ", ".join(f"{k} {v:.1f}" for k, v in sorted(per_turn.items(), key=lambda kv: -kv[1]))
-                + f" (total {sum(per_turn.values()):.1f}; {os.cpu_count()} cores)"
-            )
-            async with litellm_proxy(stack.emulator_url) as proxy:
-                if proxy is None:
-                    print("litellm    not installed (uv sync --extra bench to compare)")
-                    return
-                proxy_url, process = proxy
-                theirs = litellm_ttft(proxy_url)
-                lseq = await sequential(theirs, plain, SEQUENTIAL)
-                lconc, lerrors, lelapsed = await concurrent([theirs], plain, CONCURRENCY, CONCURRENT_TURNS)
+            peaks = {"pulse": rss.get("api", 0) + rss.get("worker", 0)}
+            if proxy is not None:
+                peaks["litellm"] = peak_rss_mb(proxy[1].pid)
+            for contender in contenders:
+                rate = len(contender.conc) / contender.elapsed
                 print(
                     report(
-                        "litellm",
-                        lseq,
+                        contender.name,
+                        contender.seq,
                         base_seq,
-                        lconc,
+                        contender.conc,
                         base_conc,
-                        lerrors,
-                        len(lconc) / lelapsed,
-                        peak_rss_mb(process.pid),
+                        contender.errors,
+                        rate,
+                        peaks[contender.name],
                     )
                 )
+                if contender is pulse:
+                    print(
+                        f"           (API {rss.get('api', 0):.0f} MB + worker {rss.get('worker', 0):.0f} MB; "
+                        "durable workflow per turn, quota reserved and settled exactly once)"
+                    )
+                print(cpu_line(contender))
+            if proxy is None:
+                print("litellm    not installed (uv sync --extra bench to compare)")
 
 
 def main(argv: list[str]) -> int:
