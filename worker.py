@@ -24,6 +24,7 @@ from activities.accounts import AccountsActivities
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
+from activities.job_sweeper import job_sweeper
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
 from core.db import Database
@@ -115,6 +116,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         chat.settle,
         chat.fail,
         chat.finish_stopped,
+        chat.finish_failed,
         pay.create_checkout,
         pay.verify_checkout,
         pay.expire_checkout,
@@ -166,11 +168,16 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
         prometheus_client.start_http_server(int(port), addr=host or "0.0.0.0")  # noqa: S104
     log.info("worker.started", queues=list(queues), address=settings.temporal_address)
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    if BACKGROUND in queues:  # repairs job rows left without a workflow (docs/chat.md "Faults")
+        sweeper = job_sweeper(settings, deps.db, deps.llm, deps.bus, client)
+        sweeping = asyncio.create_task(sweeper.run_forever(settings.job_sweep_interval_seconds))
     stopper = asyncio.create_task(stop.wait())
     done, _pending = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for task in done:
         if task is not stopper and task.exception():
             log.error("worker.failed", error=str(task.exception()))
+    if BACKGROUND in queues:
+        sweeping.cancel()
     await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)
     await deps.aclose()
     log.info("worker.stopped")

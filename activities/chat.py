@@ -1,16 +1,22 @@
 """Chat activities: stream a reply from the provider onto the stream bus, and finish or fail
-the turn. Deltas go to the bus (never through Temporal); the reply text goes to the database."""
+the turn. Deltas go to the bus (never through Temporal); the reply text goes to the database.
+
+Under faults (docs/chat.md "Faults"): every event an attempt publishes carries its attempt
+number; an attempt replaced by a newer one (its heartbeat timed out) stops publishing and closes
+its upstream call; PostgreSQL or Redis errors are retried on a schedule that rides out the
+outage budget, and a reply already complete is stored again, never asked for again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TypeVar, cast
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +26,7 @@ from core.chat import (
     ReplyRecord,
     estimate_tokens,
     fail_turn,
+    quota_message,
     store_reply,
     stored_reply,
     turn_error_message,
@@ -33,6 +40,7 @@ from core.metrics import (
     CHAT_TURNS,
     PROVIDER_ERRORS,
 )
+from core.outages import is_outage
 from core.settings import Settings
 from providers.llm import ChatMessage, ChatRequest, LLMClient, TextDelta, Usage
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
@@ -40,8 +48,11 @@ from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 HEARTBEAT_EVERY_S = 0.5
 HEARTBEAT_AFTER_S = 1.0
+PROVIDER_ATTEMPTS = 5  # provider errors (429/5xx/cut streams) are retried this many times in all
+OUTAGE_RETRY_MAX_S = 5.0  # infrastructure errors: the longest wait between tries
 
 
 @dataclass
@@ -50,6 +61,7 @@ class StreamInput:
     model: str
     max_output_tokens: int
     moderate: bool
+    outage_budget_s: float = 120.0  # infrastructure errors are ridden out this long
 
 
 @dataclass
@@ -88,6 +100,22 @@ class FinishStoppedInput:
 
 
 @dataclass
+class FinishFailedInput:
+    turn_id: str
+    key: str  # the reservation's
+    code: str
+    locale: str
+    model: str = ""
+
+
+@dataclass
+class FinishFailedResult:
+    status: str  # succeeded | stopped (a stored reply, billed) | failed
+    studio_tokens: int = 0
+    error_code: str | None = None
+
+
+@dataclass
 class FinishStoppedResult:
     studio_tokens: int
     stopped: bool  # False when the reply had in fact come in full before the stop
@@ -106,24 +134,50 @@ class ChatActivities:
     @activity.defn(name="chat.stream_reply")
     async def stream_reply(self, data: StreamInput) -> StreamResult:
         """Moderate, then stream; on Stop close the upstream call and keep the partial reply."""
-        if activity.info().attempt > 1:
-            await self.bus.publish(data.turn_id, "restart", {"attempt": activity.info().attempt})
+        progress = _Progress.from_details(activity.info().heartbeat_details)
+        # From the start: an attempt blocked on PostgreSQL or Redis still heartbeats (so it is
+        # not replaced while it waits). No heartbeat for a short reply (each one is a Temporal write).
+        heartbeat = asyncio.create_task(_heartbeat_forever(progress.details, first_after=HEARTBEAT_AFTER_S))
+        try:
+            return await self._attempt(data, progress)
+        except ApplicationError:
+            activity.heartbeat(*progress.details())  # sent with the failure: read by the retry
+            raise
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            activity.heartbeat(*progress.details())
+            raise _outage_error(data, error) from None
+        finally:
+            heartbeat.cancel()
+
+    async def _attempt(self, data: StreamInput, progress: _Progress) -> StreamResult:
+        attempt = activity.info().attempt
+        if attempt > 1:
+            async with self.db.reader() as session:
+                kept = await stored_reply(session, data.turn_id)
+            if kept is not None and not kept.stopped:
+                # An earlier attempt stored the whole reply and its completion was lost (a
+                # Temporal restart, a crash just after): bill it, never ask the provider again.
+                return StreamResult(kept.input_tokens, kept.output_tokens, 0, kept.studio_tokens, False)
+            await self.bus.publish(data.turn_id, "restart", {"attempt": attempt})
         model = resolve_model(data.model, self.settings)
         async with self.db.reader() as session:
             budget = model.context_window - data.max_output_tokens
             messages = await turn_messages(session, data.turn_id, budget)
-        moderated = "moderated" in activity.info().heartbeat_details  # a retry doesn't ask again
-        if data.moderate and not moderated:
+        if data.moderate and not progress.moderated:  # a retry doesn't ask again
             await self._moderate(messages[-1][1])
-        # No heartbeat for a short reply (each one is a Temporal write); Stop comes over the bus.
-        heartbeat = asyncio.create_task(_heartbeat_forever("moderated", first_after=HEARTBEAT_AFTER_S))
+            progress.moderated = True
         try:
-            return await self._stream(data, messages)
-        except ApplicationError:
-            activity.heartbeat("moderated")  # sent with the failure: the retry skips moderation
+            return await self._stream(data, messages, attempt)
+        except ApplicationError as error:
+            if error.type == "provider_retryable":
+                progress.provider_failures += 1
+                if progress.provider_failures >= PROVIDER_ATTEMPTS:
+                    raise ApplicationError(
+                        str(error), type="provider_retryable", non_retryable=True
+                    ) from None
             raise
-        finally:
-            heartbeat.cancel()
 
     async def _moderate(self, text: str) -> None:
         try:
@@ -140,21 +194,25 @@ class ChatActivities:
                 non_retryable=True,
             )
 
-    async def _stream(self, data: StreamInput, messages: list[tuple[str, str]]) -> StreamResult:
+    async def _stream(self, data: StreamInput, messages: list[tuple[str, str]], attempt: int) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
-        cancels the activity; the last two keep what was received."""
+        cancels the activity; the last two keep what was received. A cancel that is not a
+        Stop (this attempt's heartbeat timed out and a newer attempt runs) drops everything."""
         request = ChatRequest(
             model=data.model,
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
         )
-        reply = _Reply(CoalescingPublisher(self.bus, data.turn_id))
+        reply = _Reply(CoalescingPublisher(self.bus, data.turn_id, extra={"attempt": attempt}))
         pump = asyncio.ensure_future(self._pump(request, reply))
         async with self.bus.watch_stop(data.turn_id) as stop_requested:
             stop = asyncio.ensure_future(stop_requested.wait())
             try:
                 await asyncio.wait({pump, stop}, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
+                if _superseded():
+                    await _abandon(pump, reply)
+                    raise
                 stop_requested.set()  # Temporal's cancel: same as a Stop
             finally:
                 stop.cancel()
@@ -174,7 +232,8 @@ class ChatActivities:
             ) from None
         if reply.usage is None:
             raise ApplicationError("stream ended without usage", type="provider_retryable")
-        return await _finish_despite_cancel(self._store(data, reply.text, reply.usage, stopped=False))
+        stored = self._store_riding_out_outages(data, reply.text, reply.usage)
+        return await _finish_despite_cancel(stored)
 
     async def _keep_partial(
         self, data: StreamInput, messages: list[tuple[str, str]], pump: asyncio.Future[None], reply: _Reply
@@ -199,6 +258,11 @@ class ChatActivities:
                 else:
                     reply.usage = item
         await reply.deltas.drain()
+
+    async def _store_riding_out_outages(self, data: StreamInput, text: str, usage: Usage) -> StreamResult:
+        """The whole reply came: store it, retrying through a database outage (the heartbeat
+        goes on meanwhile) rather than failing the attempt and asking the provider again."""
+        return await _ride_out(data, lambda: self._store(data, text, usage, stopped=False))
 
     async def _store(self, data: StreamInput, text: str, usage: Usage, *, stopped: bool) -> StreamResult:
         model = resolve_model(data.model, self.settings)
@@ -254,6 +318,29 @@ class ChatActivities:
         CHAT_TURNS.labels(_provider(data.model), data.model, "stopped").inc()
         return FinishStoppedResult(0, stopped=True)
 
+    @activity.defn(name="chat.finish_failed")
+    async def finish_failed(self, data: FinishFailedInput) -> FinishFailedResult:
+        """Finish a turn whose stream step failed. A reply that was stored (the attempt stored
+        it, then lost its completion to a Temporal restart or a crash) is kept and shown, so
+        it is settled; otherwise the reservation is released and the error published."""
+        async with self.db.reader() as session:
+            reply = await stored_reply(session, data.turn_id)
+        if reply is not None and (reply.text or not reply.stopped):
+            settle = SettleReplyInput(
+                data.turn_id,
+                data.key,
+                reply.studio_tokens,
+                reply.input_tokens,
+                reply.output_tokens,
+                reply.stopped,
+                data.model,
+            )
+            await self.settle(settle)
+            return FinishFailedResult("stopped" if reply.stopped else "succeeded", reply.studio_tokens)
+        await self.ledger.release(ReleaseInput(key=data.key, reason=data.code))
+        await self.fail(FailInput(data.turn_id, data.code, data.locale, data.model))
+        return FinishFailedResult("failed", 0, data.code)
+
     @activity.defn(name="chat.fail")
     async def fail(self, data: FailInput) -> None:
         """Record why the turn ended without a reply and tell the client, in its language."""
@@ -265,9 +352,69 @@ class ChatActivities:
             return
         message = turn_error_message(data.code, data.locale)
         async with self.db.session() as session:
+            if data.code == "quota_exceeded":  # say so when concurrent turns hold the rest
+                message = await quota_message(session, data.turn_id, data.locale) or message
             await fail_turn(session, data.turn_id, data.code, message)
         await self.bus.publish(data.turn_id, "error", {"code": data.code, "message": message})
         CHAT_TURNS.labels(_provider(data.model), data.model, data.code).inc()
+
+
+@dataclass
+class _Progress:
+    """What an attempt tells the next one through its heartbeat details."""
+
+    moderated: bool = False
+    provider_failures: int = 0
+
+    @classmethod
+    def from_details(cls, details: Sequence[Any]) -> _Progress:
+        failures = next((d for d in details if isinstance(d, int)), 0)
+        return cls(moderated="moderated" in details, provider_failures=failures)
+
+    def details(self) -> list[object]:
+        return [*(["moderated"] if self.moderated else []), self.provider_failures]
+
+
+def _superseded() -> bool:
+    """Temporal cancelled this attempt for another reason than a Stop: its heartbeat timed out
+    (a newer attempt streams now) or the worker is shutting down (one will)."""
+    details = activity.cancellation_details()
+    return details is not None and not details.cancel_requested
+
+
+async def _abandon(pump: asyncio.Future[None], reply: _Reply) -> None:
+    reply.deltas.close()  # not one more event from this attempt
+    pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await pump
+    log.info("chat.attempt_superseded", attempt=activity.info().attempt)
+
+
+def _outage_error(data: StreamInput, error: BaseException) -> ApplicationError:
+    """PostgreSQL or Redis failed this attempt: retried a few seconds later (never sooner than
+    the provider's reply would be wasted) until the outage budget is spent."""
+    info = activity.info()
+    spent = (datetime.now(UTC) - info.scheduled_time).total_seconds()
+    message = f"infrastructure unavailable: {type(error).__name__}"
+    if spent > data.outage_budget_s:
+        return ApplicationError(message, type="service_unavailable", non_retryable=True)
+    delay = timedelta(seconds=min(OUTAGE_RETRY_MAX_S, 0.5 * 2 ** min(info.attempt, 4)))
+    return ApplicationError(message, type="service_unavailable", next_retry_delay=delay)
+
+
+async def _ride_out(data: StreamInput, work: Callable[[], Awaitable[T]]) -> T:
+    """Retry ``work`` through infrastructure errors until the outage budget is spent."""
+    started = time.monotonic()
+    wait = 0.25
+    while True:
+        try:
+            return await work()
+        except Exception as error:
+            if not is_outage(error) or time.monotonic() - started > data.outage_budget_s:
+                raise
+            log.warning("chat.store_retry", error=type(error).__name__, wait_s=wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, OUTAGE_RETRY_MAX_S / 2)
 
 
 class _Reply:
@@ -319,10 +466,10 @@ async def _finish_despite_cancel(work: Awaitable[T]) -> T:
                 return task.result()
 
 
-async def _heartbeat_forever(*details: str, first_after: float = 0.0) -> None:
+async def _heartbeat_forever(details: Callable[[], list[object]], first_after: float = 0.0) -> None:
     await asyncio.sleep(first_after)
     while True:
-        activity.heartbeat(*details)
+        activity.heartbeat(*details())
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from api.i18n import locale_dependency
 from api.temporal import TemporalConnection
 from core.db import Database
-from core.errors import Unavailable
+from core.outages import ServiceUnavailable
 from core.settings import Settings
 from providers.streams import StreamBus
 
@@ -51,7 +51,7 @@ async def get_temporal(state: StateDep) -> Client:
     try:
         return await state.temporal.get(timeout=5.0)
     except TimeoutError:
-        raise Unavailable() from None
+        raise ServiceUnavailable() from None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

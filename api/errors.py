@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.i18n import request_locale
 from core.errors import AppError, RateLimited
 from core.i18n import translate
+from core.outages import RETRY_AFTER_S, ServiceUnavailable, is_outage
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +57,8 @@ async def handle_app_error(request: Request, error: Exception) -> Response:
     locale = request_locale(request)
     message = translate(error.message, locale, **error.params)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    if error.status_code == 503:  # every "try again later" says when
+        headers = {"Retry-After": str(getattr(error, "retry_after", RETRY_AFTER_S))}
     page = html_page(request, error.status_code, error.message, **error.params)
     if page is not None:
         page.headers.update(headers or {})
@@ -94,10 +102,40 @@ async def handle_unexpected(request: Request, error: Exception) -> Response:
     return JSONResponse(error_body("internal_error", message, request), status_code=500)
 
 
+# Temporal answers these while it restarts or is unreachable.
+TEMPORAL_OUTAGES = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
+# Registered by class so that Starlette's ExceptionMiddleware answers them: the catch-all
+# ``Exception`` handler runs in ServerErrorMiddleware, which re-raises to uvicorn afterwards
+# (logged as a crash, keep-alive connection closed).
+OUTAGE_TYPES: tuple[type[Exception], ...] = (
+    OSError,
+    DBAPIError,
+    PoolTimeout,
+    RedisError,
+    RPCError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+)
+
+
+async def handle_outage(request: Request, error: Exception) -> Response:
+    """PostgreSQL, Redis or Temporal unreachable: 503 ``service_unavailable`` + Retry-After; any
+    other error of these types is a bug (500), answered without reaching uvicorn."""
+    temporal_down = isinstance(error, RPCError) and error.status in TEMPORAL_OUTAGES
+    if not (temporal_down or (not isinstance(error, RPCError) and is_outage(error))):
+        return await handle_unexpected(request, error)
+    log.warning("request.outage", error_type=type(error).__name__, error=str(error)[:200])
+    return await handle_app_error(request, ServiceUnavailable())
+
+
 def install(app: FastAPI, html_errors: HtmlErrors | None = None) -> None:
     """Register the handlers; ``html_errors`` renders pages for browser navigations."""
     app.state.html_errors = html_errors
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
+    for outage_type in OUTAGE_TYPES:
+        app.add_exception_handler(outage_type, handle_outage)
     app.add_exception_handler(Exception, handle_unexpected)

@@ -13,9 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import ledger, subscriptions
 from core.catalog import estimate_input_tokens
 from core.errors import AppError, Conflict, NotFound
-from core.i18n import translate
+from core.i18n import format_number, translate
 from core.jobs import JobRepository
 from core.models import ChatMessage, Conversation, Job, JobKind, JobStatus, MessageStatus
 from core.models.base import new_id, utcnow
@@ -56,8 +57,31 @@ class ConversationNotFound(NotFound):
     message = "This conversation was not found."
 
 
+class TurnQuotaExceeded(AppError):
+    """Refused before anything is written: not enough tokens for even a short reply. When most
+    of what is left is held by replies still being written, it says so and how much."""
+
+    status_code = 402
+    code = "quota_exceeded"
+    message = "You have used up your tokens. Upgrade your plan or add tokens to continue."
+
+    def __init__(self, *, held: int, locale: str | None = None) -> None:
+        if held > 0:
+            super().__init__(QUOTA_HELD_MESSAGE, held=format_number(held, locale))
+        else:
+            super().__init__()
+        self.held = held
+
+
+QUOTA_HELD_MESSAGE = (
+    "Your remaining tokens are held by replies still being written ({held} tokens held). "
+    "Wait for them to finish, or add tokens to continue."
+)
+
 TURN_ERROR_MESSAGES = {
     "quota_exceeded": "You have used up your tokens. Upgrade your plan or add tokens to continue.",
+    "service_unavailable": "The service was briefly unavailable, so this reply could not be written. "
+    "Please try again.",
     "moderation_blocked": "This message can't be sent because it goes against our content policy.",
     "model_unavailable": "This model is not available right now. Choose another model.",
     "provider_error": "The model could not answer right now. Please try again.",
@@ -149,6 +173,36 @@ async def start_turn(
     budget = context_window - max_output_tokens
     estimate = sum(estimate_tokens(content) for _role, content in trim_history(history, budget))
     return NewTurn(turn_id, conversation_id, workflow_id, estimate)
+
+
+def studio_amount(provider_tokens: int, weight: float) -> int:
+    """Provider tokens in studio tokens, rounded up (the workflow's reserve uses the same)."""
+    return max(1, -(-int(provider_tokens * weight * 1000) // 1000))
+
+
+async def check_quota(
+    session: AsyncSession, user_id: str, *, input_estimate: int, token_weight: float, locale: str | None
+) -> None:
+    """Refuse a turn that could not get even a short reply, before anything is committed (the
+    caller rolls back: no empty conversation stays behind). One aggregate read when there is
+    enough; the workflow's reserve stays the authority (concurrent turns race for the rest)."""
+    needed = studio_amount(input_estimate + MIN_OUTPUT_TOKENS, token_weight)
+    if await ledger.available(session, user_id, "tokens") >= needed:
+        return
+    await subscriptions.ensure_current_period(session, user_id)  # a new user's Free grant
+    if await ledger.available(session, user_id, "tokens") >= needed:
+        return
+    held = (await ledger.usage(session, user_id)).units["tokens"].reserved
+    raise TurnQuotaExceeded(held=held, locale=locale)
+
+
+async def quota_message(session: AsyncSession, turn_id: str, locale: str | None) -> str | None:
+    """Why a turn was refused when other turns hold tokens (None when nothing is held)."""
+    job = await get_turn_job(session, turn_id)
+    if job.user_id is None:
+        return None
+    held = (await ledger.usage(session, job.user_id)).units["tokens"].reserved
+    return translate(QUOTA_HELD_MESSAGE, locale, held=format_number(held, locale)) if held else None
 
 
 @dataclass
@@ -293,12 +347,19 @@ async def stored_reply(session: AsyncSession, turn_id: str) -> ReplyRecord | Non
 
 
 async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str) -> None:
+    """Close a turn that has no reply (a stored reply wins: it is settled, not failed). Its
+    conversation gets its title all the same, so it never stays untitled."""
     job = await get_turn_job(session, turn_id)
     if job.status in (JobStatus.succeeded.value, JobStatus.cancelled.value):
         return
     job.status = JobStatus.failed.value
     job.error_code, job.error_message = code, message[:2000]
     await session.flush()
+    asked = (await session.execute(_TURN_QUESTION, {"turn_id": turn_id})).one_or_none()
+    if asked is not None:
+        conversation_id, _model, question = asked
+        titled = {"conversation_id": conversation_id, "title": make_title(question), "now": utcnow()}
+        await session.execute(_TITLE_CONVERSATION, titled)
 
 
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

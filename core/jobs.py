@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,3 +41,20 @@ class JobRepository:
         job.error_code = error_code
         job.error_message = error_message
         await self.session.flush()
+
+
+UNFINISHED = (JobStatus.pending.value, JobStatus.running.value)
+
+
+async def unfinished_jobs(
+    session: AsyncSession, *, kinds: list[str], older_than: datetime, limit: int = 200
+) -> list[Job]:
+    """Jobs of ``kinds`` still pending/running and untouched since ``older_than`` (oldest first):
+    the candidates for the sweeper that repairs rows whose workflow never started or is gone."""
+    query = (
+        select(Job)
+        .where(Job.kind.in_(kinds), Job.status.in_(UNFINISHED), Job.updated_at < older_than)
+        .order_by(Job.updated_at)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

@@ -156,6 +156,14 @@ class Settings(BaseSettings):
     ledger_sweep_batch: int = Field(200, ge=1)  # reservations checked per sweep
     ledger_sweeper_schedule: bool = True  # `pulse worker` creates/updates the sweeper schedule
 
+    # --- chat under faults (docs/chat.md "Faults") ---
+    # ledger/status steps retry forever, at most this far apart
+    chat_bookkeeping_retry_cap_seconds: float = Field(10.0, gt=0)
+    chat_heartbeat_timeout_seconds: float = Field(5.0, gt=0)  # a silent stream attempt is replaced
+    chat_outage_budget_seconds: float = Field(120.0, gt=0)  # infrastructure errors ridden out this long
+    job_orphan_grace_seconds: float = Field(30.0, gt=0)  # an unfinished row without workflow: repaired
+    job_sweep_interval_seconds: float = Field(10.0, gt=0)  # how often `pulse worker` looks for such rows
+
     # --- accounts housekeeping ---
     auth_purge_schedule: bool = True  # `pulse worker` keeps a daily purge of dead links/sessions
     auth_purge_keep_days: int = Field(7, ge=0)  # dead rows are kept this long (for support)

@@ -1,4 +1,8 @@
-"""Relay a turn's events from the stream bus as Server-Sent Events."""
+"""Relay a turn's events from the stream bus as Server-Sent Events.
+
+Events from a stream attempt older than the newest ``restart`` are dropped (an attempt replaced
+after its heartbeat timed out may still publish for a moment). A stream that ended long ago
+(expired from the bus) is summarised from the database, with or without ``Last-Event-ID``."""
 
 from __future__ import annotations
 
@@ -35,29 +39,69 @@ async def relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) -
 async def _relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) -> AsyncIterator[bytes]:
     yield b"retry: 1000\n\n"
     cursor = after
+    attempts = _Attempts()
+    if after is not None:  # resuming: learn which attempt is current from what was sent
+        attempts.learn(await bus.read(turn_id, None, block_ms=0), up_to=after)
     while True:
         events = await bus.read(turn_id, cursor, block_ms=KEEPALIVE_MS)
         for event in events:
-            yield event.sse()
             cursor = event.id
+            if attempts.stale(event):
+                continue
+            yield event.sse()
             if event.terminal:
                 return
         if not events:
-            finished = await _finished_without_events(db, turn_id, cursor)
+            finished = await _finished_without_events(bus, db, turn_id, cursor)
             if finished is not None:
                 yield finished.sse()
                 return
             yield b": keepalive\n\n"
 
 
-async def _finished_without_events(db: Database, turn_id: str, cursor: str | None) -> StreamEvent | None:
+class _Attempts:
+    """The newest stream attempt announced by a ``restart``; older attempts' events are stale."""
+
+    def __init__(self) -> None:
+        self.newest = 0
+
+    def stale(self, event: StreamEvent) -> bool:
+        attempt = event.data.get("attempt") if isinstance(event.data, dict) else None
+        if not isinstance(attempt, int):
+            return False  # events of the workflow's own steps (usage, done, error)
+        if event.type == "restart":
+            self.newest = max(self.newest, attempt)
+            return False
+        return attempt < self.newest
+
+    def learn(self, events: list[StreamEvent], *, up_to: str) -> None:
+        for event in events:
+            if _id_after(event.id, up_to):
+                return
+            self.stale(event)
+
+
+def _id_after(event_id: str, other: str) -> bool:
+    def parts(value: str) -> tuple[int, int]:
+        first, _, second = value.partition("-")
+        try:
+            return int(first), int(second or 0)
+        except ValueError:
+            return 0, 0
+
+    return parts(event_id) > parts(other)
+
+
+async def _finished_without_events(
+    bus: StreamBus, db: Database, turn_id: str, cursor: str | None
+) -> StreamEvent | None:
     """A turn that ended long ago (its stream expired) is summarised from the database."""
-    if cursor is not None:
-        return None
     async with db.reader() as session:
         job = await chat.get_turn_job(session, turn_id)
     if job.status not in TERMINAL_JOB_STATES:
         return None
+    if cursor is not None and await bus.exists(turn_id):
+        return None  # its final event is still on its way (the job row is written first)
     if job.status == JobStatus.failed.value:
         return StreamEvent("0-1", "error", {"code": job.error_code, "message": job.error_message})
     return StreamEvent(

@@ -64,8 +64,21 @@ async def start_chat_turn(
         context_window=model.context_window,
         max_output_tokens=cap,
     )
+    await _check_quota(session, user, model, turn, locale)
     await launch(state, session, client, user, model, cap, turn, locale)
     return turn
+
+
+async def _check_quota(
+    session: AsyncSession, user: User, model: ModelInfo, turn: chat.NewTurn, locale: str
+) -> None:
+    await chat.check_quota(
+        session,
+        user.id,
+        input_estimate=turn.input_tokens_estimate,
+        token_weight=model.token_weight,
+        locale=locale,
+    )
 
 
 async def regenerate_chat_turn(
@@ -94,6 +107,7 @@ async def regenerate_chat_turn(
         max_output_tokens=cap,
         turn_id=new_turn_id,
     )
+    await _check_quota(session, user, model, turn, locale)
     await launch(state, session, client, user, model, cap, turn, locale)
     return turn
 
@@ -125,6 +139,9 @@ async def launch(
         moderate=settings.moderation_enabled,
         locale=locale,
         stream_queue=stream_queue(settings),
+        bookkeeping_retry_cap_s=settings.chat_bookkeeping_retry_cap_seconds,
+        heartbeat_timeout_s=settings.chat_heartbeat_timeout_seconds,
+        outage_budget_s=settings.chat_outage_budget_seconds,
     )
     try:
         await client.start_workflow(
@@ -145,6 +162,9 @@ async def launch(
             request_eager_start=True,
         )
     except Exception:
-        await chat.fail_turn(session, turn.turn_id, "unavailable", "workflow could not start")
+        # Temporal unreachable: the turn ends at once (the client gets 503 + Retry-After; the
+        # job sweeper repairs a row left behind when even this write fails).
+        message = chat.turn_error_message("service_unavailable", locale)
+        await chat.fail_turn(session, turn.turn_id, "service_unavailable", message)
         await session.commit()
         raise

@@ -84,5 +84,12 @@ class MemoryStreamBus:
             if not self._stop_watchers[key]:
                 del self._stop_watchers[key]
 
+    async def exists(self, key: str) -> bool:
+        self._expire_old()
+        return key in self._events
+
+    async def ping(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None

@@ -33,7 +33,9 @@ class RedisStreamBus:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str) -> RedisStreamBus:
-        redis = Redis.from_url(url, decode_responses=True, max_connections=1024, socket_timeout=60)
+        redis = Redis.from_url(
+            url, decode_responses=True, max_connections=1024, socket_timeout=60, socket_connect_timeout=5
+        )
         return cls(redis, prefix=prefix)
 
     def _key(self, key: str) -> str:
@@ -113,6 +115,12 @@ class RedisStreamBus:
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def exists(self, key: str) -> bool:
+        return bool(await self._redis.exists(self._key(key)))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     async def aclose(self) -> None:
         if self._listener is not None:
