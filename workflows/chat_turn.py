@@ -108,6 +108,8 @@ class ChatTurnWorkflow:
         try:
             reserved, stop_during_reserve = await self._reserve(data, key, uncancellable=faults_handled)
         except (ActivityError, ApplicationError) as error:  # local activities raise the cause itself
+            if faults_handled and _cancelled(error):  # the SDK cancelled the reserve for a Stop
+                return await self._finish_stopped(data, key)
             return await self._fail(data, _error_code(error), key, release=False)
         if stop_during_reserve:
             return await self._finish_stopped(data, key)
@@ -265,6 +267,15 @@ def _output_cap(data: ChatTurnInput, reserved: ReserveResult) -> int:
         return data.max_output_tokens
     covered = int(reserved.amount / data.token_weight) - data.input_tokens_estimate
     return max(data.min_output_tokens, min(data.max_output_tokens, covered))
+
+
+def _cancelled(error: BaseException) -> bool:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, CancelledError):
+            return True
+        cause = cause.cause if isinstance(cause, FailureError) else None
+    return False
 
 
 def _error_code(error: BaseException) -> str:

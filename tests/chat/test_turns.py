@@ -197,25 +197,6 @@ async def test_provider_400_fails_fast_and_releases(
     assert (await emulator.settled())["openai"]["requests"] == 1
 
 
-async def test_not_enough_quota_sends_error_and_never_calls_the_provider(
-    sign_in: Any, db: Database, emulator: EmulatorControl
-) -> None:
-    me = await sign_in(locale="en")
-    await leave_only(db, me.user_id, tokens=10)
-    turn = await start(me.client)
-    stream = await read_events(me.client, turn["events_url"])
-    assert stream.last.type == "error" and stream.last.data["code"] == "quota_exceeded"
-    assert "tokens" in stream.last.data["message"]
-    assert (await emulator.settled())["openai"]["requests"] == 0
-    # the conversation says why the turn has no reply, in the caller's language
-    url = f"/v1/chat/conversations/{turn['conversation_id']}"
-    asked = (await me.client.get(url)).json()["messages"]
-    assert [m["role"] for m in asked] == ["user"] and asked[0]["error_code"] == "quota_exceeded"
-    assert "tokens" in asked[0]["error_message"]
-    arabic = (await me.client.get(url, params={"lang": "ar"})).json()["messages"][0]
-    assert ARABIC.search(arabic["error_message"])
-
-
 async def test_reserve_shrinks_the_output_cap_to_what_is_left(
     sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:

@@ -95,7 +95,8 @@ function wireMessageActions() {
 // --- streaming ---------------------------------------------------------------------------------
 
 function attach(turnId, eventsUrl, item) {
-  const turn = { id: turnId, eventsUrl, text: "", item, seq: 0, timer: null };
+  // attempt: the newest stream attempt announced by a restart; deltas of older ones are stale
+  const turn = { id: turnId, eventsUrl, text: "", item, seq: 0, timer: null, attempt: 0 };
   state.turn = turn;
   sessionStorage.setItem(storageKey(state.conversationId), JSON.stringify({ turnId, eventsUrl }));
   setStreaming(true);
@@ -112,6 +113,7 @@ function attach(turnId, eventsUrl, item) {
   };
   source.addEventListener("delta", (event) => {
     const data = parseData(event);
+    if ((data.attempt ?? 0) < turn.attempt) return; // a superseded attempt still publishing
     turn.text += data.text ?? data.delta ?? data.content ?? "";
     const body = item.querySelector(".message-body");
     if (!body.dataset.rendered) {
@@ -120,7 +122,10 @@ function attach(turnId, eventsUrl, item) {
     }
     schedule();
   });
-  source.addEventListener("restart", () => {
+  source.addEventListener("restart", (event) => {
+    const attempt = parseData(event).attempt ?? 0;
+    if (attempt < turn.attempt) return;
+    turn.attempt = attempt;
     turn.text = ""; // a retried attempt: drop the partial reply
     const body = item.querySelector(".message-body");
     delete body.dataset.rendered;
