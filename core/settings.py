@@ -162,6 +162,7 @@ class Settings(BaseSettings):
     chat_heartbeat_timeout_seconds: float = Field(5.0, gt=0)  # a silent stream attempt is replaced
     chat_outage_budget_seconds: float = Field(120.0, gt=0)  # infrastructure errors ridden out this long
     job_orphan_grace_seconds: float = Field(30.0, gt=0)  # an unfinished row without workflow: repaired
+    chat_streams_in_api: bool = True  # False: replies always stream on dedicated workers (with Redis)
     job_sweep_interval_seconds: float = Field(10.0, gt=0)  # how often `pulse worker` looks for such rows
 
     # --- accounts housekeeping ---

@@ -36,7 +36,8 @@ STREAM_ITSELF_BELOW = 4
 def stream_queue(settings: Settings) -> str | None:
     """Where this turn's reply is streamed: None (here, eagerly) or the dedicated workers' queue.
     Without Redis there are no dedicated chat workers (the bus is in memory): always here."""
-    if settings.redis_url and open_relays() >= STREAM_ITSELF_BELOW:
+    busy = open_relays() >= STREAM_ITSELF_BELOW or not settings.chat_streams_in_api
+    if settings.redis_url and busy:
         return settings.task_queue(STREAMS)
     return None
 

@@ -1,0 +1,286 @@
+"""Chat under faults, in the production shape (tests/chaos/stack.py): each scenario breaks one
+part mid-turn, then checks the invariants (invariants.py) and the provider calls it cost.
+The five defects of issue 16 are each a case here and failed before the fixes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from core import chat
+from tests.chaos.invariants import (
+    assert_ledger_exact,
+    follow,
+    job_of,
+    stored_reply,
+    wait_jobs_final,
+)
+from tests.chaos.stack import Stack
+from tests.chat.helpers import Event
+from tests.conftest import EmulatorControl
+
+pytestmark = [pytest.mark.chaos, pytest.mark.slow]
+MODEL = "gpt-5-mini"
+STORY = "اكتب قصة قصيرة عن البحر"
+
+
+async def start_turn(client: httpx.AsyncClient, message: str = STORY) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/chat/turns", json={"model": MODEL, "message": message, "max_tokens": 300}
+    )
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+async def slow_reply(emulator: EmulatorControl, per_token_s: float) -> None:
+    """The next reply streams at ``per_token_s`` a token (~20 tokens): long enough to break
+    something in the middle of it."""
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=per_token_s, model=MODEL)
+
+
+def after_deltas(count: int, action: Callable[[], Awaitable[None]]) -> Callable[[Event], Awaitable[None]]:
+    """An on_event hook that runs ``action`` once, in the background, after ``count`` deltas."""
+    seen = 0
+    started: list[asyncio.Task[None]] = []
+
+    async def on_event(event: Event) -> None:
+        nonlocal seen
+        if event.type == "delta":
+            seen += 1
+            if seen == count and not started:
+                started.append(asyncio.create_task(action()))
+
+    on_event.tasks = started  # type: ignore[attr-defined]
+    return on_event
+
+
+async def chat_calls(emulator: EmulatorControl) -> int:
+    return (await emulator.settled(timeout=15))["openai"]["requests"]
+
+
+async def assert_turn_delivered(stack: Stack, turn: dict[str, Any], followed: Any) -> None:
+    """The stream ended with done; the stored reply is exactly what the client was shown."""
+    assert followed.ended, followed.stream.events[-5:]
+    assert followed.stream.last.type == "done", followed.stream.last
+    stored = await stored_reply(stack.db, turn["turn_id"])
+    assert stored and followed.stream.text == stored, (followed.stream.text, stored)
+    job = await job_of(stack.db, turn["turn_id"])
+    assert job is not None and job.status == "succeeded" and job.cost_tokens > 0
+
+
+async def finish(stack: Stack) -> None:
+    await wait_jobs_final(stack.db, timeout=30)
+    await assert_ledger_exact(stack.db)
+
+
+async def test_worker_killed_mid_stream(stack: Stack, emulator: EmulatorControl) -> None:
+    client = await stack.sign_in()
+    await slow_reply(emulator, 0.15)
+    turn = await start_turn(client)
+
+    async def kill_and_replace() -> None:
+        stack.processes["worker"].kill9()
+        stack.start_worker("worker")
+
+    hook = after_deltas(3, kill_and_replace)
+    followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    await assert_turn_delivered(stack, turn, followed)
+    assert followed.stream.of("restart")
+    assert await chat_calls(emulator) == 2  # the killed attempt's call, and one more
+    await finish(stack)
+
+
+async def test_a_frozen_attempt_never_garbles_the_stream(stack: Stack, emulator: EmulatorControl) -> None:
+    """Defect 4: an attempt stalls past its heartbeat timeout, a new attempt streams, then the
+    old one wakes up and publishes what it had: clients must not see both."""
+    stack.start_worker("standby", "streams", "interactive")
+    await stack.wait_workers_polling()
+    client = await stack.sign_in()
+    await slow_reply(emulator, 0.15)
+    turn = await start_turn(client)
+    frozen = stack.processes["worker"]
+
+    async def stall() -> None:
+        frozen.freeze()
+        await asyncio.sleep(4.0)  # twice the heartbeat timeout: the standby takes over
+        frozen.thaw()
+
+    hook = after_deltas(3, stall)
+    followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
+    await assert_turn_delivered(stack, turn, followed)
+    assert followed.stream.of("restart")
+    assert await chat_calls(emulator) == 2
+    stack.processes.pop("standby").stop()
+    await finish(stack)
+
+
+async def test_postgres_refused_mid_turn_rides_it_out_and_answers_503(
+    stack: Stack, emulator: EmulatorControl
+) -> None:
+    """Defects 5 and 3: PostgreSQL refused for 12 s while a reply streams. The turn ends done,
+    billed once, with no second provider call; meanwhile the API answers 503 + Retry-After."""
+    client = await stack.sign_in()
+    await slow_reply(emulator, 0.1)
+    turn = await start_turn(client)
+    during: dict[str, Any] = {}
+    healed_at: list[float] = []
+
+    async def outage() -> None:
+        await stack.postgres.refuse()
+        await asyncio.sleep(1.0)
+        during["list"] = await client.get("/v1/chat/conversations")
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=stack.api_url) as probe:
+            during["ready"] = await probe.get("/readyz")
+        during["ready_s"] = time.monotonic() - started
+        await asyncio.sleep(11.0 - (time.monotonic() - started))
+        await stack.postgres.heal()
+        healed_at.append(time.monotonic())
+
+    hook = after_deltas(2, outage)
+    followed = await follow(client, turn["events_url"], timeout=90, on_event=hook)
+    await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
+    done_at = time.monotonic()
+    await assert_turn_delivered(stack, turn, followed)
+    assert await chat_calls(emulator) == 1, "the whole reply had come: never asked for again"
+    listed = during["list"]
+    assert listed.status_code == 503 and listed.json()["code"] == "service_unavailable", listed.text
+    assert int(listed.headers["Retry-After"]) > 0
+    assert during["ready"].status_code == 503 and "database" in during["ready"].json()["failing"]
+    assert during["ready_s"] < 3.0
+    print(f"chaos: postgres refused 12 s, done {done_at - healed_at[0]:.1f} s after heal")
+    await finish(stack)
+    assert b"Exception in ASGI application" not in stack.processes["api"].log.read_bytes()
+
+
+async def test_redis_refused_mid_stream(stack: Stack, emulator: EmulatorControl) -> None:
+    client = await stack.sign_in()
+    await slow_reply(emulator, 0.1)
+    turn = await start_turn(client)
+
+    async def outage() -> None:
+        await stack.redis.refuse()
+        await asyncio.sleep(8.0)
+        await stack.redis.heal()
+
+    hook = after_deltas(2, outage)
+    followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
+    await assert_turn_delivered(stack, turn, followed)
+    assert await chat_calls(emulator) == 1
+    await finish(stack)
+
+
+async def test_redis_blackholed_mid_stream_and_readyz_says_so_quickly(
+    stack: Stack, emulator: EmulatorControl
+) -> None:
+    client = await stack.sign_in()
+    await slow_reply(emulator, 0.1)
+    turn = await start_turn(client)
+    ready: dict[str, Any] = {}
+
+    async def partition() -> None:
+        stack.redis.blackhole()
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as probe:
+            ready["response"] = await probe.get("/readyz")
+        ready["seconds"] = time.monotonic() - started
+        await asyncio.sleep(8.0 - ready["seconds"])
+        await stack.redis.heal()
+
+    hook = after_deltas(2, partition)
+    followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
+    await assert_turn_delivered(stack, turn, followed)
+    assert await chat_calls(emulator) == 1
+    assert ready["response"].status_code == 503 and "redis" in ready["response"].json()["failing"]
+    assert ready["seconds"] < 3.0, ready
+    await finish(stack)
+
+
+async def test_temporal_restart_after_the_reply_was_stored_still_bills_it(
+    stack: Stack, emulator: EmulatorControl
+) -> None:
+    """Defect 1: Temporal stops mid-turn; the reply finishes and is stored while it is down;
+    the provider then fails every call; Temporal restarts. The stored reply is settled (not
+    released), and the provider is not asked again. Meanwhile a new turn answers 503."""
+    client = await stack.sign_in()
+    await slow_reply(emulator, 0.1)
+    turn = await start_turn(client)
+    refused: dict[str, httpx.Response] = {}
+
+    async def restart_temporal_after_the_reply() -> None:
+        stack.temporal.stop()
+        for _ in range(200):
+            if await stored_reply(stack.db, turn["turn_id"]):
+                break
+            await asyncio.sleep(0.1)
+        await emulator.fault(provider="openai", kind="http_500", count=20)
+        refused["start"] = await client.post("/v1/chat/turns", json={"model": MODEL, "message": "مرحبا"})
+        await stack.temporal.start()
+
+    hook = after_deltas(3, restart_temporal_after_the_reply)
+    followed = await follow(client, turn["events_url"], timeout=90, on_event=hook)
+    await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
+    calls = await chat_calls(emulator)
+    await emulator.reset()
+    await assert_turn_delivered(stack, turn, followed)
+    assert calls == 1, "the stored reply is billed, never asked for again"
+    assert refused["start"].status_code == 503, refused["start"].text
+    assert (
+        refused["start"].json()["code"] == "service_unavailable" and refused["start"].headers["Retry-After"]
+    )
+    await finish(stack)
+
+
+async def test_a_turn_row_without_its_workflow_is_repaired(stack: Stack, emulator: EmulatorControl) -> None:
+    """Defect 2, the state an API crash between commit and start leaves: the job row exists, its
+    workflow does not. The sweeper fails it cleanly; the stream ends; regenerate works."""
+    client = await stack.sign_in()
+    user_id = client.headers["X-User-Id"]
+    async with stack.db.session() as session:
+        turn = await chat.start_turn(
+            session,
+            user_id=user_id,
+            conversation_id=None,
+            model=MODEL,
+            message="مرحبا",
+            context_window=128000,
+            max_output_tokens=300,
+        )
+    started = time.monotonic()
+    followed = await follow(client, f"/v1/chat/turns/{turn.turn_id}/events", timeout=30)
+    assert followed.ended and followed.stream.last.type == "error", followed.stream.events
+    assert followed.stream.last.data["code"] == "service_unavailable"
+    print(f"chaos: orphaned turn repaired in {time.monotonic() - started:.1f} s")
+    job = await job_of(stack.db, turn.turn_id)
+    assert job is not None and job.status == "failed"
+    again = await client.post(f"/v1/chat/turns/{turn.turn_id}/regenerate", json={})
+    assert again.status_code == 202, again.text
+    regenerated = await follow(client, again.json()["events_url"], timeout=30)
+    assert regenerated.stream.last.type == "done"
+    await finish(stack)
+
+
+async def test_api_killed_mid_start_leaves_no_turn_running(stack: Stack, emulator: EmulatorControl) -> None:
+    """kill -9 of the API while 12 turns start: whatever it had committed ends final (done, or
+    repaired by the sweeper), the ledger exact."""
+    client = await stack.sign_in()
+    starts = [
+        asyncio.create_task(
+            client.post("/v1/chat/turns", json={"model": MODEL, "message": f"سؤال {i}", "max_tokens": 100})
+        )
+        for i in range(12)
+    ]
+    await asyncio.sleep(0.3)
+    stack.processes["api"].kill9()
+    await asyncio.gather(*starts, return_exceptions=True)
+    await stack.start_api()
+    await wait_jobs_final(stack.db, timeout=30)
+    await assert_ledger_exact(stack.db)
