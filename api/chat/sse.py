@@ -6,14 +6,17 @@ after its heartbeat timed out may still publish for a moment). A stream that end
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from core import chat
 from core.db import Database
 from core.models import JobStatus
+from core.outages import is_outage
 from providers.streams import StreamBus, StreamEvent
 
 KEEPALIVE_MS = 5000
+OUTAGE_RETRY_S = 1.0
 TERMINAL_JOB_STATES = {JobStatus.succeeded.value, JobStatus.failed.value, JobStatus.cancelled.value}
 
 
@@ -40,10 +43,21 @@ async def _relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) 
     yield b"retry: 1000\n\n"
     cursor = after
     attempts = _Attempts()
-    if after is not None:  # resuming: learn which attempt is current from what was sent
-        attempts.learn(await bus.read(turn_id, None, block_ms=0), up_to=after)
+    learned = after is None  # resuming: learn which attempt is current from what was sent
     while True:
-        events = await bus.read(turn_id, cursor, block_ms=KEEPALIVE_MS)
+        try:
+            if not learned:
+                attempts.learn(await bus.read(turn_id, None, block_ms=0), up_to=after or "")
+                learned = True
+            events = await bus.read(turn_id, cursor, block_ms=KEEPALIVE_MS)
+            finished = None if events else await _finished_without_events(bus, db, turn_id, cursor)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # Redis or PostgreSQL away: the stream stays open and picks up where it was.
+            yield b": waiting for the service\n\n"
+            await asyncio.sleep(OUTAGE_RETRY_S)
+            continue
         for event in events:
             cursor = event.id
             if attempts.stale(event):
@@ -51,11 +65,10 @@ async def _relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) 
             yield event.sse()
             if event.terminal:
                 return
+        if finished is not None:
+            yield finished.sse()
+            return
         if not events:
-            finished = await _finished_without_events(bus, db, turn_id, cursor)
-            if finished is not None:
-                yield finished.sse()
-                return
             yield b": keepalive\n\n"
 
 

@@ -33,11 +33,13 @@ CHAOS_SETTINGS: dict[str, object] = {
 async def stack(
     settings: Settings, emulator_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """Temporal (own SQLite file), `pulse api`, one `pulse worker` on every queue; PostgreSQL
+    """Temporal (own SQLite file), `pulse api`, a `pulse worker` on every queue and a standby
+    on the chat queues; PostgreSQL
     and Redis behind proxies. Scenarios that kill a process start it again before they end."""
     work: Path = tmp_path_factory.mktemp("chaos")
     async with chaos_stack(settings, work, emulator_url, **CHAOS_SETTINGS) as running:
         running.start_worker("worker")
+        running.start_worker("standby", "streams", "interactive")  # takes over a lost stream
         await running.start_api()
         await running.wait_workers_polling()
         yield running

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import ledger
 from core.db import Database
@@ -91,8 +91,21 @@ async def wait_jobs_final(db: Database, timeout: float) -> list[Job]:
         await asyncio.sleep(0.25)
 
 
-async def assert_ledger_exact(db: Database) -> None:
-    """Every reservation closed exactly once; used = sum settled; nothing held."""
+async def assert_ledger_exact(db: Database, timeout: float = 30) -> None:
+    """Every reservation closed exactly once; used = sum settled; nothing held (waiting up to
+    ``timeout`` for the last settles: a job row is final a moment before its settle)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with db.reader() as session:
+            held = await session.scalar(
+                select(func.count())
+                .select_from(LedgerReservation)
+                .where(LedgerReservation.status == "reserved")
+            )
+        if not held:
+            break
+        await asyncio.sleep(0.25)
     async with db.reader() as session:
         reservations = list((await session.execute(select(LedgerReservation))).scalars())
         entries = (await session.execute(select(LedgerEntry.key, LedgerEntry.kind))).all()

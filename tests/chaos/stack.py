@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from temporalio.client import Client
 
 from bench.stack import wait_port
 from core.db import Database
@@ -73,7 +74,7 @@ class Process:
     def thaw(self) -> None:
         self.signal(signal.SIGCONT)
 
-    def stop(self, timeout: float = 15) -> None:
+    def stop(self, timeout: float = 5) -> None:
         if not self.running:
             return
         assert self.popen is not None
@@ -174,6 +175,22 @@ class Stack:
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError(f"{process.name} did not start")
                 await asyncio.sleep(0.2)
+
+    async def activity_process(self, workflow_id: str, timeout: float = 10) -> Process:
+        """The process running ``workflow_id``'s pending activity (from the worker identity
+        Temporal records, ``<pid>@<host>``): the one to kill or freeze mid-activity."""
+        client = await Client.connect(self.temporal.address, namespace=self.settings.temporal_namespace)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            description = await client.get_workflow_handle(workflow_id).describe()
+            for pending in description.raw_description.pending_activities:
+                pid = pending.last_worker_identity.split("@", 1)[0]
+                for process in self.processes.values():
+                    if process.popen is not None and str(process.popen.pid) == pid:
+                        return process
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no process of ours runs {workflow_id}'s activity")
+            await asyncio.sleep(0.1)
 
     async def sign_in(self, locale: str = "en") -> httpx.AsyncClient:
         """A new person, signed in through the real magic-link flow on this stack's API."""

@@ -84,8 +84,9 @@ async def test_worker_killed_mid_stream(stack: Stack, emulator: EmulatorControl)
     turn = await start_turn(client)
 
     async def kill_and_replace() -> None:
-        stack.processes["worker"].kill9()
-        stack.start_worker("worker")
+        streaming = await stack.activity_process(f"chat-turn-{turn['turn_id']}")
+        streaming.kill9()  # the other worker takes the stream over
+        streaming.start()
 
     hook = after_deltas(3, kill_and_replace)
     followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
@@ -98,14 +99,13 @@ async def test_worker_killed_mid_stream(stack: Stack, emulator: EmulatorControl)
 async def test_a_frozen_attempt_never_garbles_the_stream(stack: Stack, emulator: EmulatorControl) -> None:
     """Defect 4: an attempt stalls past its heartbeat timeout, a new attempt streams, then the
     old one wakes up and publishes what it had: clients must not see both."""
-    stack.start_worker("standby", "streams", "interactive")
     await stack.wait_workers_polling()
     client = await stack.sign_in()
     await slow_reply(emulator, 0.15)
     turn = await start_turn(client)
-    frozen = stack.processes["worker"]
 
     async def stall() -> None:
+        frozen = await stack.activity_process(f"chat-turn-{turn['turn_id']}")
         frozen.freeze()
         await asyncio.sleep(4.0)  # twice the heartbeat timeout: the standby takes over
         frozen.thaw()
@@ -116,7 +116,6 @@ async def test_a_frozen_attempt_never_garbles_the_stream(stack: Stack, emulator:
     await assert_turn_delivered(stack, turn, followed)
     assert followed.stream.of("restart")
     assert await chat_calls(emulator) == 2
-    stack.processes.pop("standby").stop()
     await finish(stack)
 
 
