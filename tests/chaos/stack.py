@@ -206,9 +206,13 @@ class Stack:
         return client
 
     async def aclose(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
-        self.temporal.stop()
+        everything = [*self.processes.values(), self.temporal.process]
+        for process in everything:  # all at once: teardown needs no graceful drain
+            process.thaw()
+            process.signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        for process in everything:
+            process.stop(timeout=3)
         await self.postgres.aclose()
         await self.redis.aclose()
         await self.db.dispose()

@@ -20,7 +20,7 @@ from tests.chaos.invariants import (
     stored_reply,
     wait_jobs_final,
 )
-from tests.chaos.stack import Stack
+from tests.chaos.stack import Process, Stack
 from tests.chat.helpers import Event
 from tests.conftest import EmulatorControl
 
@@ -59,6 +59,13 @@ def after_deltas(count: int, action: Callable[[], Awaitable[None]]) -> Callable[
     return on_event
 
 
+def report(fault: str, marks: dict[str, float], after: str, done_at: float | None = None) -> None:
+    """Print the recovery time (the chaos figures in docs/operations.md come from these)."""
+    ended = done_at if done_at is not None else time.monotonic()
+    if "fault_end" in marks:
+        print(f"chaos: {fault}: done {ended - marks['fault_end']:.1f} s after the {after}")
+
+
 async def chat_calls(emulator: EmulatorControl) -> int:
     return (await emulator.settled(timeout=15))["openai"]["requests"]
 
@@ -83,13 +90,19 @@ async def test_worker_killed_mid_stream(stack: Stack, emulator: EmulatorControl)
     await slow_reply(emulator, 0.15)
     turn = await start_turn(client)
 
-    async def kill_and_replace() -> None:
+    killed: list[Process] = []
+    marks: dict[str, float] = {}
+
+    async def kill() -> None:
         streaming = await stack.activity_process(f"chat-turn-{turn['turn_id']}")
         streaming.kill9()  # the other worker takes the stream over
-        streaming.start()
+        killed.append(streaming)
+        marks["fault_end"] = time.monotonic()
 
-    hook = after_deltas(3, kill_and_replace)
+    hook = after_deltas(3, kill)
     followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    report("worker kill -9 mid-stream", marks, "kill")
+    killed[0].start()  # back for the next scenarios (started after: its start-up costs CPU)
     await assert_turn_delivered(stack, turn, followed)
     assert followed.stream.of("restart")
     assert await chat_calls(emulator) == 2  # the killed attempt's call, and one more
@@ -103,15 +116,18 @@ async def test_a_frozen_attempt_never_garbles_the_stream(stack: Stack, emulator:
     client = await stack.sign_in()
     await slow_reply(emulator, 0.15)
     turn = await start_turn(client)
+    marks: dict[str, float] = {}
 
     async def stall() -> None:
         frozen = await stack.activity_process(f"chat-turn-{turn['turn_id']}")
         frozen.freeze()
+        marks["fault_end"] = time.monotonic()
         await asyncio.sleep(4.0)  # twice the heartbeat timeout: the standby takes over
         frozen.thaw()
 
     hook = after_deltas(3, stall)
     followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    report("worker frozen 4 s mid-stream", marks, "freeze")
     await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
     await assert_turn_delivered(stack, turn, followed)
     assert followed.stream.of("restart")
@@ -153,7 +169,7 @@ async def test_postgres_refused_mid_turn_rides_it_out_and_answers_503(
     assert int(listed.headers["Retry-After"]) > 0
     assert during["ready"].status_code == 503 and "database" in during["ready"].json()["failing"]
     assert during["ready_s"] < 3.0
-    print(f"chaos: postgres refused 12 s, done {done_at - healed_at[0]:.1f} s after heal")
+    report("postgres refused 12 s", {"fault_end": healed_at[0]}, "heal", done_at)
     await finish(stack)
     assert b"Exception in ASGI application" not in stack.processes["api"].log.read_bytes()
 
@@ -163,13 +179,17 @@ async def test_redis_refused_mid_stream(stack: Stack, emulator: EmulatorControl)
     await slow_reply(emulator, 0.1)
     turn = await start_turn(client)
 
+    marks: dict[str, float] = {}
+
     async def outage() -> None:
         await stack.redis.refuse()
         await asyncio.sleep(8.0)
         await stack.redis.heal()
+        marks["fault_end"] = time.monotonic()
 
     hook = after_deltas(2, outage)
     followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    report("redis refused 8 s", marks, "heal")
     await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
     await assert_turn_delivered(stack, turn, followed)
     assert await chat_calls(emulator) == 1
@@ -192,9 +212,12 @@ async def test_redis_blackholed_mid_stream_and_readyz_says_so_quickly(
         ready["seconds"] = time.monotonic() - started
         await asyncio.sleep(8.0 - ready["seconds"])
         await stack.redis.heal()
+        marks["fault_end"] = time.monotonic()
 
+    marks: dict[str, float] = {}
     hook = after_deltas(2, partition)
     followed = await follow(client, turn["events_url"], timeout=60, on_event=hook)
+    report("redis black-holed 8 s", marks, "heal")
     await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
     await assert_turn_delivered(stack, turn, followed)
     assert await chat_calls(emulator) == 1
@@ -223,9 +246,12 @@ async def test_temporal_restart_after_the_reply_was_stored_still_bills_it(
         await emulator.fault(provider="openai", kind="http_500", count=20)
         refused["start"] = await client.post("/v1/chat/turns", json={"model": MODEL, "message": "مرحبا"})
         await stack.temporal.start()
+        marks["fault_end"] = time.monotonic()
 
+    marks: dict[str, float] = {}
     hook = after_deltas(3, restart_temporal_after_the_reply)
     followed = await follow(client, turn["events_url"], timeout=90, on_event=hook)
+    report("temporal stopped, restarted", marks, "restart")
     await asyncio.gather(*hook.tasks)  # type: ignore[attr-defined]
     calls = await chat_calls(emulator)
     await emulator.reset()
