@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from core import chat
 from core.db import Database
 from core.models import JobStatus
+from core.models.base import utcnow
 from core.outages import is_outage
 from providers.streams import StreamBus, StreamEvent
 
 KEEPALIVE_MS = 5000
 OUTAGE_RETRY_S = 1.0
+FINAL_EVENT_GRACE_S = 30  # a job final for longer whose stream never got its final event: summarised
 TERMINAL_JOB_STATES = {JobStatus.succeeded.value, JobStatus.failed.value, JobStatus.cancelled.value}
 
 
@@ -113,7 +116,8 @@ async def _finished_without_events(
         job = await chat.get_turn_job(session, turn_id)
     if job.status not in TERMINAL_JOB_STATES:
         return None
-    if cursor is not None and await bus.exists(turn_id):
+    recent = job.updated_at > utcnow() - timedelta(seconds=FINAL_EVENT_GRACE_S)
+    if cursor is not None and recent and await bus.exists(turn_id):
         return None  # its final event is still on its way (the job row is written first)
     if job.status == JobStatus.failed.value:
         return StreamEvent("0-1", "error", {"code": job.error_code, "message": job.error_message})

@@ -39,8 +39,10 @@ class Process:
     def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
         self.name, self.command, self.env, self.log = name, command, env, log
         self.popen: subprocess.Popen[bytes] | None = None
+        self.log_offset = 0  # where this run's output starts in the (appended) log
 
     def start(self) -> Process:
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as handle:
             self.popen = subprocess.Popen(
                 self.command,
@@ -165,13 +167,18 @@ class Stack:
         self.processes[name] = process
         return process
 
+    def output(self, name: str) -> bytes:
+        """What the process called ``name`` logged since it was last started."""
+        process = self.processes[name]
+        return process.log.read_bytes()[process.log_offset :]
+
     async def wait_workers_polling(self, timeout: float = 60) -> None:
-        """Until every worker process has logged that it polls."""
+        """Until every worker process has logged, since its last start, that it polls."""
         deadline = asyncio.get_running_loop().time() + timeout
         for process in self.processes.values():
             if process.name.startswith("api"):
                 continue
-            while b"worker.started" not in process.log.read_bytes():
+            while b"worker.started" not in self.output(process.name):
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError(f"{process.name} did not start")
                 await asyncio.sleep(0.2)

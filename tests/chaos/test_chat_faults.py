@@ -138,7 +138,7 @@ async def test_a_frozen_attempt_never_garbles_the_stream(stack: Stack, emulator:
 async def test_postgres_refused_mid_turn_rides_it_out_and_answers_503(
     stack: Stack, emulator: EmulatorControl
 ) -> None:
-    """Defects 5 and 3: PostgreSQL refused for 12 s while a reply streams. The turn ends done,
+    """Defects 5 and 3: PostgreSQL refused for 10 s while a reply streams. The turn ends done,
     billed once, with no second provider call; meanwhile the API answers 503 + Retry-After."""
     client = await stack.sign_in()
     await slow_reply(emulator, 0.1)
@@ -154,7 +154,7 @@ async def test_postgres_refused_mid_turn_rides_it_out_and_answers_503(
         async with httpx.AsyncClient(base_url=stack.api_url) as probe:
             during["ready"] = await probe.get("/readyz")
         during["ready_s"] = time.monotonic() - started
-        await asyncio.sleep(11.0 - (time.monotonic() - started))
+        await asyncio.sleep(9.0 - (time.monotonic() - started))
         await stack.postgres.heal()
         healed_at.append(time.monotonic())
 
@@ -169,9 +169,9 @@ async def test_postgres_refused_mid_turn_rides_it_out_and_answers_503(
     assert int(listed.headers["Retry-After"]) > 0
     assert during["ready"].status_code == 503 and "database" in during["ready"].json()["failing"]
     assert during["ready_s"] < 3.0
-    report("postgres refused 12 s", {"fault_end": healed_at[0]}, "heal", done_at)
+    report("postgres refused 10 s", {"fault_end": healed_at[0]}, "heal", done_at)
     await finish(stack)
-    assert b"Exception in ASGI application" not in stack.processes["api"].log.read_bytes()
+    assert b"Exception in ASGI application" not in stack.output("api")
 
 
 async def test_redis_refused_mid_stream(stack: Stack, emulator: EmulatorControl) -> None:
@@ -305,7 +305,13 @@ async def test_api_killed_mid_start_leaves_no_turn_running(stack: Stack, emulato
     ]
     await asyncio.sleep(0.3)
     stack.processes["api"].kill9()
-    await asyncio.gather(*starts, return_exceptions=True)
-    await stack.start_api()
-    await wait_jobs_final(stack.db, timeout=30)
+    outcomes = await asyncio.gather(*starts, return_exceptions=True)
+    killed_at = time.monotonic()
+    # Not restarted: the last scenario, and what it checks lives in the workers and the database.
+    jobs = await wait_jobs_final(stack.db, timeout=30)
+    print(
+        f"chaos: api kill -9 mid-start: {len(jobs)} turns committed of {len(outcomes)}, all final"
+        f" {time.monotonic() - killed_at:.1f} s after the kill"
+        f" ({sum(j.error_code == 'service_unavailable' for j in jobs)} repaired by the sweeper)"
+    )
     await assert_ledger_exact(stack.db)

@@ -46,11 +46,17 @@ async def test_quota_held_by_running_turns_says_so_and_how_much(sign_in: Any, db
     me = await sign_in(locale="en")
     await leave_only(db, me.user_id, tokens=3000)
     async with db.session() as session:  # a concurrent turn holds almost all of it
-        await ledger.reserve(session, user_id=me.user_id, unit="tokens", amount=2990, key=f"held-{me.user_id}")
+        await ledger.reserve(
+            session, user_id=me.user_id, unit="tokens", amount=2990, key=f"held-{me.user_id}"
+        )
     refused = await me.client.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "hi"})
     assert refused.status_code == 402
     message = refused.json()["message"]
     assert "held" in message and "2,990" in message, message
+    arabic = await me.client.post(
+        "/v1/chat/turns", json={"model": "gpt-5-mini", "message": "hi"}, params={"lang": "ar"}
+    )
+    assert "محجوز" in arabic.json()["message"], arabic.json()
     async with db.session() as session:
         await ledger.release(session, key=f"held-{me.user_id}")
 
