@@ -305,8 +305,8 @@ async def test_api_killed_mid_start_leaves_no_turn_running(stack: Stack, emulato
     ]
     await asyncio.sleep(0.3)
     stack.processes["api"].kill9()
-    outcomes = await asyncio.gather(*starts, return_exceptions=True)
     killed_at = time.monotonic()
+    outcomes = await asyncio.gather(*starts, return_exceptions=True)
     # Not restarted: the last scenario, and what it checks lives in the workers and the database.
     jobs = await wait_jobs_final(stack.db, timeout=30)
     print(
