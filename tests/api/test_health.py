@@ -20,7 +20,7 @@ async def test_healthz(http: httpx.AsyncClient) -> None:
 async def test_readyz_when_everything_answers(http: httpx.AsyncClient) -> None:
     response = await http.get("/readyz")
     assert response.status_code == 200, response.text
-    assert response.json()["checks"] == {"database": "ok", "temporal": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "temporal": "ok", "redis": "ok"}
 
 
 async def test_readyz_names_a_stopped_temporal(settings: Settings) -> None:
