@@ -123,6 +123,8 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.end_plan,
         pay.set_past_due,
         pay.failure_notice,
+        pay.reconcile_checkout,
+        pay.late_decision,
     ]
 
 

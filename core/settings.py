@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     payments_retry_initial_s: float = Field(5.0, gt=0)  # HyperPay unreachable: first retry after
     payments_renewal_period_s: float = Field(0.0, ge=0)  # 0: calendar months; tests use seconds
     payments_return_wait_s: float = Field(8.0, ge=0)  # the return page waits this long for a result
+    payments_webhook_max_bytes: int = Field(65536, gt=0)  # larger webhook bodies answer 413
+    rate_limit_webhook_ip: str = "600/minute"  # HyperPay's deliveries per source address
+    rate_limit_billing_return_ip: str = "60/minute"  # /billing/return per address
 
     @model_validator(mode="after")
     def _payments_defaults(self) -> Settings:

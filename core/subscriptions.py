@@ -160,8 +160,10 @@ async def set_plan(
     actor: str = "system",
     reason: str = "",
     period_start: datetime | None = None,
+    period_end: datetime | None = None,
 ) -> Subscription:
-    """Move the user to ``plan_id`` with a new period from ``period_start`` (default now):
+    """Move the user to ``plan_id`` with a new period from ``period_start`` (default now) to
+    ``period_end`` (default a calendar month later; renewals pass the anchored end):
     the previous period's plan grants expire, the new plan's are granted. Idempotent by key."""
     plan = get_plan(plan_id)
     now = now or utcnow()
@@ -180,7 +182,9 @@ async def set_plan(
     subscription.status = SubscriptionStatus.active.value
     subscription.cancel_at_period_end = False
     subscription.current_period_start = start
-    subscription.current_period_end = add_months(start, 1)
+    subscription.current_period_end = (
+        period_end if period_end and period_end > start else add_months(start, 1)
+    )
     subscription.updated_at = now
     await session.flush()
     await grant_period(

@@ -93,7 +93,7 @@ async def pay(request: Request, payment_id: str, user: RequiredUser) -> HTMLResp
         "billing-pay",
         payment=payment,
         script_url=f"{base}/v1/paymentWidgets.js?checkoutId={payment.checkout_id}",
-        action=f"{settings.public_url.rstrip('/')}/billing/return?payment={payment.id}",
+        action=payments.return_url(settings.public_url, settings.secret_key.get_secret_value(), payment.id),
         brands=payment.brand,
     )
     response.headers["Content-Security-Policy"] = widget_csp(base)

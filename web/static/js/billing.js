@@ -6,10 +6,15 @@ import { api } from "./api.js";
 export function start() {
   const error = document.getElementById("checkout-error");
   for (const button of document.querySelectorAll("[data-checkout]")) {
+    const idempotencyKey = crypto.randomUUID(); // one intent per page load and item
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
-        const started = await api("/v1/payments/checkout", { method: "POST", body: { item: button.dataset.checkout } });
+        const started = await api("/v1/payments/checkout", {
+          method: "POST",
+          body: { item: button.dataset.checkout },
+          idempotencyKey,
+        });
         window.location.assign(`/billing/pay/${encodeURIComponent(started.payment_id)}`);
       } catch (failure) {
         error.textContent = failure.message;
