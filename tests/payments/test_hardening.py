@@ -336,7 +336,7 @@ async def test_no_transaction_stays_open_across_a_slow_hyperpay_call(
                 found = await session.execute(
                     text(
                         "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND state = 'idle in transaction' AND query ILIKE '%payments%' "
+                        "AND state = 'idle in transaction' AND query ILIKE '%payment%' "
                         "AND now() - state_change > interval '300 milliseconds'"
                     )
                 )
@@ -351,3 +351,42 @@ async def test_no_transaction_stays_open_across_a_slow_hyperpay_call(
     finally:
         await wired.post("/config", json={"response_delay": 0.0})
     assert idle == []
+
+
+async def test_the_return_page_needs_the_owner_or_its_signed_link_and_the_webhook_is_bounded(
+    shopper: Callable[..., Awaitable[Shopper]], pay_settings: Settings, wired: httpx.AsyncClient
+) -> None:
+    buyer, other = await shopper(), await shopper()
+    timing = {
+        "payments_return_wait_s": 0.2,
+        "rate_limit_webhook_ip": "3/minute",
+        "payments_webhook_max_bytes": 1024,
+    }
+    async with api_with(pay_settings, **timing) as url:
+        buyer.api.base_url = other.api.base_url = httpx.URL(url)
+        started = await start_checkout(buyer, "addon:images_10")
+        signed = httpx.URL(started["widget"]["shopper_result_url"])
+        json_accept = {"Accept": "application/json"}
+        async with httpx.AsyncClient(base_url=url, headers=json_accept) as anonymous:
+            bare = await anonymous.get("/billing/return", params={"payment": started["payment_id"]})
+            forged = await anonymous.get(
+                "/billing/return", params={"payment": started["payment_id"], "sig": "0" * 32}
+            )
+            by_link = await anonymous.get(signed.path, params=dict(signed.params))
+            too_big = await anonymous.post("/v1/payments/webhook/hyperpay", content=b"A" * 4096)
+            flood = [
+                (await anonymous.post("/v1/payments/webhook/hyperpay", content=b"00")).status_code
+                for _ in range(3)
+            ]
+        by_owner = await buyer.api.get(
+            "/billing/return", params={"payment": started["payment_id"]}, headers=json_accept
+        )
+        by_other = await other.api.get(
+            "/billing/return", params={"payment": started["payment_id"]}, headers=json_accept
+        )
+    assert bare.status_code == forged.status_code == by_other.status_code == 404
+    assert bare.json()["code"] == "payment_not_found"
+    assert by_link.status_code == by_owner.status_code == 200
+    assert by_link.json()["payment_id"] == started["payment_id"]
+    assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
+    assert flood == [400, 400, 429]
