@@ -23,6 +23,10 @@ export function start() {
       }
     });
   }
+  // "Choose Pro" on the landing page → sign-in → here with ?item=plan:pro: open that checkout
+  const wanted = new URLSearchParams(window.location.search).get("item");
+  const chosen = wanted && [...document.querySelectorAll("[data-checkout]")].find((b) => b.dataset.checkout === wanted);
+  if (chosen && !chosen.disabled) chosen.click();
   const cancel = document.getElementById("cancel-subscription");
   cancel?.addEventListener("click", async () => {
     cancel.disabled = true;
