@@ -196,6 +196,7 @@ def dev() -> None:
     """Start and supervise the whole embedded stack in one terminal (Ctrl-C stops it)."""
     from core.migrate import upgrade
 
+    os.environ.setdefault("PULSE_ENV", "dev")  # the embedded stack is dev unless told otherwise
     settings = _settings()
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
