@@ -125,6 +125,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.failure_notice,
         pay.reconcile_checkout,
         pay.late_decision,
+        pay.quote_upgrade,
     ]
 
 

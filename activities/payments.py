@@ -82,6 +82,7 @@ class ChargeInput:
     brand: str = "VISA MASTER"
     kind: str = PaymentKind.renewal.value
     actor: str = "system"
+    amount_fils: int = 0  # 0: the plan's price (upgrades pass the prorated amount)
 
 
 @dataclass
@@ -91,6 +92,12 @@ class ChargeResult:
     result_code: str = ""
     attempts: int = 0
     hard_decline: bool = False
+
+
+@dataclass
+class QuoteInput:
+    user_id: str
+    plan_id: str
 
 
 @dataclass
@@ -340,13 +347,13 @@ class PaymentActivities:
             payment = await payments.create_payment(
                 session,
                 data.user_id,
-                payments.Item(PaymentKind(data.kind), plan.id, plan.price_fils),
+                payments.Item(PaymentKind(data.kind), plan.id, data.amount_fils or plan.price_fils),
                 brand=data.brand,
                 key=data.key,
                 registration_id=data.registration_id,
                 initial_transaction_id=data.initial_transaction_id,
             )
-            payment_id = payment.id
+            payment_id, amount = payment.id, payment.amount_fils
             if payment.status == PaymentStatus.succeeded.value:
                 return self._charged(payment)
             previous = await payments.last_attempt(session, payment.id)
@@ -362,7 +369,7 @@ class PaymentActivities:
             reference, attempt_id = attempt.merchant_transaction_id, attempt.id
         try:
             result = await self.hyperpay.charge_registration(
-                data.registration_id, plan.price_fils, reference, data.initial_transaction_id, data.brand
+                data.registration_id, amount, reference, data.initial_transaction_id, data.brand
             )
         except HyperPayUnavailable as error:  # unanswered: the next call looks it up first
             raise transient(error) from error
@@ -404,6 +411,13 @@ class PaymentActivities:
             result_code=str(payment.result_code or ""),
             attempts=int(payment.attempts),
         )
+
+    @activity.defn(name="payments.quote_upgrade")
+    async def quote_upgrade(self, data: QuoteInput) -> int:
+        """The prorated amount (fils) of an upgrade now (see core.proration)."""
+        async with self.db.session() as session:
+            priced = await payments.upgrade_quote(session, data.user_id, data.plan_id)
+        return priced.amount_fils
 
     @activity.defn(name="payments.end_plan")
     async def end_plan(self, data: PlanEnded) -> None:

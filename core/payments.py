@@ -31,6 +31,7 @@ from core.models import (
 )
 from core.models.base import new_id, utcnow
 from core.plans import FREE, get_addon, get_plan
+from core.proration import Quote, quote
 from core.subscriptions import Subscription, get_subscription, set_plan
 
 ITEM = re.compile(r"^(plan|addon):([a-z0-9_]{1,32})$")
@@ -414,6 +415,17 @@ async def audit_late(session: AsyncSession, payment: Payment, decision: str, ref
         reason="succeeded after the checkout was no longer awaited",
         details=details,
     )
+
+
+async def upgrade_quote(
+    session: AsyncSession, user_id: str, plan_id: str, now: datetime | None = None
+) -> Quote:
+    """The price of ``plan_id`` for this user now, with the credit for an unused paid period."""
+    subscription = await get_subscription(session, user_id)
+    if subscription is None:
+        return quote(FREE, utcnow(), utcnow(), plan_id, utcnow())
+    start, end = subscription.current_period_start, subscription.current_period_end
+    return quote(subscription.plan_id, start, end, plan_id, now or utcnow())
 
 
 async def end_paid_plan(

@@ -353,3 +353,16 @@ async def sign_in_cookie(api_url: str) -> AsyncIterator[Callable[..., Awaitable[
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+if os.environ.get("PULSE_RECORD_HISTORIES"):
+
+    @pytest_asyncio.fixture(scope="session", autouse=True)
+    async def record_histories(client: Client, settings: Settings) -> AsyncIterator[None]:
+        """``PULSE_RECORD_HISTORIES=1``: at the end of the session, save its workflow histories
+        for the replay tests (see tests/replay/helpers.py)."""
+        yield
+        from tests.replay.helpers import record_session
+
+        written = await record_session(client, settings.temporal_task_queue_prefix)
+        print(f"\nrecorded {len(written)} workflow histories for the replay tests")  # noqa: T201

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         NoticeInput,
         PaymentActivities,
         PlanEnded,
+        QuoteInput,
     )
     from core.dates import add_months
     from core.plans import get_plan
@@ -137,7 +138,14 @@ class SubscriptionWorkflow:
         self.changing = change.key or "-"
         try:
             key = f"upgrade:{data.user_id}:{change.key or workflow.now().isoformat()}"
-            charged = await self._settled_charge(change.plan_id, key, "upgrade")
+            amount = await workflow.execute_activity_method(
+                PaymentActivities.quote_upgrade,
+                QuoteInput(data.user_id, change.plan_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=self._retry(),
+                summary="prorate the upgrade",
+            )
+            charged = await self._settled_charge(change.plan_id, key, "upgrade", amount_fils=amount)
             if charged.status == "succeeded":
                 now = workflow.now()
                 data.period_end = await self._open_period(charged, now)
@@ -280,7 +288,9 @@ class SubscriptionWorkflow:
             maximum_attempts=20,
         )
 
-    async def _charge(self, plan_id: str, key: str, kind: str, actor: str = "system") -> ChargeResult:
+    async def _charge(
+        self, plan_id: str, key: str, kind: str, actor: str = "system", amount_fils: int = 0
+    ) -> ChargeResult:
         assert self.data is not None
         return await workflow.execute_activity_method(
             PaymentActivities.charge,
@@ -293,21 +303,24 @@ class SubscriptionWorkflow:
                 brand=self.data.brand,
                 kind=kind,
                 actor=actor,
+                amount_fils=amount_fils,
             ),
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=self._retry(),
             summary=f"charge {kind}",
         )
 
-    async def _settled_charge(self, plan_id: str, key: str, kind: str, actor: str = "system") -> ChargeResult:
+    async def _settled_charge(
+        self, plan_id: str, key: str, kind: str, actor: str = "system", amount_fils: int = 0
+    ) -> ChargeResult:
         """Charge, then ask again about the same attempt while HyperPay answers pending
         (every ``pending_poll_s``, doubling to an hour: within its 2-a-minute query limit)."""
         assert self.data is not None
-        charged = await self._charge(plan_id, key, kind, actor)
+        charged = await self._charge(plan_id, key, kind, actor, amount_fils)
         delay = self.data.pending_poll_s
         while charged.status == "pending":
             await workflow.sleep(timedelta(seconds=delay), summary="payment pending at HyperPay")
-            charged = await self._charge(plan_id, key, kind, actor)
+            charged = await self._charge(plan_id, key, kind, actor, amount_fils)
             delay = min(delay * 2, 3600.0)
         return charged
 

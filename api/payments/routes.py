@@ -10,7 +10,7 @@ import hmac
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WithStartWorkflowOperation
@@ -25,6 +25,7 @@ from api.payments.schemas import (
     CheckoutOut,
     PaymentOut,
     PlanChangeIn,
+    QuoteOut,
     ReturnOut,
     SubscriptionOut,
     Widget,
@@ -114,6 +115,9 @@ async def checkout(
     item = payments.parse_item(body.item)
     brand = MADA if body.brand == "mada" and state.settings.hyperpay_entity_id_mada else CARD
     async with state.db.session() as session:  # committed before the workflow reads it
+        if item.kind == PaymentKind.plan:  # an upgrade from a paid period is credited (proration)
+            priced = await payments.upgrade_quote(session, user.id, item.item_id)
+            item = payments.Item(item.kind, item.item_id, priced.amount_fils)
         payment = await payments.create_payment(
             session, user.id, item, brand=brand, key=f"checkout:{user.id}:{client_key}"
         )
@@ -308,6 +312,23 @@ async def _subscription_out(session: AsyncSession, user_id: str) -> Subscription
         status=subscription.status,
         current_period_end=subscription.current_period_end,
         cancel_at_period_end=subscription.cancel_at_period_end,
+    )
+
+
+@router.get("/v1/subscription/quote", response_model=QuoteOut)
+async def upgrade_quote(
+    user: CurrentUser, session: SessionDep, locale: LocaleDep, plan: str = Query(min_length=1, max_length=32)
+) -> QuoteOut:
+    """What moving to ``plan`` now costs: its price, the credit for the unused part of the
+    current paid period, and the amount charged (shown before paying)."""
+    found = payments.parse_item(f"plan:{plan}")
+    priced = await payments.upgrade_quote(session, user.id, found.item_id)
+    return QuoteOut(
+        plan_id=priced.plan_id,
+        price=priced.price_fils,
+        credit=priced.credit_fils,
+        amount=priced.amount_fils,
+        amount_display=format_fils(priced.amount_fils, locale),
     )
 
 

@@ -51,7 +51,7 @@ async def usage_history(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,  # ledger ids are BIGINT
 ) -> HistoryPage:
     rows = await ledger.history(session, user.id, limit=limit + 1, before_id=before)
     page = rows[:limit]

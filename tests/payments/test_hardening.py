@@ -23,6 +23,7 @@ from core.settings import Settings
 from core.subscriptions import get_subscription, set_plan
 from providers.payments.hyperpay import CheckoutRequest, HyperPayClient
 from tests.payments.conftest import Shopper, pay
+from tests.payments.test_pages import browser
 from tests.payments.test_checkout_api import (
     SUCCESS,
     THREE_DS,
@@ -390,3 +391,27 @@ async def test_the_return_page_needs_the_owner_or_its_signed_link_and_the_webhoo
     assert by_link.json()["payment_id"] == started["payment_id"]
     assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
     assert flood == [400, 400, 429]
+
+
+async def test_an_upgrade_is_credited_for_the_unused_period_and_the_billing_page_says_so(
+    shopper: Callable[..., Awaitable[Shopper]],
+    pay_settings: Settings,
+    emulator_base: str,
+    pay_worker: worker_module.WorkerDeps,
+    client: Client,
+) -> None:
+    """Decision for #15 item 6: upgrade now, credit for the unused part of the paid period."""
+    buyer = await shopper(locale="en")
+    async with api_with(pay_settings, payments_renewal_period_s=3600.0) as url:
+        try:
+            await subscribe(buyer, url, emulator_base, plan="starter")
+            quote = (await buyer.api.get("/v1/subscription/quote", params={"plan": "pro"})).json()
+            assert quote["price"] == 5000 and 2980 <= quote["credit"] <= 3000
+            assert quote["amount"] == 5000 - quote["credit"]
+            async with browser(buyer) as tab:
+                page = await tab.get("/billing", params={"lang": "en"})
+            assert 'data-testid="proration-pro"' in page.text and "Credit for the unused part" in page.text
+            started = await start_checkout(buyer, "plan:pro")
+        finally:
+            await stop(client, buyer.user_id)
+    assert started["amount"] == quote["amount"]  # the checkout charges the credited amount
