@@ -215,6 +215,9 @@ class SubscriptionWorkflow:
         if data.cancel_at_period_end:
             await self._end(f"cancelled:{data.user_id}:{data.period_end.isoformat()}")
             return "cancelled"
+        if not data.registration_id:  # a period set by support, no card on file: it just ends
+            await self._end(f"no-card:{data.user_id}:{data.period_end.isoformat()}")
+            return "ended"
         plan_id = data.next_plan_id or data.plan_id
         key = f"renewal:{data.user_id}:{data.period_end.isoformat()}"
         self.purchased = False

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth.deps import CurrentUser, SupportUser
-from api.deps import LocaleDep, SessionDep, SettingsDep
+from api.deps import LocaleDep, SessionDep, SettingsDep, TemporalDep
 from api.usage.schemas import (
     Adjustment,
     AdjustmentResult,
@@ -28,6 +28,7 @@ from core.errors import NotFound
 from core.i18n import translate
 from core.ledger import QuotaExceeded
 from core.models import Subscription, User
+from workflows.subscription_client import sync_subscription
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 admin_router = APIRouter(prefix="/v1/admin/users", tags=["admin"])
@@ -128,9 +129,15 @@ def _subscription_public(row: Subscription) -> SubscriptionPublic:
 
 @admin_router.post("/{user_id}/plan", response_model=SubscriptionPublic)
 async def change_plan(
-    user_id: str, body: PlanChange, actor: SupportUser, session: SessionDep
+    user_id: str,
+    body: PlanChange,
+    actor: SupportUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
 ) -> SubscriptionPublic:
-    """Move a user to a plan with a new period (support; the actor and reason are recorded)."""
+    """Move a user to a plan with a new period (support; the actor and reason are recorded).
+    A paid plan gets its SubscriptionWorkflow (started, or told of the new period); Free ends it."""
     target = await _user(session, user_id)
     row = await subscriptions.set_plan(
         session,
@@ -149,6 +156,10 @@ async def change_plan(
         reason=body.reason,
         details={"plan_id": body.plan_id},
     )
+    period = await payments.paid_period(session, target.id)
+    await session.commit()  # the workflow reads the new period
+    if period is not None:
+        await sync_subscription(temporal, settings, period)
     return _subscription_public(row)
 
 

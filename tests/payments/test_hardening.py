@@ -23,7 +23,6 @@ from core.settings import Settings
 from core.subscriptions import get_subscription, set_plan
 from providers.payments.hyperpay import CheckoutRequest, HyperPayClient
 from tests.payments.conftest import Shopper, pay
-from tests.payments.test_pages import browser
 from tests.payments.test_checkout_api import (
     SUCCESS,
     THREE_DS,
@@ -33,6 +32,7 @@ from tests.payments.test_checkout_api import (
     start_checkout,
     wait_status,
 )
+from tests.payments.test_pages import browser
 from tests.payments.test_subscription_api import (
     DAY,
     _exists,
@@ -415,3 +415,40 @@ async def test_an_upgrade_is_credited_for_the_unused_period_and_the_billing_page
         finally:
             await stop(client, buyer.user_id)
     assert started["amount"] == quote["amount"]  # the checkout charges the credited amount
+
+
+async def test_every_paid_period_has_its_renewal_workflow(
+    shopper: Callable[..., Awaitable[Shopper]],
+    pay_settings: Settings,
+    pay_worker: worker_module.WorkerDeps,
+    client: Client,
+) -> None:
+    """#15 item 5: support's set-plan starts (or ends) the workflow; a missing one is repaired."""
+    from core import payments as core_payments
+    from core.accounts import grant_role
+    from workflows.subscription_client import has_workflow, repair_subscriptions
+
+    person, agent, forgotten = await shopper(), await shopper(), await shopper()
+    async with pay_worker.db.session() as session:
+        await grant_role(session, agent.email, "support")
+    set_plan_path = f"/v1/admin/users/{person.user_id}/plan"
+    try:
+        given = await agent.api.post(set_plan_path, json={"plan_id": "pro", "reason": "goodwill"})
+        assert given.status_code == 200, given.text
+        assert await has_workflow(client, person.user_id)
+        state = await client.get_workflow_handle(subscription_id(person.user_id)).query(
+            SubscriptionWorkflow.state
+        )
+        assert state.plan_id == "pro"
+        freed = await agent.api.post(set_plan_path, json={"plan_id": "free", "reason": "back to free"})
+        assert freed.status_code == 200 and not await has_workflow(client, person.user_id)
+        async with pay_worker.db.session() as session:  # a paid plan set behind the workflows' back
+            await set_plan(session, forgotten.user_id, "starter", key=f"test:{forgotten.user_id}")
+        async with pay_worker.db.session() as session:
+            periods = await core_payments.paid_periods(session)
+        assert forgotten.user_id in await repair_subscriptions(client, pay_settings, periods)
+        assert await has_workflow(client, forgotten.user_id)
+        assert forgotten.user_id not in await repair_subscriptions(client, pay_settings, periods)
+    finally:
+        for someone in (person, forgotten):
+            await stop(client, someone.user_id)
