@@ -170,7 +170,7 @@ async def set_plan(
     key = key or f"set-plan:{user_id}:{plan.id}:{stamp(now)}"
     await lock_account(session, user_id, UNITS[0])  # one plan change per user at a time
     subscription = await get_subscription(session, user_id)
-    if subscription is not None and await _applied(session, key):
+    if subscription is not None and await _applied(session, key, user_id):
         return subscription
     start = period_start or now
     if subscription is None:
@@ -201,9 +201,9 @@ async def set_plan(
     return subscription
 
 
-async def _applied(session: AsyncSession, key: str) -> bool:
+async def _applied(session: AsyncSession, key: str, user_id: str) -> bool:
     keys = [f"{key}:{unit.value}" for unit in UNITS]
-    query = select(LedgerGrant.id).where(LedgerGrant.key.in_(keys)).limit(1)
+    query = select(LedgerGrant.id).where(LedgerGrant.key.in_(keys), LedgerGrant.user_id == user_id).limit(1)
     return (await session.execute(query)).first() is not None
 
 

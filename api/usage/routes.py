@@ -143,7 +143,7 @@ async def change_plan(
         session,
         target.id,
         body.plan_id,
-        key=f"support:{body.key or uuid.uuid4().hex}",
+        key=f"support:{target.id}:{body.key or uuid.uuid4().hex}",  # scoped to the user
         actor=actor.id,
         reason=body.reason,
     )
@@ -176,7 +176,7 @@ async def adjust_balance(
         delta=body.delta,
         actor_id=actor.id,
         reason=body.reason,
-        key=f"support:{body.key or uuid.uuid4().hex}",
+        key=f"support:{target.id}:{body.key or uuid.uuid4().hex}",  # scoped to the user
     )
     await payments.audit(
         session,
