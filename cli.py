@@ -196,6 +196,7 @@ def dev() -> None:
     """Start and supervise the whole embedded stack in one terminal (Ctrl-C stops it)."""
     from core.migrate import upgrade
 
+    os.environ.setdefault("PULSE_ENV", "dev")  # the embedded stack is dev unless told otherwise
     settings = _settings()
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -332,8 +333,8 @@ def set_plan(
     plan: str = typer.Argument(..., help="free, starter, pro or creator"),
     reason: str = typer.Option("set by an operator", "--reason", help="written to the ledger entries"),
 ) -> None:
-    """Move a user to a plan and open a new period with its quotas."""
-    from core import accounts, subscriptions
+    """Move a user to a plan and open a new period with its quotas (and its renewal workflow)."""
+    from core import accounts, payments, subscriptions
     from core.db import Database
     from core.plans import PLANS
 
@@ -355,6 +356,9 @@ def set_plan(
                     f"{user.email} is on {row.plan_id} from {row.current_period_start:%Y-%m-%d %H:%M} "
                     f"to {row.current_period_end:%Y-%m-%d %H:%M} UTC"
                 )
+                period = await payments.paid_period(session, user.id)
+            if period is not None:
+                await _sync_subscription(settings, period)
         finally:
             await database.dispose()
 
@@ -363,3 +367,46 @@ def set_plan(
 
 if __name__ == "__main__":
     app()
+
+
+async def _sync_subscription(settings: Settings, period: object) -> None:
+    """Start or update the user's SubscriptionWorkflow; if Temporal is unreachable, say how to
+    repair it later instead of failing the plan change."""
+    from core.payments import PaidPeriod
+    from workflows.client import connect
+    from workflows.subscription_client import sync_subscription
+
+    assert isinstance(period, PaidPeriod)
+    try:
+        client = await asyncio.wait_for(connect(settings), 10)
+        await sync_subscription(client, settings, period)
+    except Exception as error:  # noqa: BLE001 - reported, repaired by repair-subscriptions
+        typer.echo(
+            f"warning: renewal workflow not updated ({error}); run `pulse admin repair-subscriptions`",
+            err=True,
+        )
+
+
+@admin_app.command("repair-subscriptions")
+def repair_subscriptions() -> None:
+    """Start the SubscriptionWorkflow of every paid period that has none, and list them."""
+    from core import payments
+    from core.db import Database
+    from workflows.client import connect
+    from workflows.subscription_client import repair_subscriptions as repair
+
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                periods = await payments.paid_periods(session)
+            repaired = await repair(await connect(settings), settings, periods)
+        finally:
+            await database.dispose()
+        typer.echo(f"{len(periods)} paid periods, {len(repaired)} without a renewal workflow: started")
+        for user_id in repaired:
+            typer.echo(f"  repaired subscription-{user_id}")
+
+    asyncio.run(main())

@@ -125,6 +125,9 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.end_plan,
         pay.set_past_due,
         pay.failure_notice,
+        pay.reconcile_checkout,
+        pay.late_decision,
+        pay.quote_upgrade,
     ]
 
 

@@ -69,6 +69,7 @@ class Fulfilment:
     brand: str = "VISA MASTER"
     period_end: datetime | None = None
     item_name: str = ""
+    period_start: datetime | None = None
 
 
 @dataclass
@@ -81,21 +82,29 @@ class ChargeInput:
     brand: str = "VISA MASTER"
     kind: str = PaymentKind.renewal.value
     actor: str = "system"
+    amount_fils: int = 0  # 0: the plan's price (upgrades pass the prorated amount)
 
 
 @dataclass
 class ChargeResult:
     payment_id: str
-    status: str  # succeeded | failed
+    status: str  # succeeded | failed | pending (HyperPay has not decided: ask again later)
     result_code: str = ""
     attempts: int = 0
     hard_decline: bool = False
 
 
 @dataclass
+class QuoteInput:
+    user_id: str
+    plan_id: str
+
+
+@dataclass
 class FulfilInput:
     payment_id: str
     period_start: datetime | None = None
+    period_end: datetime | None = None  # None: a month after the start
 
 
 @dataclass
@@ -136,6 +145,10 @@ def outcome_of(result: PaymentResult) -> ProviderOutcome:
     )
 
 
+# result classes that are not an answer yet: the attempt is looked up again, never repeated
+UNSETTLED = (ResultClass.pending.value, ResultClass.manual_review.value, ResultClass.temporary.value)
+
+
 def transient(error: Exception) -> ApplicationError:
     return ApplicationError(str(error), type="HyperPayUnavailable")
 
@@ -147,11 +160,13 @@ class PaymentActivities:
         self.hyperpay = hyperpay
 
     def shopper_result_url(self, payment_id: str) -> str:
-        return f"{self.settings.public_url.rstrip('/')}/billing/return?payment={payment_id}"
+        secret = self.settings.secret_key.get_secret_value()
+        return payments.return_url(self.settings.public_url, secret, payment_id)
 
     @activity.defn(name="payments.create_checkout")
     async def create_checkout(self, payment_id: str) -> CheckoutCreated:
-        """Prepare the HyperPay checkout once (a retry returns the stored one)."""
+        """Prepare the HyperPay checkout once (a retry returns the stored one). The attempt is
+        committed before HyperPay is called, and no transaction stays open across the call."""
         async with self.db.session() as session:
             payment = await payments.lock_payment(session, payment_id)
             if payment.checkout_id:
@@ -166,17 +181,25 @@ class PaymentActivities:
                 brand=Brand(payment.brand),
                 create_registration=payment.kind == PaymentKind.plan.value,
             )
-            try:
-                created = await self.hyperpay.prepare_checkout(request)
-            except HyperPayUnavailable as error:
-                raise transient(error) from error
-            if created.code != "000.200.100" or not created.id:
-                raise ApplicationError(
-                    f"checkout refused: {created.code} {created.description}",
-                    type="CheckoutRefused",
-                    non_retryable=created.result_class is not ResultClass.temporary,
-                )
-            payment.checkout_id = attempt.checkout_id = created.id
+            attempt_id = attempt.id
+        try:
+            created = await self.hyperpay.prepare_checkout(request)
+        except HyperPayUnavailable as error:
+            raise transient(error) from error
+        if created.code != "000.200.100" or not created.id:
+            raise ApplicationError(
+                f"checkout refused: {created.code} {created.description}",
+                type="CheckoutRefused",
+                non_retryable=created.result_class is not ResultClass.temporary,
+            )
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            if payment.checkout_id:  # a concurrent attempt won: keep the first checkout
+                return self._created(payment.id, payment.checkout_id, payment.amount_fils, payment.brand)
+            stored = await payments.get_attempt(session, attempt_id)
+            payment.checkout_id = created.id
+            if stored is not None:
+                stored.checkout_id = created.id
             payment.status = PaymentStatus.pending.value
             return self._created(payment.id, created.id, payment.amount_fils, payment.brand)
 
@@ -188,30 +211,47 @@ class PaymentActivities:
     @activity.defn(name="payments.verify_checkout")
     async def verify_checkout(self, payment_id: str) -> Verification:
         """Ask HyperPay (server to server) what became of the checkout; record it."""
+        return await self._verify(payment_id, reconcile=False)
+
+    @activity.defn(name="payments.reconcile_checkout")
+    async def reconcile_checkout(self, payment_id: str) -> Verification:
+        """Like ``verify_checkout``, for a payment no longer awaited (expired, or its workflow
+        gone): HyperPay's answer is recorded even over ``expired``, so a late success is kept."""
+        return await self._verify(payment_id, reconcile=True)
+
+    async def _verify(self, payment_id: str, *, reconcile: bool) -> Verification:
         async with self.db.session() as session:
             payment = await payments.get_payment(session, payment_id)
-            if payment.status in payments.FINAL or not payment.checkout_id:
-                return self._verification(payment)
             attempt = await payments.last_attempt(session, payment_id)
-            result = await self._status(payment.checkout_id, payment.brand, attempt)
-            if result is None:
-                return Verification(payment_id, PaymentStatus.pending.value, EXPIRED_CHECKOUT)
-            if result.result_class is ResultClass.temporary:
-                raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
+            finished = payment.status in payments.FINAL
+            if reconcile:
+                finished = payment.status in (PaymentStatus.succeeded.value, PaymentStatus.refunded.value)
+            if finished or not payment.checkout_id:
+                return self._verification(payment)
+            checkout, brand = payment.checkout_id, payment.brand
+        result = await self._status(checkout, brand, attempt, by_reference=reconcile)
+        if result is None:
+            return Verification(payment_id, PaymentStatus.pending.value, EXPIRED_CHECKOUT)
+        if result.result_class is ResultClass.temporary:
+            raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
+        async with self.db.session() as session:
             payment = await payments.lock_payment(session, payment_id)
+            attempt = await payments.last_attempt(session, payment_id)
             payments.record_outcome(payment, attempt, outcome_of(result))
             log.info("payments.verified", payment_id=payment_id, code=result.code, status=payment.status)
             PAYMENTS.labels("checkout", str(payment.status)).inc()
             return self._verification(payment)
 
     async def _status(
-        self, checkout_id: str, brand: str, attempt: PaymentAttempt | None
+        self, checkout_id: str, brand: str, attempt: PaymentAttempt | None, *, by_reference: bool = False
     ) -> PaymentResult | None:
-        """The checkout's payment; after 200.300.404 (spent or expired) look it up by reference."""
+        """The checkout's payment; after 200.300.404 (spent or expired), or when reconciling,
+        look it up by reference."""
         try:
-            result = await self.hyperpay.payment_status(checkout_id, brand)
-            if result.code != EXPIRED_CHECKOUT:
-                return result
+            if not by_reference:
+                result = await self.hyperpay.payment_status(checkout_id, brand)
+                if result.code != EXPIRED_CHECKOUT:
+                    return result
             reference = attempt.merchant_transaction_id if attempt else ""
             found = await self.hyperpay.query(reference, brand) if reference else []
         except HyperPayUnavailable as error:
@@ -229,18 +269,51 @@ class PaymentActivities:
 
     @activity.defn(name="payments.expire_checkout")
     async def expire_checkout(self, payment_id: str) -> Verification:
-        """The shopper never paid within the checkout's life."""
+        """The checkout's life is over: ask HyperPay once more by reference; only a payment
+        still unpaid is marked expired (a late success webhook reconciles it, see
+        ``reconcile_checkout``)."""
+        last = await self._verify(payment_id, reconcile=True)
+        if last.status == PaymentStatus.succeeded.value:
+            return last
         async with self.db.session() as session:
             payment = await payments.lock_payment(session, payment_id)
             if payment.status not in payments.FINAL:
                 payments.mark(payment, PaymentStatus.expired, EXPIRED_CHECKOUT, "checkout expired")
             return self._verification(payment)
 
+    @activity.defn(name="payments.late_decision")
+    async def late_decision(self, payment_id: str) -> str:
+        """A payment that succeeded after it stopped being awaited: ``grant`` it, or ``refund``
+        it when the user already has a plan bought later (so nobody pays twice for one month).
+        Add-ons are always granted. The decision is written to the audit log; idempotent."""
+        async with self.db.session() as session:
+            payment = await payments.get_payment(session, payment_id)
+            if payment.status != PaymentStatus.succeeded.value or payment.fulfilled_at is not None:
+                return "none"
+            decision = await payments.late_payment_decision(session, payment)
+            if decision == "grant":
+                await payments.audit_late(session, payment, decision)
+                return decision
+            provider_id, amount, brand = payment.provider_payment_id or "", payment.amount_fils, payment.brand
+        try:
+            refund = await self.hyperpay.refund(provider_id, amount, brand)
+        except HyperPayUnavailable as error:
+            raise transient(error) from error
+        if refund.result_class is ResultClass.temporary:
+            raise transient(HyperPayUnavailable(f"{refund.code} {refund.description}"))
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            await payments.mark_refunded(session, payment, refund.code, refund.ok)
+            await payments.audit_late(session, payment, decision, refund_code=refund.code)
+        return decision
+
     @activity.defn(name="payments.fulfil")
     async def fulfil(self, data: FulfilInput) -> Fulfilment:
         """Grant the plan period or the add-on (idempotent by payment)."""
         async with self.db.session() as session:
-            done = await payments.fulfil(session, data.payment_id, utcnow(), period_start=data.period_start)
+            done = await payments.fulfil(
+                session, data.payment_id, utcnow(), period_start=data.period_start, period_end=data.period_end
+            )
             user = await payments.get_user(session, done.payment.user_id)
             subscription = done.subscription
             return Fulfilment(
@@ -257,52 +330,68 @@ class PaymentActivities:
                 brand=done.payment.brand,
                 period_end=subscription.current_period_end if subscription else None,
                 item_name=item_name(done.payment.kind, done.payment.item_id, user.locale),
+                period_start=subscription.current_period_start if subscription else None,
             )
 
     @activity.defn(name="payments.charge")
     async def charge(self, data: ChargeInput) -> ChargeResult:
-        """Charge the stored card (REPEATED/MIT): one payment per key, a new attempt (and
-        merchantTransactionId) per call; an unanswered earlier attempt is looked up first."""
+        """Charge the stored card (REPEATED/MIT), one payment per key.
+
+        An attempt stays *the* attempt until HyperPay says it is final: an unanswered, pending
+        or uncertain one is looked up by its merchantTransactionId (and answered ``pending``
+        while HyperPay still has it pending: the workflow asks again later, within the
+        2-a-minute query limit). A new attempt, with a new merchantTransactionId, is made only
+        once the previous one is known to have failed, or HyperPay has no record of it."""
         plan = get_plan(data.plan_id)
         async with self.db.session() as session:
             payment = await payments.create_payment(
                 session,
                 data.user_id,
-                payments.Item(PaymentKind(data.kind), plan.id, plan.price_fils),
+                payments.Item(PaymentKind(data.kind), plan.id, data.amount_fils or plan.price_fils),
                 brand=data.brand,
                 key=data.key,
                 registration_id=data.registration_id,
                 initial_transaction_id=data.initial_transaction_id,
             )
-            payment_id = payment.id
+            payment_id, amount = payment.id, payment.amount_fils
             if payment.status == PaymentStatus.succeeded.value:
                 return self._charged(payment)
             previous = await payments.last_attempt(session, payment.id)
-        if previous is not None and previous.result_code is None:
+        if previous is not None and previous.result_class in (None, *UNSETTLED):
             found = await self._lookup(previous.merchant_transaction_id, data.brand)
             if found is not None:
                 return await self._record_charge(payment_id, previous.id, found)
+            if previous.result_class == ResultClass.pending.value:  # HyperPay said pending: wait
+                return await self._pending(payment_id)
         async with self.db.session() as session:
             payment = await payments.lock_payment(session, payment_id)
             attempt = await payments.new_attempt(session, payment, actor=data.actor)
             reference, attempt_id = attempt.merchant_transaction_id, attempt.id
         try:
             result = await self.hyperpay.charge_registration(
-                data.registration_id, plan.price_fils, reference, data.initial_transaction_id, data.brand
+                data.registration_id, amount, reference, data.initial_transaction_id, data.brand
             )
-        except HyperPayUnavailable as error:
+        except HyperPayUnavailable as error:  # unanswered: the next call looks it up first
             raise transient(error) from error
-        if result.result_class in (ResultClass.temporary, ResultClass.pending):
+        charged = await self._record_charge(payment_id, attempt_id, result)
+        if result.result_class is ResultClass.temporary:  # uncertain: look it up next time
             raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
-        return await self._record_charge(payment_id, attempt_id, result)
+        return charged
 
     async def _lookup(self, reference: str, brand: str) -> PaymentResult | None:
+        """HyperPay's record of an attempt: its final debit, else its pending one, else None."""
         try:
             found = await self.hyperpay.query(reference, brand)
         except HyperPayUnavailable as error:
             raise transient(error) from error
-        final = [p for p in found if p.payment_type == "DB" and p.result_class is not ResultClass.pending]
-        return final[-1] if final else None
+        debits = [p for p in found if p.payment_type == "DB"]
+        final = [p for p in debits if p.result_class.value not in UNSETTLED]
+        waiting = [p for p in debits if p.result_class.value in UNSETTLED[:2]]
+        return final[-1] if final else waiting[-1] if waiting else None
+
+    async def _pending(self, payment_id: str) -> ChargeResult:
+        async with self.db.session() as session:
+            return self._charged(await payments.get_payment(session, payment_id))
 
     async def _record_charge(self, payment_id: str, attempt_id: str, result: PaymentResult) -> ChargeResult:
         async with self.db.session() as session:
@@ -322,6 +411,13 @@ class PaymentActivities:
             result_code=str(payment.result_code or ""),
             attempts=int(payment.attempts),
         )
+
+    @activity.defn(name="payments.quote_upgrade")
+    async def quote_upgrade(self, data: QuoteInput) -> int:
+        """The prorated amount (fils) of an upgrade now (see core.proration)."""
+        async with self.db.session() as session:
+            priced = await payments.upgrade_quote(session, data.user_id, data.plan_id)
+        return priced.amount_fils
 
     @activity.defn(name="payments.end_plan")
     async def end_plan(self, data: PlanEnded) -> None:

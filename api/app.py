@@ -25,6 +25,7 @@ from api.usage.routes import router as usage_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
+from web.auth import signin_link_page
 from web.billing import router as billing_router
 from web.pages import html_error
 from web.routes import router as web_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
     errors.install(app, html_errors=html_error)
+    app.state.signin_link_page = signin_link_page  # the emailed link's page (api never imports web)
     app.include_router(health_router)
     app.include_router(chat_router)
     app.include_router(auth_router)

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from sqlalchemy import bindparam, delete, func, or_, select, update
@@ -134,7 +135,9 @@ class IssuedLink:
     expires_at: datetime
 
 
-async def issue_magic_link(session: AsyncSession, settings: Settings, user: User) -> IssuedLink:
+async def issue_magic_link(
+    session: AsyncSession, settings: Settings, user: User, next_path: str = ""
+) -> IssuedLink:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     expires_at = now + timedelta(minutes=settings.magic_link_ttl_minutes)
@@ -144,7 +147,34 @@ async def issue_magic_link(session: AsyncSession, settings: Settings, user: User
     session.add(row)
     await session.flush()
     url = f"{settings.public_url.rstrip('/')}{MAGIC_LINK_PATH}?token={token}"
+    if next_path:  # where to go after signing in (a same-site path, checked by the caller)
+        url += f"&next={quote(next_path, safe='')}"
     return IssuedLink(token_id=row.id, token=token, url=url, expires_at=expires_at)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a sign-in link is, without using it: ``valid``, ``used``, ``expired`` or ``unknown``;
+    ``email`` is its account's (to offer a new link), empty when unknown."""
+
+    status: str
+    email: str = ""
+
+
+async def inspect_magic_link(session: AsyncSession, token: str) -> LinkState:
+    """Read-only: opening the emailed link (or a mail scanner fetching it) must not burn it."""
+    if not token or len(token) > 200:
+        return LinkState("unknown")
+    query = select(MagicLinkToken).where(MagicLinkToken.token_hash == hash_secret(token))
+    row = (await session.execute(query)).scalar_one_or_none()
+    user = await get_user(session, row.user_id) if row is not None else None
+    if row is None or user is None:
+        return LinkState("unknown")
+    if row.used_at is not None:
+        return LinkState("used", user.email)
+    if row.expires_at <= utcnow():
+        return LinkState("expired", user.email)
+    return LinkState("valid", user.email)
 
 
 async def consume_magic_link(session: AsyncSession, token: str) -> User:

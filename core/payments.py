@@ -7,12 +7,15 @@ payment's status changes only from a server-to-server result recorded by an acti
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
@@ -28,12 +31,18 @@ from core.models import (
 )
 from core.models.base import new_id, utcnow
 from core.plans import FREE, get_addon, get_plan
+from core.proration import Quote, quote
 from core.subscriptions import Subscription, get_subscription, set_plan
 
 ITEM = re.compile(r"^(plan|addon):([a-z0-9_]{1,32})$")
 CARD = "VISA MASTER"
 MADA = "MADA"
-FINAL = (PaymentStatus.succeeded.value, PaymentStatus.failed.value, PaymentStatus.expired.value)
+FINAL = (
+    PaymentStatus.succeeded.value,
+    PaymentStatus.failed.value,
+    PaymentStatus.expired.value,
+    PaymentStatus.refunded.value,
+)
 
 
 class UnknownItem(ValidationFailed):
@@ -56,6 +65,32 @@ class NoSubscription(Conflict):
     message = "You have no paid subscription."
 
 
+class ChangeInProgress(Conflict):
+    code = "change_in_progress"
+    message = "A plan change is already in progress. Please wait for it to finish."
+
+
+class IdempotencyKeyRequired(AppError):
+    status_code = 400
+    code = "idempotency_key_required"
+    message = "Send an Idempotency-Key header (1 to 64 letters, digits, '-' or '_')."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used for another request."
+
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def idempotency_key(value: str | None) -> str:
+    """The client's ``Idempotency-Key`` for a money-moving request (required, validated)."""
+    if not value or not IDEMPOTENCY_KEY.match(value):
+        raise IdempotencyKeyRequired()
+    return value
+
+
 class InvalidWebhook(AppError):
     status_code = 400
     code = "invalid_webhook"
@@ -66,6 +101,18 @@ class PaymentUnavailable(AppError):
     status_code = 503
     code = "payment_unavailable"
     message = "Payments are temporarily unavailable. Please try again shortly."
+
+
+def return_signature(secret: str, payment_id: str) -> str:
+    """An HMAC of the payment id: a return link works only for the payment it was made for."""
+    digest = hmac.new(secret.encode(), f"billing-return:{payment_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def return_url(public_url: str, secret: str, payment_id: str) -> str:
+    """Where HyperPay sends the shopper back: ``/billing/return`` with the signed payment id."""
+    signature = return_signature(secret, payment_id)
+    return f"{public_url.rstrip('/')}/billing/return?payment={payment_id}&sig={signature}"
 
 
 @dataclass(frozen=True)
@@ -106,10 +153,11 @@ class ProviderOutcome:
 
 
 def status_for(result_class: str) -> PaymentStatus:
-    """HyperPay's own plugins treat manual review as success; so do we (documented)."""
-    if result_class in ("success", "manual_review"):
+    """Only a final success is paid: manual review waits for HyperPay's final result (unlike
+    HyperPay's own plugins, which grant on review and would have to claw back a rejection)."""
+    if result_class == "success":
         return PaymentStatus.succeeded
-    if result_class in ("pending", "temporary"):
+    if result_class in ("pending", "temporary", "manual_review"):
         return PaymentStatus.pending
     return PaymentStatus.failed
 
@@ -141,8 +189,16 @@ async def create_payment(
         registration_id=registration_id,
         initial_transaction_id=initial_transaction_id,
     )
-    session.add(payment)
-    await session.flush()
+    if not key:
+        session.add(payment)
+        await session.flush()
+        return payment
+    try:  # two requests with one key at once: the second finds the first's row
+        async with session.begin_nested():
+            session.add(payment)
+    except IntegrityError:
+        existing = (await session.execute(select(Payment).where(Payment.key == key))).scalar_one()
+        return existing
     return payment
 
 
@@ -281,6 +337,7 @@ async def fulfil(
     now: datetime | None = None,
     *,
     period_start: datetime | None = None,
+    period_end: datetime | None = None,
 ) -> Fulfilled:
     """Grant what a succeeded payment bought, once: a plan period (``set_plan``) or an add-on.
     The ledger keys are ``payment:<id>``, so even a concurrent second call grants nothing."""
@@ -305,6 +362,7 @@ async def fulfil(
             actor="payments",
             reason=f"{payment.kind} payment {payment.id}",
             period_start=period_start,
+            period_end=period_end,
         )
         if payment.registration_id:
             subscription.registration_id = payment.registration_id
@@ -312,6 +370,123 @@ async def fulfil(
         payment.fulfilled_at = now
     await session.flush()
     return Fulfilled(payment, subscription, newly)
+
+
+async def late_payment_decision(session: AsyncSession, payment: Payment) -> str:
+    """What to do with a payment that succeeded after it stopped being awaited: an add-on is
+    granted; a plan is granted unless a plan payment made after it was already granted (then
+    granting it too would charge one month twice), in which case it is refunded."""
+    if payment.kind == PaymentKind.addon.value:
+        return "grant"
+    later = select(Payment.id).where(
+        Payment.user_id == payment.user_id,
+        Payment.id != payment.id,
+        Payment.kind.in_((PaymentKind.plan.value, PaymentKind.upgrade.value)),
+        Payment.fulfilled_at.is_not(None),
+        Payment.created_at > payment.created_at,
+    )
+    return "refund" if (await session.execute(later.limit(1))).first() else "grant"
+
+
+async def mark_refunded(session: AsyncSession, payment: Payment, code: str, ok: bool) -> None:
+    """Record a refund of a payment that was never granted (succeeded → refunded)."""
+    if ok:
+        payment.status = PaymentStatus.refunded.value
+        payment.result_code = code
+        payment.result_description = "refunded: paid after the checkout was no longer awaited"
+    await session.flush()
+
+
+async def audit_late(session: AsyncSession, payment: Payment, decision: str, refund_code: str = "") -> None:
+    """The audit entry for a late payment's reconciliation (idempotent per payment)."""
+    action = f"payment.late_{decision}"
+    exists = select(AuditLog.id).where(AuditLog.target_id == payment.id, AuditLog.action == action)
+    if (await session.execute(exists.limit(1))).first():
+        return
+    details = {"user_id": payment.user_id, "item": f"{payment.kind}:{payment.item_id}"}
+    if refund_code:
+        details["refund_code"] = refund_code
+    await audit(
+        session,
+        actor_id="system",
+        action=action,
+        target_type="payment",
+        target_id=payment.id,
+        reason="succeeded after the checkout was no longer awaited",
+        details=details,
+    )
+
+
+async def upgrade_quote(
+    session: AsyncSession, user_id: str, plan_id: str, now: datetime | None = None
+) -> Quote:
+    """The price of ``plan_id`` for this user now, with the credit for an unused paid period."""
+    subscription = await get_subscription(session, user_id)
+    if subscription is None:
+        return quote(FREE, utcnow(), utcnow(), plan_id, utcnow())
+    start, end = subscription.current_period_start, subscription.current_period_end
+    return quote(subscription.plan_id, start, end, plan_id, now or utcnow())
+
+
+@dataclass(frozen=True)
+class PaidPeriod:
+    """A user's current period as the SubscriptionWorkflow needs it (card from the last plan
+    payment; none for a plan set by support, which then ends at period end)."""
+
+    user_id: str
+    plan_id: str
+    current_period_start: datetime
+    current_period_end: datetime
+    registration_id: str | None = None
+    initial_transaction_id: str | None = None
+    cancel_at_period_end: bool = False
+
+
+async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
+    subscription = await get_subscription(session, user_id)
+    if subscription is None:
+        return None
+    card = (
+        await session.execute(
+            select(Payment.registration_id, Payment.initial_transaction_id)
+            .where(
+                Payment.user_id == user_id,
+                Payment.kind == PaymentKind.plan.value,
+                Payment.status == PaymentStatus.succeeded.value,
+                Payment.registration_id.is_not(None),
+            )
+            .order_by(Payment.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    registration = subscription.registration_id or (card.registration_id if card else None)
+    return PaidPeriod(
+        user_id=user_id,
+        plan_id=subscription.plan_id,
+        current_period_start=subscription.current_period_start,
+        current_period_end=subscription.current_period_end,
+        registration_id=registration,
+        initial_transaction_id=card.initial_transaction_id if card and registration else None,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+    )
+
+
+async def paid_periods(
+    session: AsyncSession, now: datetime | None = None, *, limit: int = 1000
+) -> list[PaidPeriod]:
+    """Every paid period still running (for the missing-workflow repair)."""
+    now = now or utcnow()
+    query = (
+        select(Subscription.user_id)
+        .where(Subscription.plan_id != FREE, Subscription.current_period_end > now)
+        .limit(limit)
+    )
+    found = []
+    for user_id in (await session.execute(query)).scalars():
+        period = await paid_period(session, user_id)
+        if period is not None:
+            found.append(period)
+    return found
 
 
 async def end_paid_plan(

@@ -23,6 +23,7 @@ DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_HYPERPAY_TOKEN = "dev-hyperpay-token"
 DEV_HYPERPAY_WEBHOOK_SECRET = "0" * 63 + "1"
 DEV_PROVIDER_KEY = "emulator-dev-key"
+DEV_ENTITY_PREFIX = "8ac7a4c9dev"  # the emulator's entity ids (defaults below)
 PROVIDER_URLS = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
@@ -46,7 +47,10 @@ class EmailBackend(StrEnum):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_", extra="forbid", env_file=None)
 
-    env: Env = Env.dev
+    # Unset means prod: a server started without PULSE_ENV never runs in a dev mode by accident
+    # (no /dev/mailbox, Secure cookies, every secret and provider setting required).
+    # `pulse dev` and the tests say dev/test explicitly.
+    env: Env = Env.prod
     var_dir: Path = ROOT / "var"
     public_url: str = ""  # defaults to http://127.0.0.1:<http_port>
 
@@ -113,28 +117,41 @@ class Settings(BaseSettings):
     payments_retry_initial_s: float = Field(5.0, gt=0)  # HyperPay unreachable: first retry after
     payments_renewal_period_s: float = Field(0.0, ge=0)  # 0: calendar months; tests use seconds
     payments_return_wait_s: float = Field(8.0, ge=0)  # the return page waits this long for a result
+    payments_webhook_max_bytes: int = Field(65536, gt=0)  # larger webhook bodies answer 413
+    rate_limit_webhook_ip: str = "600/minute"  # HyperPay's deliveries per source address
+    rate_limit_billing_return_ip: str = "60/minute"  # /billing/return per address
 
     @model_validator(mode="after")
     def _payments_defaults(self) -> Settings:
-        real_host = bool(self.hyperpay_base_url)  # set: the real HyperPay, not the emulator
         if not self.hyperpay_base_url:
             self.hyperpay_base_url = f"{self.emulator_url}/hyperpay"
         self.hyperpay_base_url = self.hyperpay_base_url.rstrip("/")
         secret = self.hyperpay_webhook_secret.get_secret_value()
         if len(secret) != 64 or any(c not in "0123456789abcdefABCDEF" for c in secret):
             raise ValueError("PULSE_HYPERPAY_WEBHOOK_SECRET must be 64 hex characters")
-        if (
-            self.env == Env.prod
-            and real_host
-            and (
-                self.hyperpay_access_token.get_secret_value() == DEV_HYPERPAY_TOKEN
-                or secret == DEV_HYPERPAY_WEBHOOK_SECRET
-            )
-        ):
-            raise ValueError(
-                "PULSE_HYPERPAY_ACCESS_TOKEN and PULSE_HYPERPAY_WEBHOOK_SECRET must be set in prod"
-            )
         return self
+
+    def _refuse_dev_payments(self) -> None:
+        """In prod, payments never go to the emulator or use the public dev credentials."""
+        real_host = self.hyperpay_base_url != f"{self.emulator_url}/hyperpay"
+        secret = self.hyperpay_webhook_secret.get_secret_value()
+        missing = [
+            name
+            for name, is_dev in (
+                ("PULSE_HYPERPAY_BASE_URL", not real_host),
+                (
+                    "PULSE_HYPERPAY_ACCESS_TOKEN",
+                    self.hyperpay_access_token.get_secret_value() == DEV_HYPERPAY_TOKEN,
+                ),
+                ("PULSE_HYPERPAY_WEBHOOK_SECRET", secret == DEV_HYPERPAY_WEBHOOK_SECRET),
+                ("PULSE_HYPERPAY_ENTITY_ID", self.hyperpay_entity_id.startswith(DEV_ENTITY_PREFIX)),
+            )
+            if is_dev
+        ]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} must be set to the live HyperPay values in prod")
+        if self.hyperpay_entity_id_mada.startswith(DEV_ENTITY_PREFIX):
+            raise ValueError("PULSE_HYPERPAY_ENTITY_ID_MADA must be the live MADA entity (or empty) in prod")
 
     # --- providers ---
     # Empty base URLs point at the emulator in dev/test and at the real service in prod.
@@ -218,6 +235,9 @@ class Settings(BaseSettings):
             raise ValueError("PULSE_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.database_url.startswith("sqlite"):
             raise ValueError("PULSE_DATABASE_URL must point at PostgreSQL in prod")
+        if self.email_backend == EmailBackend.outbox:
+            raise ValueError("PULSE_EMAIL_BACKEND must be smtp or ses in prod (the outbox is dev only)")
+        self._refuse_dev_payments()
         for provider in PROVIDER_URLS:
             key: SecretStr = getattr(self, f"{provider}_api_key")
             if getattr(self, f"{provider}_enabled") and key.get_secret_value() in (

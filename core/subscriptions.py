@@ -160,15 +160,17 @@ async def set_plan(
     actor: str = "system",
     reason: str = "",
     period_start: datetime | None = None,
+    period_end: datetime | None = None,
 ) -> Subscription:
-    """Move the user to ``plan_id`` with a new period from ``period_start`` (default now):
+    """Move the user to ``plan_id`` with a new period from ``period_start`` (default now) to
+    ``period_end`` (default a calendar month later; renewals pass the anchored end):
     the previous period's plan grants expire, the new plan's are granted. Idempotent by key."""
     plan = get_plan(plan_id)
     now = now or utcnow()
     key = key or f"set-plan:{user_id}:{plan.id}:{stamp(now)}"
     await lock_account(session, user_id, UNITS[0])  # one plan change per user at a time
     subscription = await get_subscription(session, user_id)
-    if subscription is not None and await _applied(session, key):
+    if subscription is not None and await _applied(session, key, user_id):
         return subscription
     start = period_start or now
     if subscription is None:
@@ -180,7 +182,9 @@ async def set_plan(
     subscription.status = SubscriptionStatus.active.value
     subscription.cancel_at_period_end = False
     subscription.current_period_start = start
-    subscription.current_period_end = add_months(start, 1)
+    subscription.current_period_end = (
+        period_end if period_end and period_end > start else add_months(start, 1)
+    )
     subscription.updated_at = now
     await session.flush()
     await grant_period(
@@ -197,9 +201,9 @@ async def set_plan(
     return subscription
 
 
-async def _applied(session: AsyncSession, key: str) -> bool:
+async def _applied(session: AsyncSession, key: str, user_id: str) -> bool:
     keys = [f"{key}:{unit.value}" for unit in UNITS]
-    query = select(LedgerGrant.id).where(LedgerGrant.key.in_(keys)).limit(1)
+    query = select(LedgerGrant.id).where(LedgerGrant.key.in_(keys), LedgerGrant.user_id == user_id).limit(1)
     return (await session.execute(query)).first() is not None
 
 

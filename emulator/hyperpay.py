@@ -47,6 +47,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "insufficient": ("800.100.155", "transaction declined (amount exceeds credit)"),
     "pending": ("000.200.000", "transaction pending"),
     "timeout": ("900.100.300", "timeout, uncertain result"),
+    "review": ("000.400.000", "Transaction succeeded (please review manually due to fraud suspicion)"),
 }
 CREATED = ("000.200.100", "successfully created checkout")
 NO_SESSION = (
@@ -81,6 +82,7 @@ class Config:
     checkout_ttl: float = 1800.0
     single_use_status: bool = True  # a checkout id is spent after a successful status read
     status_limit_per_minute: int = 0  # 0: no throttling
+    response_delay: float = 0.0  # seconds every OPPWA call waits before answering (a slow HyperPay)
 
 
 @dataclass
@@ -193,6 +195,11 @@ def answer(result: tuple[str, str], status: int = 200, **fields: Any) -> JSONRes
     return JSONResponse(body, status_code=status)
 
 
+async def slow_down() -> None:
+    if state.config.response_delay > 0:
+        await asyncio.sleep(state.config.response_delay)
+
+
 def authorized(request: Request) -> bool:
     header = request.headers.get("authorization", "")
     return header.startswith("Bearer ") and len(header) > len("Bearer ")
@@ -240,6 +247,7 @@ def duplicate_reference(merchant_transaction_id: str) -> bool:
 @api.post("/v1/checkouts")
 async def create_checkout(request: Request) -> JSONResponse:
     count("checkouts")
+    await slow_down()
     if not authorized(request):
         return answer(UNAUTHORIZED, 401)
     form = await form_of(request)
@@ -254,6 +262,7 @@ async def create_checkout(request: Request) -> JSONResponse:
 @api.get("/v1/checkouts/{checkout_id}/payment")
 async def checkout_status(checkout_id: str, request: Request) -> JSONResponse:
     count("status")
+    await slow_down()
     if not authorized(request):
         return answer(UNAUTHORIZED, 401)
     checkout = state.checkouts.get(checkout_id)
@@ -289,15 +298,21 @@ def throttled(checkout: Checkout) -> bool:
 @api.get("/v1/query")
 async def query(request: Request) -> JSONResponse:
     count("query")
+    await slow_down()
     if not authorized(request):
         return answer(UNAUTHORIZED, 401)
     entity = request.query_params.get("entityId", "")
     reference = request.query_params.get("merchantTransactionId", "")
-    found = [
-        p.as_json()
+    matching = [
+        p
         for p in state.payments.values()
         if p.entity_id == entity and reference and p.merchant_transaction_id == reference
     ]
+    for payment in matching:  # an acquirer-pending debit resolves after a few reads, like a status call
+        payment.reads += 1
+        if payment.reads >= state.config.pending_reads:
+            resolve_pending(payment)
+    found = [p.as_json() for p in matching]
     if not found:
         return answer(NOT_FOUND, 404)
     return answer(("000.000.100", "successful request"), payments=found)
@@ -354,6 +369,7 @@ def refunded(original: Payment) -> int:
 async def charge_registration(registration_id: str, request: Request) -> JSONResponse:
     """Merchant-initiated charge on a stored card; answered synchronously."""
     count("registration_payments")
+    await slow_down()
     if not authorized(request):
         return answer(UNAUTHORIZED, 401)
     form = await form_of(request)
@@ -376,7 +392,9 @@ async def charge_registration(registration_id: str, request: Request) -> JSONRes
     payment.holder = registration.holder
     payment.registration_id = registration.id
     payment.standing_instruction = instruction
-    if payment.code != OUTCOMES["pending"][0]:
+    if payment.code == OUTCOMES["pending"][0]:  # acquirer-pending: succeeds later, then the webhook
+        state.spawn(resolve_later(payment))
+    else:
         schedule_webhook(payment)
     return JSONResponse(payment.as_json())
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -293,6 +295,16 @@ def link_path(link: str) -> str:
     return httpx.URL(link).raw_path.decode()
 
 
+async def follow_link(client: httpx.AsyncClient, link: str, **form: str) -> httpx.Response:
+    """Open the emailed link like a browser (GET shows a page and uses nothing), then press its
+    "Sign in" button (POST /auth/verify with the page's hidden fields; ``form`` overrides them)."""
+    page = await client.get(link_path(link))
+    assert page.status_code == 200, page.text
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    fields = {name: html.unescape(value) for name, value in fields.items()}
+    return await client.post("/auth/verify", data={**fields, **form})
+
+
 @pytest_asyncio.fixture
 async def sign_in(api_url: str) -> AsyncIterator[Callable[..., Awaitable[SignedIn]]]:
     """``await sign_in(email=None, locale="ar")`` → SignedIn with a bearer-authenticated client."""
@@ -318,7 +330,7 @@ async def sign_in(api_url: str) -> AsyncIterator[Callable[..., Awaitable[SignedI
 
 @pytest_asyncio.fixture
 async def sign_in_cookie(api_url: str) -> AsyncIterator[Callable[..., Awaitable[SignedIn]]]:
-    """Like ``sign_in``, but follows the emailed link (GET /auth/verify) like a browser: the client
+    """Like ``sign_in``, but follows the emailed link (its page, then its button) like a browser: the client
     holds the ``pulse_session`` + ``pulse_csrf`` cookies and sends ``X-CSRF-Token``."""
     clients: list[httpx.AsyncClient] = []
 
@@ -327,7 +339,7 @@ async def sign_in_cookie(api_url: str) -> AsyncIterator[Callable[..., Awaitable[
         client = httpx.AsyncClient(base_url=api_url, timeout=30)
         clients.append(client)
         link = await request_link(client, email, locale)
-        response = await client.get(link_path(link))
+        response = await follow_link(client, link)
         assert response.status_code == 303, response.text
         client.headers["X-CSRF-Token"] = client.cookies["pulse_csrf"]
         me = (await client.get("/v1/auth/me")).json()
@@ -341,3 +353,16 @@ async def sign_in_cookie(api_url: str) -> AsyncIterator[Callable[..., Awaitable[
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+if os.environ.get("PULSE_RECORD_HISTORIES"):
+
+    @pytest_asyncio.fixture(scope="session", autouse=True)
+    async def record_histories(client: Client, settings: Settings) -> AsyncIterator[None]:
+        """``PULSE_RECORD_HISTORIES=1``: at the end of the session, save its workflow histories
+        for the replay tests (see tests/replay/helpers.py)."""
+        yield
+        from tests.replay.helpers import record_session
+
+        written = await record_session(client, settings.temporal_task_queue_prefix)
+        print(f"\nrecorded {len(written)} workflow histories for the replay tests")  # noqa: T201

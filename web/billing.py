@@ -4,7 +4,7 @@ Server-rendered first paint; small ES modules call the JSON API for actions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from core import ledger, payments, subscriptions
 from core.errors import Forbidden
 from core.models import AuditLog, Payment, PaymentStatus, Role, User
 from core.plans import FREE, PLANS
+from core.proration import Quote
 from web.auth import RequiredUser
 from web.pages import page, page_locale
 from web.plans import Offer, addon_offers, plan_offers
@@ -41,6 +42,7 @@ class BillingView:
     addons: list[Offer]
     history: list[Payment]
     focus: Payment | None
+    quotes: dict[str, Quote] = field(default_factory=dict)  # plan → price now (credited upgrade)
 
 
 def plan_name(plan_id: str, locale: str) -> str:
@@ -57,6 +59,11 @@ async def billing_view(request: Request, user: User, locale: str) -> BillingView
         subscription = await subscriptions.ensure_subscription(session, user.id)
         history = await payments.history(session, user.id)
         focus = next((p for p in history if p.id == focus_id), None)
+        quotes = {
+            plan.id: await payments.upgrade_quote(session, user.id, plan.id)
+            for plan in PLANS.values()
+            if plan.id != FREE
+        }
     return BillingView(
         plan_id=subscription.plan_id,
         plan_name=plan_name(subscription.plan_id, locale),
@@ -67,6 +74,7 @@ async def billing_view(request: Request, user: User, locale: str) -> BillingView
         addons=addon_offers(locale),
         history=history,
         focus=focus,
+        quotes=quotes,
     )
 
 
@@ -93,7 +101,7 @@ async def pay(request: Request, payment_id: str, user: RequiredUser) -> HTMLResp
         "billing-pay",
         payment=payment,
         script_url=f"{base}/v1/paymentWidgets.js?checkoutId={payment.checkout_id}",
-        action=f"{settings.public_url.rstrip('/')}/billing/return?payment={payment.id}",
+        action=payments.return_url(settings.public_url, settings.secret_key.get_secret_value(), payment.id),
         brands=payment.brand,
     )
     response.headers["Content-Security-Policy"] = widget_csp(base)

@@ -155,6 +155,11 @@ def html_error(request: Request, status_code: int, message: str, params: dict[st
     A page that needs a signed-in user sends visitors to the sign-in page."""
     if not wants_html(request):
         return None
-    if status_code == 401:
-        return RedirectResponse("/signin", status_code=303)
+    if status_code == 401:  # back to this page after signing in
+        from web.auth import signin_url
+
+        return RedirectResponse(
+            signin_url(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")),
+            status_code=303,
+        )
     return error_page(request, status_code, translate(message, page_locale(request), **params))

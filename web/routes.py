@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from core.errors import NotFound
-from web.auth import PageUser, RequiredUser
+from web.auth import PageUser, RequiredUser, same_origin_path
 from web.chat import MAX_MARKDOWN_CHARS, model_groups, render_markdown
 from web.pages import page, page_locale
 from web.plans import addon_offers, plan_offers
@@ -31,9 +31,10 @@ async def landing(request: Request, user: PageUser) -> HTMLResponse:
 
 @router.get("/signin", response_class=HTMLResponse, response_model=None)
 async def signin(request: Request, user: PageUser) -> HTMLResponse | RedirectResponse:
+    next_path = same_origin_path(request.query_params.get("next", "")[:500])
     if user is not None:
-        return RedirectResponse("/chat", status_code=303)
-    return page(request, "signin.html", "signin")
+        return RedirectResponse(next_path or "/chat", status_code=303)
+    return page(request, "signin.html", "signin", next_path=next_path)
 
 
 @router.get("/usage", response_class=HTMLResponse)

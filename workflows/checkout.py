@@ -40,6 +40,9 @@ class CheckoutInput:
     retry_initial_s: float = 5.0  # HyperPay unavailable: activity retries start here
     subscription_period_s: float | None = None  # None: calendar months (tests use seconds)
     dunning_delays_s: list[float] = field(default_factory=lambda: [86400.0, 3 * 86400.0, 7 * 86400.0])
+    # a later run for a payment no longer awaited (a success or pending webhook after expiry):
+    # verify by reference, then grant it or refund it (``payments.late_decision``)
+    reconcile: bool = False
 
 
 @dataclass
@@ -86,6 +89,19 @@ class CheckoutWorkflow:
             maximum_interval=timedelta(seconds=max(data.retry_initial_s * 20, 60)),
             maximum_attempts=20,
         )
+        if data.reconcile:
+            self.failed_to_create = True  # nothing to prepare: the checkout is long gone
+            verification = await self._reconcile(data, retry)
+        else:
+            await self._create(data, retry)
+            verification = await self._settle(data, retry)
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(verification.status)])
+        if verification.status == "succeeded" and await self._grant_late(data, retry):
+            await self._fulfil(data, retry)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return CheckoutResult(data.payment_id, verification.status, verification.result_code)
+
+    async def _create(self, data: CheckoutInput, retry: RetryPolicy) -> None:
         try:
             self.created = await workflow.execute_activity_method(
                 PaymentActivities.create_checkout,
@@ -97,12 +113,38 @@ class CheckoutWorkflow:
         except BaseException:
             self.failed_to_create = True
             raise
-        verification = await self._settle(data, retry)
-        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(verification.status)])
-        if verification.status == "succeeded":
-            await self._fulfil(data, retry)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return CheckoutResult(data.payment_id, verification.status, verification.result_code)
+
+    async def _reconcile(self, data: CheckoutInput, retry: RetryPolicy) -> Verification:
+        """A late webhook woke us: what HyperPay has for the payment's reference, polled while
+        pending (a checkout's life more), then final."""
+        deadline = workflow.now() + timedelta(seconds=data.timeout_s)
+        delay = data.poll_initial_s
+        while True:
+            verification = await workflow.execute_activity_method(
+                PaymentActivities.reconcile_checkout,
+                data.payment_id,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=retry,
+                summary="reconcile a late payment",
+            )
+            if verification.status != "pending" or workflow.now() >= deadline:
+                return verification
+            self.woken = False
+            await self._wait(min(deadline, workflow.now() + timedelta(seconds=delay)))
+            delay = min(delay * 2, data.poll_max_s)
+
+    async def _grant_late(self, data: CheckoutInput, retry: RetryPolicy) -> bool:
+        """Always grant in a normal run; a reconciling run asks for the recorded decision."""
+        if not data.reconcile:
+            return True
+        decision = await workflow.execute_activity_method(
+            PaymentActivities.late_decision,
+            data.payment_id,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=retry,
+            summary="grant or refund a late payment",
+        )
+        return decision == "grant"
 
     async def _settle(self, data: CheckoutInput, retry: RetryPolicy) -> Verification:
         """Wait for a signal, then verify; poll pending results until the checkout's life ends."""
@@ -174,6 +216,8 @@ class CheckoutWorkflow:
                     period_s=data.subscription_period_s,
                     dunning_delays_s=list(data.dunning_delays_s),
                     retry_initial_s=data.retry_initial_s,
+                    anchor=done.period_start,
+                    pending_poll_s=data.poll_initial_s,
                 )
             )
 

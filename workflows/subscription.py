@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import (
@@ -24,7 +25,9 @@ with workflow.unsafe.imports_passed_through():
         NoticeInput,
         PaymentActivities,
         PlanEnded,
+        QuoteInput,
     )
+    from core.dates import add_months
     from core.plans import get_plan
     from workflows.payments_common import send_email
 
@@ -45,6 +48,11 @@ class SubscriptionInput:
     retry_initial_s: float = 5.0
     cancel_at_period_end: bool = False
     next_plan_id: str | None = None
+    pending_poll_s: float = 30.0  # a pending charge is looked up again after this (x2)
+    # calendar periods: the first period's start and how many periods since it, so that a plan
+    # bought on Jan 31 renews on Feb 28, then Mar 31 (no drift to the 28th)
+    anchor: datetime | None = None
+    periods: int = 1
 
 
 @dataclass
@@ -64,6 +72,7 @@ class RetryOutcome:
 class PlanChange:
     plan_id: str
     actor_id: str = "user"
+    key: str = ""  # the client's Idempotency-Key: one charge per key
 
 
 @dataclass
@@ -87,6 +96,9 @@ class SubscriptionWorkflow:
         self.last_charge: ChargeResult | None = None
         self.failed_payment_id = ""
         self.fulfilled_payment_id = ""
+        self.changing: str | None = None  # the key of the plan change under way (one at a time)
+        self.changes_done: list[str] = []  # idempotency keys of finished changes
+        self.purchased = False  # a checkout bought a new plan: dunning ends
 
     # --- messages -------------------------------------------------------------------------
 
@@ -103,32 +115,58 @@ class SubscriptionWorkflow:
 
     @workflow.signal
     def plan_purchased(self, data: SubscriptionInput) -> None:
-        """A new plan was paid through a checkout: it replaces the current period."""
+        """A new plan was paid through a checkout: it replaces the current period, and ends
+        any dunning (the failed renewal is not charged again; the new period is already granted)."""
         self.data = data
         self.interrupted = True
+        self.purchased = True
 
     @workflow.update
     async def change_plan(self, change: PlanChange) -> SubscriptionState:
-        """Downgrades wait for period end; upgrades are charged now on the stored card."""
+        """Downgrades wait for period end; upgrades are charged now on the stored card, once
+        per idempotency key, one at a time."""
         assert self.data is not None
         data = self.data
+        if change.key and change.key == self.changing:  # the same click again: its answer
+            await workflow.wait_condition(lambda: self.changing != change.key)
+        if change.key and change.key in self.changes_done:
+            return self.state()
         if get_plan(change.plan_id).price_fils <= get_plan(data.plan_id).price_fils:
             data.next_plan_id = change.plan_id
+            self._done(change.key)
             return self.state()
-        charged = await self._charge(
-            change.plan_id, f"upgrade:{data.user_id}:{workflow.now().isoformat()}", "upgrade"
-        )
-        if charged.status == "succeeded":
-            data.period_end = await self._open_period(charged, workflow.now())
-            data.plan_id, data.next_plan_id = change.plan_id, None
-            self.interrupted = True
+        self.changing = change.key or "-"
+        try:
+            key = f"upgrade:{data.user_id}:{change.key or workflow.now().isoformat()}"
+            amount = await workflow.execute_activity_method(
+                PaymentActivities.quote_upgrade,
+                QuoteInput(data.user_id, change.plan_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=self._retry(),
+                summary="prorate the upgrade",
+            )
+            charged = await self._settled_charge(change.plan_id, key, "upgrade", amount_fils=amount)
+            if charged.status == "succeeded":
+                now = workflow.now()
+                data.period_end = await self._open_period(charged, now)
+                data.plan_id, data.next_plan_id, data.anchor, data.periods = change.plan_id, None, now, 1
+                self.interrupted = True
+        finally:
+            self._done(change.key)
+            self.changing = None
         return self.state()
+
+    def _done(self, key: str) -> None:
+        if key:
+            self.changes_done = [*self.changes_done[-19:], key]
 
     @change_plan.validator
     def _validate_change(self, change: PlanChange) -> None:
         get_plan(change.plan_id)
         if self.data is None or self.status != "active" or change.plan_id == "free":
             raise ValueError("plan changes need an active paid subscription")
+        if self.changing is not None and change.key != self.changing:
+            raise ApplicationError("a plan change is already in progress", type="ChangeInProgress")
 
     @workflow.update
     async def retry_payment(self, request: RetryRequest) -> RetryOutcome:
@@ -139,7 +177,9 @@ class SubscriptionWorkflow:
         """
         done = self.retries_done
         self.retry_by = request.actor_id
-        await workflow.wait_condition(lambda: self.retries_done > done)
+        await workflow.wait_condition(lambda: self.retries_done > done or self.purchased)
+        if self.retries_done == done:  # a plan bought meanwhile ended dunning
+            return RetryOutcome(self.failed_payment_id, "superseded")
         charged = self.last_charge
         assert charged is not None
         if charged.status == "succeeded":
@@ -175,30 +215,56 @@ class SubscriptionWorkflow:
         if data.cancel_at_period_end:
             await self._end(f"cancelled:{data.user_id}:{data.period_end.isoformat()}")
             return "cancelled"
+        if not data.registration_id:  # a period set by support, no card on file: it just ends
+            await self._end(f"no-card:{data.user_id}:{data.period_end.isoformat()}")
+            return "ended"
         plan_id = data.next_plan_id or data.plan_id
         key = f"renewal:{data.user_id}:{data.period_end.isoformat()}"
-        charged = await self._charge(plan_id, key, "renewal")
+        self.purchased = False
+        charged = await self._settled_charge(plan_id, key, "renewal")
         if charged.status != "succeeded":
-            charged = await self._dunning(plan_id, key, charged)
+            dunned = await self._dunning(plan_id, key, charged)
+            if dunned is None:  # a plan bought meanwhile: its period is already granted
+                return await self._restart_after_purchase()
+            charged = dunned
         if charged.status != "succeeded":
             await self._end(f"dunning-final:{charged.payment_id}")
             return "ended"
-        period_end = await self._open_period(charged, data.period_end)
+        period_end = await self._open_period(charged, data.period_end, self._anchored_end(data))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(
-            SubscriptionInput(
-                user_id=data.user_id,
-                plan_id=plan_id,
-                period_end=period_end,
-                registration_id=data.registration_id,
-                initial_transaction_id=data.initial_transaction_id,
-                brand=data.brand,
-                period_s=data.period_s,
-                dunning_delays_s=data.dunning_delays_s,
-                retry_initial_s=data.retry_initial_s,
-                cancel_at_period_end=data.cancel_at_period_end,
-            )
+        workflow.continue_as_new(self._next_input(data, plan_id, period_end))
+
+    def _anchored_end(self, data: SubscriptionInput) -> datetime | None:
+        """The end of the period after the current one, counted from the anchor (calendar
+        months keep their day where the month has it: Jan 31 → Feb 28 → Mar 31)."""
+        if data.period_s or data.anchor is None:
+            return None
+        return add_months(data.anchor, data.periods + 1)
+
+    def _next_input(self, data: SubscriptionInput, plan_id: str, period_end: datetime) -> SubscriptionInput:
+        return SubscriptionInput(
+            user_id=data.user_id,
+            plan_id=plan_id,
+            period_end=period_end,
+            registration_id=data.registration_id,
+            initial_transaction_id=data.initial_transaction_id,
+            brand=data.brand,
+            period_s=data.period_s,
+            dunning_delays_s=data.dunning_delays_s,
+            retry_initial_s=data.retry_initial_s,
+            cancel_at_period_end=data.cancel_at_period_end,
+            pending_poll_s=data.pending_poll_s,
+            anchor=data.anchor,
+            periods=data.periods + 1,
         )
+
+    async def _restart_after_purchase(self) -> str:
+        """Dunning ended by a purchase: clear past-due and go on with the purchased plan."""
+        self.status = "active"
+        await self._past_due(False)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        assert self.data is not None
+        workflow.continue_as_new(self.data)
 
     async def _until_period_end(self) -> None:
         while True:
@@ -225,7 +291,9 @@ class SubscriptionWorkflow:
             maximum_attempts=20,
         )
 
-    async def _charge(self, plan_id: str, key: str, kind: str, actor: str = "system") -> ChargeResult:
+    async def _charge(
+        self, plan_id: str, key: str, kind: str, actor: str = "system", amount_fils: int = 0
+    ) -> ChargeResult:
         assert self.data is not None
         return await workflow.execute_activity_method(
             PaymentActivities.charge,
@@ -238,18 +306,36 @@ class SubscriptionWorkflow:
                 brand=self.data.brand,
                 kind=kind,
                 actor=actor,
+                amount_fils=amount_fils,
             ),
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=self._retry(),
             summary=f"charge {kind}",
         )
 
-    async def _open_period(self, charged: ChargeResult, start: datetime) -> datetime:
-        """Grant the paid period from ``start``; returns the next renewal time."""
+    async def _settled_charge(
+        self, plan_id: str, key: str, kind: str, actor: str = "system", amount_fils: int = 0
+    ) -> ChargeResult:
+        """Charge, then ask again about the same attempt while HyperPay answers pending
+        (every ``pending_poll_s``, doubling to an hour: within its 2-a-minute query limit)."""
+        assert self.data is not None
+        charged = await self._charge(plan_id, key, kind, actor, amount_fils)
+        delay = self.data.pending_poll_s
+        while charged.status == "pending":
+            await workflow.sleep(timedelta(seconds=delay), summary="payment pending at HyperPay")
+            charged = await self._charge(plan_id, key, kind, actor, amount_fils)
+            delay = min(delay * 2, 3600.0)
+        return charged
+
+    async def _open_period(
+        self, charged: ChargeResult, start: datetime, end: datetime | None = None
+    ) -> datetime:
+        """Grant the paid period from ``start`` (to ``end``, default a month); returns the next
+        renewal time."""
         assert self.data is not None
         done = await workflow.execute_activity_method(
             PaymentActivities.fulfil,
-            FulfilInput(charged.payment_id, period_start=start),
+            FulfilInput(charged.payment_id, period_start=start, period_end=end),
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=self._retry(),
             summary="open the next period",
@@ -271,8 +357,9 @@ class SubscriptionWorkflow:
         assert done.period_end is not None
         return done.period_end
 
-    async def _dunning(self, plan_id: str, key: str, charged: ChargeResult) -> ChargeResult:
-        """Retry at each offset after the failure (or when support asks), an email each time."""
+    async def _dunning(self, plan_id: str, key: str, charged: ChargeResult) -> ChargeResult | None:
+        """Retry at each offset after the failure (or when support asks), an email each time.
+        ``None``: a plan was bought meanwhile, which ends dunning without charging again."""
         assert self.data is not None
         self.status, self.failed_payment_id = "dunning", charged.payment_id
         await self._past_due(True)
@@ -284,14 +371,16 @@ class SubscriptionWorkflow:
             if remaining > 0:
                 try:
                     await workflow.wait_condition(
-                        lambda: self.retry_by is not None,
+                        lambda: self.retry_by is not None or self.purchased,
                         timeout=timedelta(seconds=remaining),
                         timeout_summary=f"dunning retry {number}",
                     )
                 except TimeoutError:
                     pass
+            if self.purchased:
+                return None
             actor, self.retry_by = self.retry_by or "system", None
-            charged = await self._charge(plan_id, key, "renewal", actor)
+            charged = await self._settled_charge(plan_id, key, "renewal", actor)
             self.last_charge, self.retries_done = charged, self.retries_done + 1
             if charged.status == "succeeded":
                 self.status = "active"

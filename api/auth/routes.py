@@ -3,12 +3,14 @@ link ``GET /auth/verify``."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Form, Query, Request, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, CurrentUser, RequestUser
 from api.auth.schemas import (
@@ -51,7 +53,8 @@ async def request_magic_link(
     await limiter.hit(settings.rate_limit_magic_link_ip, "magic-link-ip", client_ip(request))
     await limiter.hit(settings.rate_limit_magic_link_email, "magic-link-email", accounts.hash_secret(email))
     user = await accounts.get_or_create_user(session, email, body.locale or request_locale(request))
-    link = await accounts.issue_magic_link(session, settings, user)
+    next_path = _safe_next(body.next) if body.next else ""
+    link = await accounts.issue_magic_link(session, settings, user, next_path if next_path != "/chat" else "")
     await session.commit()  # the link must exist before the email can be sent
     await start_email(
         temporal,
@@ -92,20 +95,103 @@ async def verify_magic_link(
     )
 
 
+LINK_COOKIE = "pulse_link"  # a nonce tying the sign-in form to the page that showed it
+LINK_COOKIE_MAX_AGE = 15 * 60
+
+
 @link_router.get("/auth/verify", include_in_schema=False)
-async def follow_magic_link(
+async def open_magic_link(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     token: Annotated[str, Query(max_length=200)] = "",
     next: Annotated[str, Query(max_length=500)] = "/chat",
-) -> RedirectResponse:
-    """The emailed link: sign in, set the cookies and go into the app."""
-    issued = await _sign_in(token, request, session, settings, limiter)
-    response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
-    set_session_cookies(response, settings, issued)
+) -> Response:
+    """The emailed link opens a page and uses nothing: a mail scanner's GET (or a prefetch)
+    cannot burn the link or sign anyone in. A valid link shows "Sign in as …" (a POST from the
+    page); a used, expired or unknown one offers a new link, its email filled in."""
+    await limiter.hit(settings.rate_limit_verify_ip, "verify-ip", client_ip(request))
+    found = await accounts.inspect_magic_link(session, token)
+    return _page_for(request, settings, found, token, _safe_next(next))
+
+
+def _page_for(
+    request: Request,
+    settings: Settings,
+    found: accounts.LinkState,
+    token: str,
+    target: str,
+    status_code: int = status.HTTP_200_OK,
+) -> Response:
+    """The link's page; a valid link's form gets a fresh nonce (and its cookie)."""
+    nonce = secrets.token_urlsafe(24) if found.status == "valid" else ""
+    response = _link_page(request, found, token, target, nonce, status_code=status_code)
+    if nonce:
+        response.set_cookie(
+            LINK_COOKIE,
+            nonce,
+            max_age=LINK_COOKIE_MAX_AGE,
+            httponly=True,
+            secure=bool(settings.cookie_secure),
+            samesite="strict",
+            path=accounts.MAGIC_LINK_PATH,
+        )
     return response
+
+
+@link_router.post("/auth/verify", include_in_schema=False)
+async def confirm_magic_link(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/chat",
+    nonce: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Sign in from the link's page: single use and expiry as before; the form's nonce must
+    match the page's cookie, so another site cannot post its own link (login CSRF)."""
+    target = _safe_next(next)
+    cookie = request.cookies.get(LINK_COOKIE, "")
+    if not nonce or not hmac.compare_digest(nonce, cookie):  # not from our page: show it again
+        await limiter.hit(settings.rate_limit_verify_ip, "verify-ip", client_ip(request))
+        found = await accounts.inspect_magic_link(session, token)
+        return _page_for(request, settings, found, token, target, status.HTTP_400_BAD_REQUEST)
+    try:
+        issued = await _sign_in(token, request, session, settings, limiter)
+    except accounts.InvalidOrExpiredLink:
+        found = await accounts.inspect_magic_link(session, token)
+        return _link_page(request, found, token, target, "", status_code=status.HTTP_400_BAD_REQUEST)
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookies(response, settings, issued)
+    response.delete_cookie(LINK_COOKIE, path=accounts.MAGIC_LINK_PATH)
+    return response
+
+
+def _link_page(
+    request: Request,
+    found: accounts.LinkState,
+    token: str,
+    target: str,
+    nonce: str,
+    *,
+    status_code: int = 200,
+) -> Response:
+    """The web package's page (installed by the app factory as ``app.state.signin_link_page``);
+    JSON for API callers and apps without the web UI."""
+    render = getattr(request.app.state, "signin_link_page", None)
+    if found.status != "valid" and status_code == status.HTTP_200_OK:
+        status_code = status.HTTP_400_BAD_REQUEST
+    if render is not None and "application/json" not in request.headers.get("accept", ""):
+        page: Response = render(request, found, token, target, nonce, status_code)
+        return page
+    if found.status != "valid":
+        error = accounts.InvalidOrExpiredLink()
+        message = translate(error.message, request_locale(request))
+        body = {"code": error.code, "message": message, "status": found.status, "email": found.email}
+        return JSONResponse(body, status_code=status_code)
+    return JSONResponse({"status": "valid", "email": found.email, "next": target}, status_code=status_code)
 
 
 @dataclass(frozen=True)
@@ -129,8 +215,10 @@ async def _sign_in(
 
 
 def _safe_next(target: str) -> str:
-    """Only same-site paths (no scheme, no //host, no backslashes)."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only same-origin paths (no scheme, no //host, no backslashes or control characters)."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
+        return "/chat"
+    if any(ord(c) < 32 or ord(c) == 127 for c in target) or target.startswith("/auth/"):
         return "/chat"
     return target
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 class MagicLinkRequest(BaseModel):
     email: EmailStr
     locale: Literal["ar", "en"] | None = None
+    next: str | None = Field(None, max_length=500)  # a same-origin path to land on after signing in
 
 
 class MagicLinkAccepted(BaseModel):

@@ -54,8 +54,11 @@ def _outcome(task: asyncio.Future[None]) -> str:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: StateDep, authorization: str = Header(default="")) -> Response:
-    """This process's metrics; with PULSE_METRICS_TOKEN set, only for ``Bearer <token>``."""
+    """This process's metrics; with PULSE_METRICS_TOKEN set, only for ``Bearer <token>``.
+    In prod without a token, refused (metrics tell outsiders too much)."""
     token = state.settings.metrics_token
+    if token is None and not state.settings.is_dev:
+        raise Unauthorized()
     if token is not None and not hmac.compare_digest(
         authorization.encode(), f"Bearer {token.get_secret_value()}".encode()
     ):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth.deps import SupportUser
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
-from api.payments.routes import payment_out
+from api.payments.routes import IdempotencyKey, payment_out
 from api.payments.schemas import (
     AdminPaymentOut,
     AdminUserOut,
@@ -47,11 +47,26 @@ async def list_payments(
 
 @router.post("/payments/{payment_id}/retry", response_model=RetryOut)
 async def retry_payment(
-    payment_id: str, support: SupportUser, state: StateDep, temporal: TemporalDep, body: RetryIn | None = None
+    payment_id: str,
+    support: SupportUser,
+    state: StateDep,
+    temporal: TemporalDep,
+    body: RetryIn | None = None,
+    key: IdempotencyKey = None,
 ) -> RetryOut:
-    """Charge a failed renewal again now, through the user's SubscriptionWorkflow."""
+    """Charge a failed renewal again now, through the user's SubscriptionWorkflow. A repeated
+    ``Idempotency-Key`` answers the first retry's outcome without charging again."""
+    client_key = payments.idempotency_key(key)
     async with state.db.session() as session:
-        payment = await payments.get_payment(session, payment_id)
+        payment = await payments.get_payment(session, payment_id[:32])
+        for entry in await payments.audit_log(session, target_id=payment.id):
+            if entry.action == "payment.retry" and entry.details.get("idempotency_key") == client_key:
+                details = entry.details
+                return RetryOut(
+                    payment_id=payment.id,
+                    status=str(details.get("status", "")),
+                    result_code=str(details.get("result_code", "")),
+                )
     if payment.kind != PaymentKind.renewal.value or payment.status != PaymentStatus.failed.value:
         raise RetryNotPossible()
     handle = temporal.get_workflow_handle(subscription_id(payment.user_id))
@@ -74,6 +89,7 @@ async def retry_payment(
                 "status": outcome.status,
                 "result_code": outcome.result_code,
                 "user_id": payment.user_id,
+                "idempotency_key": client_key,
             },
         )
     return RetryOut(payment_id=outcome.payment_id, status=outcome.status, result_code=outcome.result_code)

@@ -99,3 +99,13 @@ class AuditOut(BaseModel):
     reason: str
     details: dict[str, object]
     created_at: datetime
+
+
+class QuoteOut(BaseModel):
+    """An upgrade's price now (fils): ``amount`` = ``price`` − ``credit`` for the unused period."""
+
+    plan_id: str
+    price: int
+    credit: int
+    amount: int
+    amount_display: str

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth.deps import CurrentUser, SupportUser
-from api.deps import LocaleDep, SessionDep, SettingsDep
+from api.deps import LocaleDep, SessionDep, SettingsDep, TemporalDep
 from api.usage.schemas import (
     Adjustment,
     AdjustmentResult,
@@ -28,6 +28,7 @@ from core.errors import NotFound
 from core.i18n import translate
 from core.ledger import QuotaExceeded
 from core.models import Subscription, User
+from workflows.subscription_client import sync_subscription
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 admin_router = APIRouter(prefix="/v1/admin/users", tags=["admin"])
@@ -51,7 +52,7 @@ async def usage_history(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,  # ledger ids are BIGINT
 ) -> HistoryPage:
     rows = await ledger.history(session, user.id, limit=limit + 1, before_id=before)
     page = rows[:limit]
@@ -128,15 +129,21 @@ def _subscription_public(row: Subscription) -> SubscriptionPublic:
 
 @admin_router.post("/{user_id}/plan", response_model=SubscriptionPublic)
 async def change_plan(
-    user_id: str, body: PlanChange, actor: SupportUser, session: SessionDep
+    user_id: str,
+    body: PlanChange,
+    actor: SupportUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
 ) -> SubscriptionPublic:
-    """Move a user to a plan with a new period (support; the actor and reason are recorded)."""
+    """Move a user to a plan with a new period (support; the actor and reason are recorded).
+    A paid plan gets its SubscriptionWorkflow (started, or told of the new period); Free ends it."""
     target = await _user(session, user_id)
     row = await subscriptions.set_plan(
         session,
         target.id,
         body.plan_id,
-        key=f"support:{body.key or uuid.uuid4().hex}",
+        key=f"support:{target.id}:{body.key or uuid.uuid4().hex}",  # scoped to the user
         actor=actor.id,
         reason=body.reason,
     )
@@ -149,6 +156,10 @@ async def change_plan(
         reason=body.reason,
         details={"plan_id": body.plan_id},
     )
+    period = await payments.paid_period(session, target.id)
+    await session.commit()  # the workflow reads the new period
+    if period is not None:
+        await sync_subscription(temporal, settings, period)
     return _subscription_public(row)
 
 
@@ -165,7 +176,7 @@ async def adjust_balance(
         delta=body.delta,
         actor_id=actor.id,
         reason=body.reason,
-        key=f"support:{body.key or uuid.uuid4().hex}",
+        key=f"support:{target.id}:{body.key or uuid.uuid4().hex}",  # scoped to the user
     )
     await payments.audit(
         session,

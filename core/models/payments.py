@@ -26,6 +26,7 @@ class PaymentStatus(StrEnum):
     succeeded = "succeeded"
     failed = "failed"  # declined / rejected; result_code says why (may still be retried)
     expired = "expired"  # the shopper never paid within the checkout's life
+    refunded = "refunded"  # paid after it was no longer awaited, and given back (audit log says why)
 
 
 class Payment(TimestampMixin, Base):

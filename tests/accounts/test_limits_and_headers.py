@@ -107,6 +107,9 @@ def test_cookie_is_secure_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULSE_DATABASE_URL", "postgresql+asyncpg://u@h/db")
     for provider in ("OPENAI", "ANTHROPIC", "GOOGLE"):
         monkeypatch.setenv(f"PULSE_{provider}_ENABLED", "false")
+    from tests.core.test_settings import set_live_payments
+
+    set_live_payments(monkeypatch)
     assert load_settings().cookie_secure is True
     monkeypatch.setenv("PULSE_COOKIE_SECURE", "false")  # e.g. prod behind plain-http test rigs
     assert load_settings().cookie_secure is False

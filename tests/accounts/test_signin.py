@@ -17,7 +17,7 @@ from core.db import Database
 from core.models import Base, MagicLinkToken
 from core.models.base import utcnow
 from tests.accounts.conftest import latest_token_row
-from tests.conftest import SignedIn, link_path, link_token, request_link
+from tests.conftest import SignedIn, follow_link, link_path, link_token, request_link
 
 SignIn = Callable[..., Awaitable[SignedIn]]
 
@@ -60,8 +60,9 @@ async def test_link_is_single_use(http: httpx.AsyncClient) -> None:
     assert again.status_code == 400
     assert again.json()["code"] == "invalid_or_expired_link"
     assert "رابط" in again.json()["message"]  # Arabic by default
-    by_get = await http.get("/auth/verify", params={"token": token})
+    by_get = await http.get("/auth/verify", params={"token": token}, headers={"Accept": "application/json"})
     assert by_get.status_code == 400 and by_get.json()["code"] == "invalid_or_expired_link"
+    assert by_get.json()["status"] == "used"
 
 
 async def test_link_expires(http: httpx.AsyncClient, db: Database) -> None:
@@ -115,7 +116,7 @@ async def dump_database(db: Database) -> str:
 async def test_emailed_link_sets_cookies_and_redirects(http: httpx.AsyncClient) -> None:
     link = await request_link(http, new_email())
     assert link_path(link).startswith("/auth/verify?token=")
-    response = await http.get(link_path(link) + "&next=//evil.example/x")
+    response = await follow_link(http, link, next="//evil.example/x")
     assert response.status_code == 303
     assert response.headers["location"] == "/chat"  # into the app, never off-site
     cookies = response.headers.get_list("set-cookie")
@@ -127,8 +128,8 @@ async def test_emailed_link_sets_cookies_and_redirects(http: httpx.AsyncClient) 
 
 async def test_next_keeps_same_site_paths(http: httpx.AsyncClient) -> None:
     link = await request_link(http, new_email())
-    response = await http.get(link_path(link) + "&next=/chat")
-    assert response.status_code == 303 and response.headers["location"] == "/chat"
+    response = await follow_link(http, link, next="/usage")
+    assert response.status_code == 303 and response.headers["location"] == "/usage"
 
 
 async def test_new_user_takes_the_requested_locale_and_keeps_it(

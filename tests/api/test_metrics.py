@@ -73,3 +73,13 @@ async def test_metrics_need_the_token_when_one_is_set(settings: Settings) -> Non
         assert wrong.status_code == 401
         allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
         assert allowed.status_code == 200 and "pulse_http_requests_total" in allowed.text
+
+
+async def test_metrics_without_a_token_are_refused_in_prod(settings: Settings) -> None:
+    """#15 item 10 (model_copy skips validation: the prod app, without a metrics token)."""
+    from core.settings import Env
+
+    prod = settings.model_copy(update={"env": Env.prod, "metrics_token": None})
+    async with serve_app(prod, run_worker=False) as url, httpx.AsyncClient(base_url=url) as client:
+        refused = await client.get("/metrics")
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"

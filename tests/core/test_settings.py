@@ -66,5 +66,40 @@ def test_prod_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULSE_DATABASE_URL", "postgresql+asyncpg://u@h/db")
     for provider in ("OPENAI", "ANTHROPIC", "GOOGLE"):
         monkeypatch.setenv(f"PULSE_{provider}_API_KEY", f"real-{provider.lower()}-key-0123456789")
+    set_live_payments(monkeypatch)
     settings = load_settings()
     assert settings.env == Env.prod and not settings.is_dev
+
+
+def set_live_payments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HyperPay and email settings prod refuses to start without."""
+    from tests.providers.test_settings import LIVE_PAYMENTS
+
+    for name, value in LIVE_PAYMENTS.items():
+        monkeypatch.setenv(f"PULSE_{name.upper()}", value)
+
+
+def test_an_unset_environment_is_prod_and_refuses_dev_defaults() -> None:
+    """#15 item 10: without PULSE_ENV nothing runs in a dev mode: the dev secret is refused."""
+    result = run_pulse({})
+    assert result.returncode == 2 and "PULSE_SECRET_KEY" in result.stderr
+    assert Settings(env=Env.dev).is_dev and not Settings.model_fields["env"].default == Env.dev
+
+
+def test_prod_refuses_the_emulator_for_payments_and_the_outbox_for_email(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = {
+        "PULSE_ENV": "prod",
+        "PULSE_SECRET_KEY": "k" * 48,
+        "PULSE_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+    }
+    disabled = {f"PULSE_{p}_ENABLED": "false" for p in ("OPENAI", "ANTHROPIC", "GOOGLE")}
+    no_hyperpay = run_pulse({**base, **disabled, "PULSE_EMAIL_BACKEND": "ses"})
+    assert no_hyperpay.returncode == 2 and "PULSE_HYPERPAY_BASE_URL" in no_hyperpay.stderr
+    from tests.providers.test_settings import LIVE_PAYMENTS
+
+    live = {f"PULSE_{k.upper()}": v for k, v in LIVE_PAYMENTS.items()}
+    outbox = run_pulse({**base, **disabled, **live, "PULSE_EMAIL_BACKEND": "outbox"})
+    assert outbox.returncode == 2 and "PULSE_EMAIL_BACKEND" in outbox.stderr
+    assert run_pulse({**base, **disabled, **live}).returncode == 0

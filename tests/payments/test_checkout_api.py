@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,8 +25,13 @@ from workflows.payments_common import checkout_id
 SUCCESS, DECLINED, THREE_DS = "4200000000000000", "4000000000000002", "4000000000003063"
 
 
+def fresh_key() -> dict[str, str]:
+    """A new Idempotency-Key header (one per money-moving intent)."""
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
 async def start_checkout(shopper: Shopper, item: str) -> dict[str, Any]:
-    response = await shopper.api.post("/v1/payments/checkout", json={"item": item})
+    response = await shopper.api.post("/v1/payments/checkout", json={"item": item}, headers=fresh_key())
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -215,11 +221,13 @@ async def test_checkout_validation_and_scoping(
 ) -> None:
     buyer, other = await shopper(), await shopper()
     for item in ("plan:free", "plan:nope", "addon:", "tokens"):
-        refused = await buyer.api.post("/v1/payments/checkout", json={"item": item})
+        refused = await buyer.api.post("/v1/payments/checkout", json={"item": item}, headers=fresh_key())
         assert refused.status_code == 422 and refused.json()["code"] == "unknown_item", item
     started = await start_checkout(buyer, "addon:images_10")
     assert (await other.api.get(f"/v1/payments/{started['payment_id']}")).status_code == 404
-    mada = await buyer.api.post("/v1/payments/checkout", json={"item": "addon:video_1", "brand": "mada"})
+    mada = await buyer.api.post(
+        "/v1/payments/checkout", json={"item": "addon:video_1", "brand": "mada"}, headers=fresh_key()
+    )
     assert mada.status_code == 201 and mada.json()["widget"]["brands"] == "MADA"
     async with httpx.AsyncClient(base_url=pay_api) as anonymous:
         assert (await anonymous.post("/v1/payments/checkout", json={"item": "plan:pro"})).status_code == 401

@@ -107,22 +107,27 @@ def test_payment_settings_default_to_the_emulator_and_refuse_dev_secrets_for_rea
 
     from core.settings import Env, Settings
 
-    settings = Settings(emulator_port=9911)
+    settings = Settings(env=Env.dev, emulator_port=9911)
     assert settings.hyperpay_base_url == "http://127.0.0.1:9911/hyperpay"
     with pytest.raises(ValidationError, match="64 hex"):
-        Settings(hyperpay_webhook_secret="abc")
+        Settings(env=Env.dev, hyperpay_webhook_secret="abc")
     real = {
         "env": Env.prod,
         "secret_key": "s" * 40,
         "database_url": "postgresql+asyncpg://u@h/d",
         **{f"{name}_enabled": False for name in ("openai", "anthropic", "google")},
+        "email_backend": "ses",
     }
-    with pytest.raises(ValidationError, match="HYPERPAY"):
+    with pytest.raises(ValidationError, match="HYPERPAY_ACCESS_TOKEN"):
         Settings(**real, hyperpay_base_url="https://eu-prod.oppwa.com/")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="PULSE_HYPERPAY_BASE_URL"):  # never the emulator in prod
+        Settings(**real, hyperpay_access_token="live-token", hyperpay_webhook_secret="ab" * 32)  # type: ignore[arg-type]
     live = Settings(
         **real,  # type: ignore[arg-type]
         hyperpay_base_url="https://eu-prod.oppwa.com/",
         hyperpay_access_token="live-token",
         hyperpay_webhook_secret="ab" * 32,
+        hyperpay_entity_id="8ac9a4ca00000000000000000000live",
+        hyperpay_entity_id_mada="",
     )
     assert live.hyperpay_base_url == "https://eu-prod.oppwa.com"

@@ -6,7 +6,20 @@ import pytest
 
 from core.settings import Env, Settings
 
-PROD = {"env": Env.prod, "secret_key": "k" * 48, "database_url": "postgresql+asyncpg://u@h/db"}
+LIVE_PAYMENTS = {
+    "hyperpay_base_url": "https://eu-prod.oppwa.com",
+    "hyperpay_access_token": "live-token-0123456789",
+    "hyperpay_webhook_secret": "ab" * 32,
+    "hyperpay_entity_id": "8ac9a4ca00000000000000000000live",
+    "hyperpay_entity_id_mada": "",
+    "email_backend": "ses",
+}
+PROD = {
+    "env": Env.prod,
+    "secret_key": "k" * 48,
+    "database_url": "postgresql+asyncpg://u@h/db",
+    **LIVE_PAYMENTS,
+}
 REAL_KEYS = {f"{p}_api_key": f"real-{p}-key-0123456789" for p in ("openai", "anthropic", "google")}
 
 

@@ -21,8 +21,10 @@ export function cookie(name) {
   return "";
 }
 
-export async function api(path, { method = "GET", body, signal } = {}) {
+export async function api(path, { method = "GET", body, signal, idempotencyKey } = {}) {
   const headers = { Accept: "application/json", "Accept-Language": locale };
+  // money-moving routes: the same key for every click of one intent, so a double click pays once
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!["GET", "HEAD"].includes(method)) {
     const csrf = cookie("pulse_csrf");

@@ -6,10 +6,15 @@ import { api } from "./api.js";
 export function start() {
   const error = document.getElementById("checkout-error");
   for (const button of document.querySelectorAll("[data-checkout]")) {
+    const idempotencyKey = crypto.randomUUID(); // one intent per page load and item
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
-        const started = await api("/v1/payments/checkout", { method: "POST", body: { item: button.dataset.checkout } });
+        const started = await api("/v1/payments/checkout", {
+          method: "POST",
+          body: { item: button.dataset.checkout },
+          idempotencyKey,
+        });
         window.location.assign(`/billing/pay/${encodeURIComponent(started.payment_id)}`);
       } catch (failure) {
         error.textContent = failure.message;
@@ -18,6 +23,10 @@ export function start() {
       }
     });
   }
+  // "Choose Pro" on the landing page → sign-in → here with ?item=plan:pro: open that checkout
+  const wanted = new URLSearchParams(window.location.search).get("item");
+  const chosen = wanted && [...document.querySelectorAll("[data-checkout]")].find((b) => b.dataset.checkout === wanted);
+  if (chosen && !chosen.disabled) chosen.click();
   const cancel = document.getElementById("cancel-subscription");
   cancel?.addEventListener("click", async () => {
     cancel.disabled = true;

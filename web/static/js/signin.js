@@ -31,7 +31,8 @@ export function start() {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      await api(ENDPOINTS.magicLink, { method: "POST", body: { email } });
+      const next = form.dataset.next || undefined; // where the person was going (same-origin path)
+      await api(ENDPOINTS.magicLink, { method: "POST", body: { email, next } });
       document.getElementById("signin-sent-email").textContent = email;
       stepEmail.hidden = true;
       stepSent.hidden = false;

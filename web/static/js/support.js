@@ -5,13 +5,16 @@ import { api } from "./api.js";
 export function start() {
   const status = document.getElementById("retry-result");
   for (const button of document.querySelectorAll("[data-retry]")) {
+    let idempotencyKey = crypto.randomUUID(); // a new key only after an answer
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
         const outcome = await api(`/v1/admin/payments/${encodeURIComponent(button.dataset.retry)}/retry`, {
           method: "POST",
           body: { reason: "support console" },
+          idempotencyKey,
         });
+        idempotencyKey = crypto.randomUUID();
         status.textContent = `${outcome.status} ${outcome.result_code}`;
         if (outcome.status === "succeeded") button.closest("tr").remove();
         else button.disabled = false;

@@ -1,0 +1,36 @@
+"""Proration of plan upgrades (pure; no I/O, so workflows may use it too).
+
+Decision (#15 item 6): an upgrade takes effect now, with a credit for the unused part of the
+current paid period. The credit is the current plan's price times the fraction of the period
+left, rounded down to 10 fils (HyperPay takes two decimals of a dinar); the person pays the new
+plan's price minus the credit, and the new plan's month starts now. Downgrades and same-price
+changes get no credit (a downgrade waits for period end). The billing page shows the credit and
+the amount before paying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.plans import get_plan
+
+
+@dataclass(frozen=True)
+class Quote:
+    plan_id: str
+    price_fils: int  # the new plan's monthly price
+    credit_fils: int  # for the unused part of the current period
+    amount_fils: int  # what is charged now
+
+
+def quote(
+    current_plan_id: str, period_start: datetime, period_end: datetime, plan_id: str, now: datetime
+) -> Quote:
+    """What moving from the current plan to ``plan_id`` at ``now`` costs."""
+    new, old = get_plan(plan_id), get_plan(current_plan_id)
+    credit = 0
+    if 0 < old.price_fils < new.price_fils and period_start <= now < period_end:
+        left = (period_end - now) / (period_end - period_start)
+        credit = int(old.price_fils * left) // 10 * 10
+    return Quote(new.id, new.price_fils, credit, new.price_fils - credit)

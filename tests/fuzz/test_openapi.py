@@ -1,0 +1,145 @@
+"""Schema-based fuzzing (#15 item 11): schemathesis runs every operation of the live OpenAPI
+schema — routes added later are covered automatically — as a signed-in user and as support,
+with the checks ``not_a_server_error`` and ``response_schema_conformance``.
+
+It runs as schemathesis's CLI in a subprocess against the API on this session's event loop (so
+the API and its Temporal worker keep serving while it runs), with every rate limit raised and a
+time budget per role; the whole test is bounded by ``TIME_BUDGET_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+import worker as worker_module
+from core.accounts import grant_role
+from core.settings import Settings
+from tests.conftest import SignedIn, serve_app
+
+ROLE_BUDGET_S = 15  # schemathesis --max-time per role (the two roles run side by side)
+HARD_LIMIT_S = ROLE_BUDGET_S + 40  # start-up (~5-10 s), schema load, a slow exit; then killed
+SUMMARY = re.compile(r"^=+ (?P<outcome>.+) in [0-9.]+s =+$", re.MULTILINE)
+UNLIMITED = "1000000/minute"
+# Operations that end the caller's own sign-in: fuzzing them first would turn every later case
+# into a 401. They are tested on their own in tests/accounts.
+SIGNS_OUT = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/auth/sessions")}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest_asyncio.fixture
+async def fuzz_api(settings: Settings, worker: worker_module.WorkerDeps) -> AsyncIterator[str]:
+    """The API with every rate limit raised for the run (the session worker runs workflows)."""
+    limits = {name: UNLIMITED for name in Settings.model_fields if name.startswith("rate_limit_")}
+    async with serve_app(settings.model_copy(update=limits), run_worker=False) as url:
+        yield url
+
+
+async def test_no_input_to_any_operation_is_a_server_error(
+    fuzz_api: str,
+    sign_in: Callable[..., Awaitable[SignedIn]],
+    worker: worker_module.WorkerDeps,
+    tmp_path: Path,
+) -> None:
+    user, support = await sign_in(locale="en"), await sign_in()
+    async with worker.db.session() as session:
+        await grant_role(session, support.email, "support")
+    excluded = await operation_ids(fuzz_api, SIGNS_OUT)
+    runs = await asyncio.gather(
+        fuzz(fuzz_api, user.token, excluded, tmp_path / "user"),
+        fuzz(fuzz_api, support.token, excluded, tmp_path / "support"),
+    )
+    for role, (code, output) in zip(("user", "support"), runs, strict=True):
+        assert clean(code, output), f"schemathesis as {role} (exit {code}):\n{output[-8000:]}"
+
+
+def clean(code: int, output: str) -> bool:
+    """No failures: exit 0, or a summary without failures or errors (schemathesis sometimes
+    takes long to exit after printing it, and is then killed at the hard limit)."""
+    found = SUMMARY.search(output)
+    if found is None:
+        return False
+    outcome = found.group("outcome").lower()
+    return code == 0 or not ("fail" in outcome or "error" in outcome)
+
+
+async def operation_ids(api: str, wanted: set[tuple[str, str]]) -> list[str]:
+    async with httpx.AsyncClient(base_url=api) as http:
+        schema = (await http.get("/openapi.json")).json()
+    return [
+        operation["operationId"]
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if (method.upper(), path) in wanted
+    ]
+
+
+async def fuzz(api: str, token: str, excluded: list[str], report_dir: Path) -> tuple[int, str]:
+    """One schemathesis run; (exit code, output)."""
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{api}/openapi.json",
+        "--checks",
+        "not_a_server_error,response_schema_conformance",
+        "--max-time",
+        str(ROLE_BUDGET_S),
+        "--max-examples",
+        "25",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--seed",
+        "15",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--report",
+        "ndjson",
+        "--report-dir",
+        str(report_dir),
+        "--no-color",
+    ]
+    for operation_id in excluded:
+        command += ["--exclude-operation-id", operation_id]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"}
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for line in process.stdout:
+            lines.append(line.decode(errors="replace"))
+
+    try:
+        async with asyncio.timeout(HARD_LIMIT_S):
+            await read()
+            await process.wait()
+    except TimeoutError:
+        lines.append(f"\n(killed after {HARD_LIMIT_S} s)\n")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return int(process.returncode if process.returncode is not None else -1), "".join(lines)
+
+
+async def test_a_huge_history_cursor_is_a_422_not_a_500(sign_in: Callable[..., Awaitable[SignedIn]]) -> None:
+    """The fuzzer's first find: ``before`` beyond BIGINT answered 500."""
+    me = await sign_in()
+    response = await me.client.get("/v1/usage/history", params={"before": "1056955967466078339072"})
+    assert response.status_code == 422 and response.json()["code"] == "validation_error"
+    assert json.loads(response.text)["fields"][0]["field"] == "before"
