@@ -14,6 +14,7 @@ from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
+from api.files.routes import router as files_router
 from api.health.routes import router as health_router
 from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(billing_router)
     app.include_router(jobs_router)
     app.include_router(storage_router)
+    app.include_router(files_router)
     return app
 
 
