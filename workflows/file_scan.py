@@ -72,7 +72,7 @@ class FileScanWorkflow:
                     step,
                     start_to_close_timeout=timedelta(minutes=5),
                     schedule_to_close_timeout=SCAN_GIVE_UP,
-                    heartbeat_timeout=timedelta(seconds=10),
+                    heartbeat_timeout=timedelta(seconds=5),
                     retry_policy=SCAN_RETRY,
                 )
             except ActivityError as error:

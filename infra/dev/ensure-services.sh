@@ -29,7 +29,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 # ClamAV's clamd (uploads are scanned; the tests start their own clamd with shipped test
 # signatures, so no freshclam download is needed) and libmagic (type sniffing).
-if ! command -v clamd >/dev/null 2>&1 && [ ! -x /usr/sbin/clamd ] || [ ! -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] && ! ldconfig -p 2>/dev/null | grep -q libmagic.so.1; then
+need_scan_tools=0
+[ -x /usr/sbin/clamd ] || command -v clamd >/dev/null 2>&1 || need_scan_tools=1
+ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || need_scan_tools=1
+if [ "$need_scan_tools" = 1 ]; then
   echo "installing clamav-daemon and libmagic1 for uploads"
   for _ in 1 2 3 4 5 6; do
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -59,4 +59,8 @@ async def clamd(settings: Settings) -> AsyncIterator[subprocess.Popen[bytes]]:
     process = await start_clamd(settings, TEST_SIGNATURES)
     yield process
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
