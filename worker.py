@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.accounts import AccountsActivities
+from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
@@ -116,7 +117,9 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
-    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus, ledger)
+    chat = ChatActivities(
+        deps.settings, deps.db, deps.llm, deps.bus, ledger, attachments=Attachments(deps.db, deps.storage)
+    )
     if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
