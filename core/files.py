@@ -289,3 +289,10 @@ async def rejected_in_quarantine(session: AsyncSession, older_than: datetime, li
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def copy_job_files(session: AsyncSession, from_job: str, to_job: str) -> None:
+    """A regenerated turn keeps the files its question came with."""
+    for position, row in enumerate(await job_files(session, from_job)):
+        session.add(JobFile(job_id=to_job, file_id=row.id, position=position))
+    await session.flush()

@@ -98,6 +98,7 @@ async def regenerate_chat_turn(
         max_output_tokens=cap,
         turn_id=new_turn_id,
     )
+    await files.copy_job_files(session, turn_id, new_turn_id)
     await launch(state, session, client, user, model, cap, turn, locale)
     return turn
 

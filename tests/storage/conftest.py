@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest_asyncio
 from moto.server import ThreadedMotoServer
 
 from core.settings import Settings
-from providers.scanner.daemon import TEST_SIGNATURES, start_clamd
 from providers.storage import LocalStorage
 from providers.storage.s3 import S3Storage
 from tests.conftest import TEST_SECRET, free_port, make_settings
@@ -51,16 +49,3 @@ async def s3_storage(s3_url: str, run_id: str) -> AsyncIterator[S3Storage]:
 @pytest.fixture
 def local_storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "storage", TEST_SECRET)
-
-
-@pytest_asyncio.fixture(scope="session")
-async def clamd(settings: Settings) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """clamd on ``settings.clamd_socket_path`` with the shipped test signatures (no download)."""
-    process = await start_clamd(settings, TEST_SIGNATURES)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
