@@ -88,7 +88,11 @@ class FileScanWorkflow:
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=STORAGE_RETRY,
             )
-            result = {"detected_type": checked.detected_type, "scanned_bytes": scanned.scanned_bytes}
+            result = {
+                "detected_type": checked.detected_type,
+                "scanned_bytes": scanned.scanned_bytes,
+                "scan_seconds": round(scanned.seconds, 3),
+            }
             return JobResult(outputs=[output], result=result)
 
         async def cleanup(code: str) -> None:

@@ -7,6 +7,7 @@ POST the form fields and the file, follow a link to download."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -135,7 +136,26 @@ class LocalStorage:
         return await asyncio.to_thread(_copy)
 
     async def move(self, src: Bucket, key: str, dst: Bucket, dst_key: str | None = None) -> ObjectInfo:
-        return await move_object(self, src, key, dst, dst_key)
+        """A rename (same filesystem): no copy of the bytes. A retry after it finds the target."""
+
+        def _rename() -> bool:
+            source, target = self.path(src, key), self.path(dst, dst_key or key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            meta_target = self._meta_path(dst, dst_key or key)
+            meta_target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(source, target)
+            except FileNotFoundError:
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self._meta_path(src, key), meta_target)
+            return True
+
+        if not await asyncio.to_thread(_rename):
+            return await move_object(self, src, key, dst, dst_key)  # already moved, or missing
+        info = await self.head(dst, dst_key or key)
+        assert info is not None
+        return info
 
     async def presigned_post(
         self, bucket: Bucket, key: str, *, content_type: str, size: int, expires_in: int
