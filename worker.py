@@ -21,24 +21,31 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.accounts import AccountsActivities
+from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.job_sweeper import job_sweeper
+from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
+from activities.storage import FileActivities
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
 from providers.email import build_email_provider
 from providers.llm import LLMClient
 from providers.payments.hyperpay import HyperPayClient
+from providers.scanner import ClamdScanner
+from providers.storage import Storage, build_storage
 from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.file_scan import FileScanWorkflow
+from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
@@ -63,7 +70,17 @@ class WorkerDeps:
     llm: LLMClient
     extras: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def storage(self) -> Storage:
+        """One storage client per process (built on first use)."""
+        if "storage" not in self.extras:
+            self.extras["storage"] = build_storage(self.settings)
+        storage: Storage = self.extras["storage"]
+        return storage
+
     async def aclose(self) -> None:
+        if "storage" in self.extras:
+            await self.extras["storage"].aclose()
         if "hyperpay" in self.extras:
             await self.extras["hyperpay"].aclose()
         await self.llm.aclose()
@@ -89,6 +106,8 @@ def workflow_classes() -> list[type]:
         CheckoutWorkflow,
         SubscriptionWorkflow,
         PurgeAuthWorkflow,
+        FileScanWorkflow,
+        FileSweeperWorkflow,
     ]
 
 
@@ -99,11 +118,15 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
-    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus, ledger)
+    chat = ChatActivities(
+        deps.settings, deps.db, deps.llm, deps.bus, ledger, attachments=Attachments(deps.db, deps.storage)
+    )
     if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
+    job_steps = JobActivities(deps.db, deps.bus)
+    file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -128,6 +151,13 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.reconcile_checkout,
         pay.late_decision,
         pay.quote_upgrade,
+        job_steps.step,
+        job_steps.finish,
+        file_steps.check,
+        file_steps.scan,
+        file_steps.promote,
+        file_steps.reject,
+        file_steps.sweep,
     ]
 
 
@@ -162,6 +192,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     if settings.auth_purge_schedule and BACKGROUND in queues:
         outcome = await ensure_purge_auth_schedule(client, settings)
         log.info("accounts.purge_auth_schedule", outcome=outcome, keep_days=settings.auth_purge_keep_days)
+    if settings.files_sweeper_schedule and BACKGROUND in queues:
+        outcome = await ensure_file_sweeper_schedule(client, settings)
+        log.info("files.sweeper_schedule", outcome=outcome, every_s=settings.files_sweep_interval_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -20,6 +20,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attachments import Attachments
 from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
 from core.catalog import MODELS, resolve_model, studio_tokens
 from core.chat import (
@@ -42,7 +43,7 @@ from core.metrics import (
 )
 from core.outages import is_outage
 from core.settings import Settings
-from providers.llm import ChatMessage, ChatRequest, LLMClient, TextDelta, Usage
+from providers.llm import ChatMessage, ChatRequest, ImagePart, LLMClient, TextDelta, Usage
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
 from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
@@ -123,13 +124,20 @@ class FinishStoppedResult:
 
 class ChatActivities:
     def __init__(
-        self, settings: Settings, db: Database, llm: LLMClient, bus: StreamBus, ledger: LedgerActivities
+        self,
+        settings: Settings,
+        db: Database,
+        llm: LLMClient,
+        bus: StreamBus,
+        ledger: LedgerActivities,
+        attachments: Attachments | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.llm = llm
         self.bus = bus
         self.ledger = ledger
+        self.attachments = attachments  # a turn's attached files (activities/attachments.py)
 
     @activity.defn(name="chat.stream_reply")
     async def stream_reply(self, data: StreamInput) -> StreamResult:
@@ -169,7 +177,10 @@ class ChatActivities:
             await self._moderate(messages[-1][1])
             progress.moderated = True
         try:
-            return await self._stream(data, messages, attempt)
+            images: tuple[ImagePart, ...] = ()
+            if self.attachments is not None:
+                messages, images = await self.attachments.prepare(data.turn_id, messages, budget)
+            return await self._stream(data, messages, attempt, images)
         except ApplicationError as error:
             if error.type == "provider_retryable":
                 progress.provider_failures += 1
@@ -194,7 +205,13 @@ class ChatActivities:
                 non_retryable=True,
             )
 
-    async def _stream(self, data: StreamInput, messages: list[tuple[str, str]], attempt: int) -> StreamResult:
+    async def _stream(
+        self,
+        data: StreamInput,
+        messages: list[tuple[str, str]],
+        attempt: int,
+        images: tuple[ImagePart, ...] = (),
+    ) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
         cancels the activity; the last two keep what was received. A cancel that is not a
         Stop (this attempt's heartbeat timed out and a newer attempt runs) drops everything."""
@@ -203,6 +220,9 @@ class ChatActivities:
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
         )
+        if images:  # the turn's own message carries its attached images
+            last = request.messages[-1]
+            request.messages[-1] = ChatMessage(role=last.role, content=last.content, images=images)
         reply = _Reply(CoalescingPublisher(self.bus, data.turn_id, extra={"attempt": attempt}))
         pump = asyncio.ensure_future(self._pump(request, reply))
         async with self.bus.watch_stop(data.turn_id) as stop_requested:

@@ -14,11 +14,14 @@ from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
+from api.files.routes import router as files_router
 from api.health.routes import router as health_router
+from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
+from api.storage.routes import router as storage_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
@@ -27,6 +30,7 @@ from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
 from web.auth import signin_link_page
 from web.billing import router as billing_router
+from web.files import router as files_page_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         deps = build_deps(settings)  # shared with the in-process interactive worker
         state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
+        state.extras["storage"] = deps.storage
         state.temporal.start(deps if run_worker else None)
         try:
             yield
@@ -70,6 +75,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    app.include_router(jobs_router)
+    app.include_router(storage_router)
+    app.include_router(files_router)
+    app.include_router(files_page_router)
     return app
 
 

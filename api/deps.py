@@ -18,6 +18,8 @@ from api.temporal import TemporalConnection
 from core.db import Database
 from core.outages import ServiceUnavailable
 from core.settings import Settings
+from providers.scanner import ClamdScanner
+from providers.storage import Storage
 from providers.streams import StreamBus
 
 
@@ -60,3 +62,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 LocaleDep = Annotated[str, Depends(locale_dependency)]
+
+
+async def get_storage(state: StateDep) -> Storage:
+    storage: Storage = state.extras["storage"]
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+async def get_scanner(state: StateDep) -> ClamdScanner:
+    return ClamdScanner(state.settings)
+
+
+ScannerDep = Annotated[ClamdScanner, Depends(get_scanner)]

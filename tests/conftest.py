@@ -9,6 +9,7 @@ import html
 import os
 import re
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -366,3 +367,19 @@ if os.environ.get("PULSE_RECORD_HISTORIES"):
 
         written = await record_session(client, settings.temporal_task_queue_prefix)
         print(f"\nrecorded {len(written)} workflow histories for the replay tests")  # noqa: T201
+# --- storage: clamd for upload scans ---
+
+
+@pytest_asyncio.fixture(scope="session")
+async def clamd(settings: Settings) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """clamd on ``settings.clamd_socket_path`` with the shipped test signatures (no download)."""
+    from providers.scanner.daemon import TEST_SIGNATURES, start_clamd
+
+    process = await start_clamd(settings, TEST_SIGNATURES)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
