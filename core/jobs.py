@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
