@@ -62,6 +62,8 @@ async def unfinished_jobs(
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
 # --- documents and media jobs: the one shape every non-chat job shares (docs/storage.md) ---
 
 TERMINAL_STATUSES = frozenset({JobStatus.succeeded.value, JobStatus.failed.value, JobStatus.cancelled.value})
