@@ -1,0 +1,9 @@
+output "distribution_id" {
+  description = "For cache invalidations after a deploy."
+  value       = aws_cloudfront_distribution.this.id
+}
+
+output "domain_name" {
+  description = "The distribution's *.cloudfront.net name."
+  value       = aws_cloudfront_distribution.this.domain_name
+}
