@@ -150,7 +150,6 @@ module "alb" {
   kms_key_arn       = module.kms.key_arn
   zone_id           = module.dns.zone_id
   domain            = var.domain
-  deletion_protection = var.protect_data
 }
 
 module "cdn" {
