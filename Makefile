@@ -6,6 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
 .PHONY: all bootstrap dev test test-fast lint format bench translations services
+.PHONY: lint-infra lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell
 
 all: bootstrap
 
@@ -29,7 +30,7 @@ lint: bootstrap
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
 
-test: bootstrap services lint
+test: bootstrap services lint lint-infra
 	$(RUN) pytest -q
 
 test-fast: bootstrap
@@ -41,3 +42,23 @@ format: bootstrap
 
 bench: bootstrap services
 	$(RUN) python -m bench
+
+# Static checks of infra/ and .github/ (docs/deploy.md); the tools come from the uv group "infra".
+lint-infra: bootstrap
+	@$(MAKE) --no-print-directory -j5 lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell
+
+lint-checkov:
+	@$(RUN) checkov --quiet --compact --skip-download --framework terraform dockerfile -d infra
+
+lint-dockerfile:
+	@$(RUN) hadolint infra/docker/Dockerfile
+
+lint-workflows:
+	@$(RUN) actionlint -shellcheck "$(CURDIR)/.venv/bin/shellcheck"
+
+lint-compose:
+	@$(RUN) check-jsonschema --builtin-schema vendor.compose-spec infra/docker/compose.yaml
+	@$(RUN) python infra/terraform/tfdocs.py --check
+
+lint-shell:
+	@$(RUN) shellcheck infra/dev/ensure-services.sh infra/deploy/*.sh

@@ -121,7 +121,8 @@ def test_environments_differ_only_in_their_values() -> None:
 def test_worker_groups_cover_every_queue_exactly_once() -> None:
     env = TERRAFORM / "envs" / "prod"
     default = tfdocs.read_directory(env).variables["worker_groups"].default
-    groups = [default, tfdocs.parse_file_values(TERRAFORM / "envs" / "staging" / "terraform.tfvars")["worker_groups"]]
+    staging = tfdocs.parse_file_values(TERRAFORM / "envs" / "staging" / "terraform.tfvars")
+    groups = [default, staging["worker_groups"]]
     groups.append(tfdocs.read_directory(TERRAFORM / "modules" / "ecs").variables["worker_groups"].default)
     for group in groups:
         queues = [q for spec in group.values() for q in spec["queues"]]
@@ -142,6 +143,7 @@ def test_container_settings_are_known_pulse_settings() -> None:
     names = set(re.findall(r"\b(PULSE_[A-Z0-9_]+)\b", text))
     secrets = tfdocs.read_directory(TERRAFORM / "modules" / "secrets")
     names |= set(secrets.variables["operator_secrets"].default)
-    names |= set(re.findall(r'"(PULSE_[A-Z0-9_]+)"', secrets.texts[TERRAFORM / "modules" / "secrets" / "main.tf"]))
+    secrets_main = secrets.texts[TERRAFORM / "modules" / "secrets" / "main.tf"]
+    names |= set(re.findall(r'"(PULSE_[A-Z0-9_]+)"', secrets_main))
     assert {"PULSE_DATABASE_URL", "PULSE_REDIS_URL", "PULSE_SECRET_KEY", "PULSE_TEMPORAL_API_KEY"} <= names
     assert not names - known_settings(), f"unknown settings: {sorted(names - known_settings())}"
