@@ -61,4 +61,5 @@ lint-compose:
 	@$(RUN) python infra/terraform/tfdocs.py --check
 
 lint-shell:
-	@$(RUN) shellcheck infra/dev/ensure-services.sh infra/deploy/*.sh
+	@$(RUN) shellcheck infra/deploy/*.sh
+	@$(RUN) shellcheck --severity=warning infra/dev/ensure-services.sh

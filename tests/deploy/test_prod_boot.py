@@ -34,7 +34,7 @@ from temporalio.common import VersioningBehavior
 
 from core.chat import chat_turn_workflow_id
 from core.settings import Settings
-from tests.chat.helpers import read_events
+from tests.chat.helpers import Stream, read_events
 from tests.conftest import PG_ADMIN_DSN, free_port
 from tests.processes import ROOT, pulse_process, wait_ready
 from workflows.client import binary
@@ -85,7 +85,7 @@ def storage_env(moto_url: str, suffix: str) -> dict[str, str]:
 
 
 def prod_env(
-    database_url: str, temporal_address: str, emulator_url: str, moto_url: str, run: str
+    database_url: str, temporal_address: str, emulator_url: str, moto_url: str, run: str, var_dir: Path
 ) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
     return {
@@ -93,7 +93,7 @@ def prod_env(
         **AWS_ENV,
         "PYTHONUNBUFFERED": "1",
         "PULSE_ENV": "prod",
-        "PULSE_VAR_DIR": str(ROOT / "var" / f"prod-boot-{run}"),
+        "PULSE_VAR_DIR": str(var_dir),
         "PULSE_SECRET_KEY": secrets.token_urlsafe(48),
         "PULSE_PAYLOAD_CODEC_KEY": secrets.token_hex(32),
         "PULSE_METRICS_TOKEN": secrets.token_urlsafe(32),
@@ -199,51 +199,60 @@ async def test_prod_processes_boot_and_serve_a_chat_turn(
     tmp_path: Path,
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    env = prod_env(prod_database, temporal_address, emulator_url, moto_url, run)
-    prepare_aws(moto_url, env)
-    migrate = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "cli", "migrate"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    env = prod_env(prod_database, temporal_address, emulator_url, moto_url, run, tmp_path / "var")
     port = free_port()
     api_env = {**env, "PULSE_HTTP_PORT": str(port), "PULSE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    with (
-        pulse_process(["worker"], env, tmp_path / "worker.log"),
-        pulse_process(["api"], api_env, tmp_path / "api.log") as api,
-    ):
-        url = f"http://127.0.0.1:{port}"
-        await wait_ready(url, timeout=90)
-        await make_version_current(temporal_address, env)
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            ready = (await http.get("/readyz")).json()
-            assert ready == {"status": "ok", "checks": {"database": "ok", "temporal": "ok"}, "failing": []}
-            assert (await http.get("/metrics")).status_code == 401  # PULSE_METRICS_TOKEN guards it
-            address = f"boot-{run}@example.jo"
-            sent = await http.post("/v1/auth/magic-link", json={"email": address, "locale": "ar"})
-            assert sent.status_code == 202, sent.text
-            token = await emailed_token(address)
-            verified = await http.post("/v1/auth/magic-link/verify", json={"token": token})
-            assert verified.status_code == 200, verified.text
-            http.headers["Authorization"] = f"Bearer {verified.json()['access_token']}"
-            turn = await http.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "مرحبا"})
-            assert turn.status_code in (200, 201, 202), turn.text
-            stream = await read_events(http, turn.json()["events_url"])
-        assert stream.last.type == "done", stream.events
-        assert stream.text
-        assert api.poll() is None
-        workflow_id = chat_turn_workflow_id(turn.json()["turn_id"])
-        await asyncio.to_thread(run_exporter_once, env, moto_url, tmp_path / "exporter.log")
-    await assert_pinned(client, env, workflow_id)
+    # The worker may start while migrations run (it touches the database only for activities);
+    # the API starts after them, as deploy.yml orders it.
+    with pulse_process(["worker"], env, tmp_path / "worker.log"):
+        migrate, _ = await asyncio.gather(
+            asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "cli", "migrate"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ),
+            asyncio.to_thread(prepare_aws, moto_url, env),
+        )
+        assert migrate.returncode == 0, migrate.stderr
+        with pulse_process(["api"], api_env, tmp_path / "api.log") as api:
+            url = f"http://127.0.0.1:{port}"
+            await wait_ready(url, timeout=90)
+            await make_version_current(temporal_address, env)
+            exporter = asyncio.create_task(
+                asyncio.to_thread(run_exporter_once, env, moto_url, tmp_path / "exporter.log")
+            )
+            stream, turn_id = await chat_turn_as_a_new_user(url, run)
+            await exporter
+            assert api.poll() is None
+    assert stream.last.type == "done", stream.events
+    assert stream.text
+    await assert_pinned(client, env, chat_turn_workflow_id(turn_id))
     cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_url, region_name=REGION, **aws_keys())
     metrics = cloudwatch.list_metrics(Namespace="Pulse/Temporal", MetricName="ApproximateBacklogCount")
     queues = {d["Value"] for m in metrics["Metrics"] for d in m["Dimensions"] if d["Name"] == "TaskQueue"}
     assert {f"boot{run}-interactive", f"boot{run}-streams", f"boot{run}-background"} <= queues
+
+
+async def chat_turn_as_a_new_user(url: str, run: str) -> tuple[Stream, str]:
+    """/readyz green, sign in through the emailed link (SES), one chat turn streamed to the end."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        ready = (await http.get("/readyz")).json()
+        assert ready == {"status": "ok", "checks": {"database": "ok", "temporal": "ok"}, "failing": []}
+        assert (await http.get("/metrics")).status_code == 401  # PULSE_METRICS_TOKEN guards it
+        address = f"boot-{run}@example.jo"
+        sent = await http.post("/v1/auth/magic-link", json={"email": address, "locale": "ar"})
+        assert sent.status_code == 202, sent.text
+        token = await emailed_token(address)
+        verified = await http.post("/v1/auth/magic-link/verify", json={"token": token})
+        assert verified.status_code == 200, verified.text
+        http.headers["Authorization"] = f"Bearer {verified.json()['access_token']}"
+        turn = await http.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "مرحبا"})
+        assert turn.status_code == 202, turn.text
+        return await read_events(http, turn.json()["events_url"]), str(turn.json()["turn_id"])
 
 
 def aws_keys() -> dict[str, str]:

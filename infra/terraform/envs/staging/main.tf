@@ -172,6 +172,7 @@ module "iam" {
   ecr_repository_arn          = module.ecr.repository_arn
   secret_arns                 = values(local.secret_arns)
   temporal_api_key_secret_arn = module.temporal.api_key_secret_arn
+  cdn_distribution_arn        = module.cdn.distribution_arn
   kms_key_arn                 = module.kms.key_arn
   state_bucket_arn            = var.state_bucket_arn
   state_kms_key_arn           = var.state_kms_key_arn
@@ -189,7 +190,10 @@ module "observability" {
   log_retention_days      = var.log_retention_days
   alarm_emails            = var.alarm_emails
   cluster_name            = local.name
-  service_min_tasks       = merge({ api = var.api.min }, { for g, w in var.worker_groups : "worker-${g}" => w.min })
+  service_min_tasks = merge(
+    { api = { services = ["api"], min = var.api.min } },
+    { for g, w in var.worker_groups : "worker-${g}" => { services = ["worker-${g}-blue", "worker-${g}-green"], min = w.min } },
+  )
   alb_arn_suffix          = module.alb.arn_suffix
   target_group_arn_suffix = module.alb.target_group_arn_suffix
   db_cluster_identifier   = module.database.cluster_identifier

@@ -1,3 +1,21 @@
+# Copy these into the GitHub environment named like the env (Settings > Environments > vars).
+output "github_environment_variables" {
+  description = "Variables deploy.yml reads from the GitHub environment."
+  value = {
+    AWS_REGION              = var.region
+    AWS_DEPLOY_ROLE_ARN     = module.iam.deploy_role_arn
+    ECR_REPOSITORY_URL      = module.ecr.repository_url
+    ECS_CLUSTER             = module.ecs.cluster_name
+    APP_SUBNET_IDS          = join(",", module.network.app_subnet_ids)
+    TASKS_SECURITY_GROUP_ID = module.ecs.tasks_security_group_id
+    WORKER_GROUPS           = join(" ", module.ecs.worker_groups)
+    TEMPORAL_ADDRESS        = module.temporal.address
+    TEMPORAL_NAMESPACE      = module.temporal.namespace
+    TEMPORAL_TLS            = tostring(module.temporal.tls)
+    CDN_DISTRIBUTION_ID     = module.cdn.distribution_id
+  }
+}
+
 output "ecr_repository_url" {
   description = "Where deploy.yml pushes the image."
   value       = module.ecr.repository_url
@@ -11,6 +29,11 @@ output "cluster_name" {
 output "service_names" {
   description = "Services deploy.yml rolls."
   value       = module.ecs.service_names
+}
+
+output "worker_groups" {
+  description = "Worker groups release.sh flips (worker-<group>-blue/-green)."
+  value       = module.ecs.worker_groups
 }
 
 output "migrate_task_family" {

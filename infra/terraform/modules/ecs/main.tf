@@ -1,6 +1,8 @@
-# Fargate: the API behind the ALB and one service per worker group, all from one image.
-# Deploys use the circuit breaker (automatic rollback); the image tag is changed by
-# deploy.yml (new task definition revisions), so Terraform ignores later task definitions.
+# Fargate: the API behind the ALB and, per worker group, two services (blue, green), all from
+# one image. A release (infra/deploy/release.sh) starts the new Worker Deployment Version on the
+# idle colour, makes it current in Temporal, and scales the old colour down once Temporal says
+# its pinned workflows have drained. Deploys use the circuit breaker (automatic rollback); the
+# image and task definition revisions belong to the release, so Terraform ignores them.
 data "aws_region" "this" {}
 
 locals {
@@ -14,6 +16,10 @@ locals {
   log_options  = { "awslogs-region" = local.region, "awslogs-stream-prefix" = "pulse" }
   writable     = [{ sourceVolume = "tmp", containerPath = "/tmp" }, { sourceVolume = "var", containerPath = "/var/lib/pulse" }]
   task_queue   = { for group, w in var.worker_groups : group => [for q in w.queues : "${var.temporal_task_queue_prefix}${q}"] }
+  # worker-<group>-<colour>; blue starts active, green idle.
+  colours = merge([for group, w in var.worker_groups : {
+    for colour in ["blue", "green"] : "${group}-${colour}" => merge(w, { group = group, active = colour == "blue" })
+  }]...)
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -255,11 +261,11 @@ resource "aws_ecs_service" "api" {
 }
 
 resource "aws_ecs_service" "worker" {
-  for_each                           = var.worker_groups
+  for_each                           = local.colours
   name                               = "worker-${each.key}"
   cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.worker[each.key].arn
-  desired_count                      = each.value.min
+  task_definition                    = aws_ecs_task_definition.worker[each.value.group].arn
+  desired_count                      = each.value.active ? each.value.min : 0
   launch_type                        = "FARGATE"
   platform_version                   = "LATEST"
   enable_execute_command             = false
@@ -454,18 +460,21 @@ resource "aws_appautoscaling_policy" "api_requests" {
 }
 
 resource "aws_appautoscaling_target" "worker" {
-  for_each           = var.worker_groups
+  for_each           = local.colours
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.worker[each.key].name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = each.value.min
-  max_capacity       = each.value.max
+  min_capacity       = each.value.active ? each.value.min : 0
+  max_capacity       = each.value.active ? each.value.max : 0
+  lifecycle {
+    ignore_changes = [min_capacity, max_capacity] # the release moves capacity between colours
+  }
 }
 
 # Backlog per running task (the exporter's ApproximateBacklogCount summed over the group's
 # queues, divided by the service's running tasks) tracked at backlog_per_task.
 resource "aws_appautoscaling_policy" "worker_backlog" {
-  for_each           = var.worker_groups
+  for_each           = local.colours
   name               = "${var.cluster_name}-worker-${each.key}-backlog"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = aws_appautoscaling_target.worker[each.key].service_namespace
@@ -477,7 +486,7 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
     scale_out_cooldown = 60
     customized_metric_specification {
       dynamic "metrics" {
-        for_each = local.task_queue[each.key]
+        for_each = local.task_queue[each.value.group]
         content {
           id          = "q${metrics.key}"
           return_data = false
@@ -516,7 +525,7 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
       metrics {
         id          = "backlog_per_task"
         label       = "backlog per task"
-        expression  = "SUM([${join(", ", [for i, _ in local.task_queue[each.key] : "q${i}"])}]) / tasks"
+        expression  = "SUM([${join(", ", [for i, _ in local.task_queue[each.value.group] : "q${i}"])}]) / tasks"
         return_data = true
       }
     }

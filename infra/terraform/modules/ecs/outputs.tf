@@ -4,8 +4,13 @@ output "cluster_name" {
 }
 
 output "service_names" {
-  description = "API and worker services (deploy.yml rolls these)."
+  description = "API and worker services (worker-<group>-blue/-green)."
   value       = concat([aws_ecs_service.api.name], [for s in aws_ecs_service.worker : s.name])
+}
+
+output "worker_groups" {
+  description = "Worker group names (release.sh flips worker-<group>-blue/-green)."
+  value       = keys(var.worker_groups)
 }
 
 output "tasks_security_group_id" {

@@ -54,7 +54,7 @@ resource "aws_iam_role" "github" {
 # --- deploy: push the image, run migrations, roll the services ---
 data "aws_iam_policy_document" "deploy" {
   # checkov:skip=CKV_AWS_111:the only "*" resources are ecr:GetAuthorizationToken and Register/DescribeTaskDefinition, which take no resource ARN
-  # checkov:skip=CKV_AWS_356:same: those actions have no resource-level permissions
+  # checkov:skip=CKV_AWS_356:same: those actions (and application-autoscaling's target calls) have no resource-level permissions
   statement {
     sid       = "EcrLogin"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -77,6 +77,11 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "Services"
     actions   = ["ecs:DescribeServices", "ecs:UpdateService"]
     resources = [local.services]
+  }
+  statement {
+    sid       = "MoveWorkerCapacity"
+    actions   = ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets"]
+    resources = ["*"] # scalable targets are addressed by service namespace + resource id, not ARN
   }
   statement {
     sid       = "Migrations"
@@ -102,6 +107,11 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "TemporalApiKey"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [var.temporal_api_key_secret_arn]
+  }
+  statement {
+    sid       = "InvalidateStatic"
+    actions   = ["cloudfront:CreateInvalidation"]
+    resources = [var.cdn_distribution_arn]
   }
   statement {
     sid       = "DecryptSecrets"

@@ -49,6 +49,11 @@ variable "temporal_api_key_secret_arn" {
   type        = string
 }
 
+variable "cdn_distribution_arn" {
+  description = "CloudFront distribution the deploy job invalidates (/static/*)."
+  type        = string
+}
+
 variable "kms_key_arn" {
   description = "The environment's KMS key."
   type        = string

@@ -54,21 +54,36 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
   ok_actions          = local.actions
 }
 
+# Running tasks summed over a service's ECS services (a worker group's blue and green).
 resource "aws_cloudwatch_metric_alarm" "running_tasks" {
   for_each            = var.service_min_tasks
   alarm_name          = "${var.name}-${each.key}-tasks"
-  alarm_description   = "${each.key} runs fewer than ${each.value} tasks"
-  namespace           = "ECS/ContainerInsights"
-  metric_name         = "RunningTaskCount"
-  dimensions          = { ClusterName = var.cluster_name, ServiceName = each.key }
-  statistic           = "Minimum"
-  period              = 60
-  evaluation_periods  = 5
-  threshold           = each.value
+  alarm_description   = "${each.key} runs fewer than ${each.value.min} tasks"
+  threshold           = each.value.min
   comparison_operator = "LessThanThreshold"
+  evaluation_periods  = 5
   treat_missing_data  = "breaching"
   alarm_actions       = local.actions
   ok_actions          = local.actions
+  metric_query {
+    id          = "running"
+    expression  = "SUM([${join(", ", [for i, _ in each.value.services : "s${i}"])}])"
+    label       = "running tasks"
+    return_data = true
+  }
+  dynamic "metric_query" {
+    for_each = each.value.services
+    content {
+      id = "s${metric_query.key}"
+      metric {
+        namespace   = "ECS/ContainerInsights"
+        metric_name = "RunningTaskCount"
+        dimensions  = { ClusterName = var.cluster_name, ServiceName = metric_query.value }
+        stat        = "Minimum"
+        period      = 60
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "db_cpu" {

@@ -31,8 +31,11 @@ variable "cluster_name" {
 }
 
 variable "service_min_tasks" {
-  description = "Service name => fewest running tasks before alarming."
-  type        = map(number)
+  description = "Service => its ECS services (summed) and the fewest running tasks before alarming."
+  type = map(object({
+    services = list(string)
+    min      = number
+  }))
 }
 
 variable "alb_arn_suffix" {
