@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
 .PHONY: all bootstrap dev test test-fast lint format bench translations services
-.PHONY: lint-infra lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell
+.PHONY: lint-infra lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell verify-aws
 
 all: bootstrap
 
@@ -63,3 +63,13 @@ lint-compose:
 lint-shell:
 	@$(RUN) shellcheck infra/deploy/*.sh
 	@$(RUN) shellcheck --severity=warning infra/dev/ensure-services.sh
+
+# With AWS credentials, Docker and Terraform >= 1.11: the checks this machine cannot run.
+ENV ?= staging
+verify-aws:
+	docker build -f infra/docker/Dockerfile -t pulse:verify .
+	docker run --rm pulse:verify --help >/dev/null
+	terraform fmt -check -recursive infra/terraform
+	terraform -chdir=infra/terraform/envs/$(ENV) init -input=false -backend-config=backend.hcl
+	terraform -chdir=infra/terraform/envs/$(ENV) validate
+	terraform -chdir=infra/terraform/envs/$(ENV) plan -input=false -lock=false

@@ -242,6 +242,21 @@ data "aws_iam_policy_document" "app" {
   }
 }
 
+# The CloudWatch agent beside the background worker writes the scraped /metrics as EMF logs.
+data "aws_iam_policy_document" "metrics_sidecar" {
+  statement {
+    sid       = "PrometheusEmf"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["arn:aws:logs:${local.region}:${local.account}:log-group:/aws/ecs/containerinsights/${var.cluster_name}/prometheus*"]
+  }
+}
+
+resource "aws_iam_role_policy" "metrics_sidecar" {
+  name   = "prometheus-emf"
+  role   = aws_iam_role.task["worker"].id
+  policy = data.aws_iam_policy_document.metrics_sidecar.json
+}
+
 resource "aws_iam_role_policy" "app" {
   for_each = toset(["api", "worker"])
   name     = "pulse-app"
