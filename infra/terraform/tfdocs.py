@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
+from hcl2.api import load as load_hcl
 
 ROOT = Path(__file__).resolve().parent
 BEGIN, END = "<!-- tfdocs:begin -->", "<!-- tfdocs:end -->"
@@ -59,7 +59,7 @@ def clean_type(value: Any) -> str:
 
 def parse_file(path: Path) -> dict[str, Any]:
     with path.open() as handle:
-        parsed: dict[str, Any] = hcl2.load(handle)
+        parsed: dict[str, Any] = load_hcl(handle)
     return parsed
 
 
