@@ -34,19 +34,20 @@ resource "aws_acm_certificate" "cloudfront" {
   }
 }
 
+# Keyed by domain name (known at plan time); both certificates of one domain share its record.
 locals {
   validation_records = {
     for option in concat(
       tolist(aws_acm_certificate.regional.domain_validation_options),
       tolist(aws_acm_certificate.cloudfront.domain_validation_options),
-    ) : option.resource_record_name => option...
+    ) : option.domain_name => option...
   }
 }
 
 resource "aws_route53_record" "validation" {
   for_each        = local.validation_records
   zone_id         = local.zone_id
-  name            = each.key
+  name            = each.value[0].resource_record_name
   type            = each.value[0].resource_record_type
   records         = [each.value[0].resource_record_value]
   ttl             = 300

@@ -3,6 +3,9 @@
 # for_each) so every static check sees its encryption, versioning, logging and lifecycle.
 data "aws_caller_identity" "this" {}
 
+# Regions older than August 2022 (eu-central-1) deliver ALB logs as this account.
+data "aws_elb_service_account" "this" {}
+
 resource "aws_s3_bucket" "logs" {
   # checkov:skip=CKV_AWS_18:this is the access-log bucket itself; logging it into itself loops
   # checkov:skip=CKV_AWS_144:logs are not replicated to a second region (cost; they expire)
@@ -248,6 +251,10 @@ data "aws_iam_policy_document" "tls_only" {
       principals {
         type        = "Service"
         identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+      }
+      principals {
+        type        = "AWS"
+        identifiers = [data.aws_elb_service_account.this.arn]
       }
     }
   }
