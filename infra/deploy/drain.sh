@@ -3,10 +3,13 @@
 # workflow is pinned to it (run by deploy.yml after release.sh; safe to re-run by hand).
 #
 #   CLUSTER=pulse-prod OLD_SERVICES="worker-interactive-blue ..." TIMEOUT_MINUTES=45 infra/deploy/drain.sh
+# (UNVERSIONED_GRACE_MINUTES, default 30: how long unversioned workers are kept after the
+# first release, which has no drainage status to wait for.)
 set -euo pipefail
 
 : "${CLUSTER:?}" "${OLD_SERVICES:?}"
 DEADLINE=$(( $(date +%s) + ${TIMEOUT_MINUTES:-45} * 60 ))
+UNVERSIONED_UNTIL=$(( $(date +%s) + ${UNVERSIONED_GRACE_MINUTES:-30} * 60 ))
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -19,8 +22,13 @@ build_id_of() {  # the PULSE_WORKER_BUILD_ID the service's task definition runs
              | (.environment // [])[] | select(.name == "PULSE_WORKER_BUILD_ID") | .value'
 }
 
-drained() {  # drained <build id>: Temporal's drainage status says DRAINED (unversioned: yes)
-  [ -n "$1" ] || return 0
+drained() {  # drained <build id>: Temporal's drainage status says DRAINED
+  if [ -z "$1" ]; then
+    # Unversioned workers (the task definitions Terraform first created) have no drainage
+    # status: give the workflows they started a fixed grace period.
+    [ "$(date +%s)" -ge "$UNVERSIONED_UNTIL" ]
+    return
+  fi
   temporal worker deployment describe-version --deployment-name "$CLUSTER" --build-id "$1" --output json \
     | jq -e '[.. | strings | select(test("drained"; "i"))] | length > 0' >/dev/null
 }
