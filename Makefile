@@ -53,8 +53,9 @@ lint-checkov:
 lint-dockerfile:
 	@$(RUN) hadolint infra/docker/Dockerfile
 
+# actionlint skips shellcheck silently when it is missing: insist on it.
 lint-workflows:
-	@$(RUN) actionlint -shellcheck "$(CURDIR)/.venv/bin/shellcheck"
+	@$(RUN) sh -c 'sc="$$(command -v shellcheck)" || { echo "shellcheck not installed" >&2; exit 1; }; actionlint -shellcheck "$$sc"'
 
 lint-compose:
 	@$(RUN) check-jsonschema --builtin-schema vendor.compose-spec infra/docker/compose.yaml
