@@ -6,6 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
 .PHONY: all bootstrap dev test test-fast lint format bench translations services
+.PHONY: lint-infra lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell verify-aws
 
 all: bootstrap
 
@@ -29,7 +30,7 @@ lint: bootstrap
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
 
-test: bootstrap services lint
+test: bootstrap services lint lint-infra
 	$(RUN) pytest -q
 
 test-fast: bootstrap
@@ -41,3 +42,35 @@ format: bootstrap
 
 bench: bootstrap services
 	$(RUN) python -m bench
+
+# Static checks of infra/ and .github/ (docs/deploy.md); the tools come from the uv group "infra".
+lint-infra: bootstrap
+	@$(MAKE) --no-print-directory -j5 lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell
+
+lint-checkov:
+	@$(RUN) checkov --quiet --compact --skip-download --framework terraform dockerfile -d infra
+
+lint-dockerfile:
+	@$(RUN) hadolint infra/docker/Dockerfile
+
+# actionlint skips shellcheck silently when it is missing: insist on it.
+lint-workflows:
+	@$(RUN) sh -c 'sc="$$(command -v shellcheck)" || { echo "shellcheck not installed" >&2; exit 1; }; actionlint -shellcheck "$$sc"'
+
+lint-compose:
+	@$(RUN) check-jsonschema --builtin-schema vendor.compose-spec infra/docker/compose.yaml
+	@$(RUN) python infra/terraform/tfdocs.py --check
+
+lint-shell:
+	@$(RUN) shellcheck infra/deploy/*.sh
+	@$(RUN) shellcheck --severity=warning infra/dev/ensure-services.sh
+
+# With AWS credentials, Docker and Terraform >= 1.11: the checks this machine cannot run.
+ENV ?= staging
+verify-aws:
+	docker build -f infra/docker/Dockerfile -t pulse:verify .
+	docker run --rm pulse:verify --help >/dev/null
+	terraform fmt -check -recursive infra/terraform
+	terraform -chdir=infra/terraform/envs/$(ENV) init -input=false -backend-config=backend.hcl
+	terraform -chdir=infra/terraform/envs/$(ENV) validate
+	terraform -chdir=infra/terraform/envs/$(ENV) plan -input=false -lock=false

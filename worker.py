@@ -18,7 +18,8 @@ from typing import Any
 import prometheus_client
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.accounts import AccountsActivities
 from activities.attachments import Attachments
@@ -55,8 +56,21 @@ from workflows.subscription import SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
 # Set, not derived: the SDK's default hashes the code of every loaded module, which costs each
-# process seconds at start-up. We don't use worker versioning.
+# process seconds at start-up. Deploys set a Worker Deployment Version instead (versioning()).
 BUILD_ID = "pulse-" + importlib.metadata.version("pulse-ai-studio")
+
+
+def versioning(settings: Settings) -> dict[str, Any]:
+    """Worker options: a pinned Worker Deployment Version when the deploy set one (each
+    workflow keeps the code it started with while the previous version drains), else the
+    unversioned build id."""
+    if not (settings.worker_deployment_name and settings.worker_build_id):
+        return {"build_id": BUILD_ID}
+    version = WorkerDeploymentVersion(settings.worker_deployment_name, settings.worker_build_id)
+    config = WorkerDeploymentConfig(
+        version=version, use_worker_versioning=True, default_versioning_behavior=VersioningBehavior.PINNED
+    )
+    return {"deployment_config": config}
 
 
 @dataclass
@@ -174,7 +188,7 @@ def build_workers(
             # Stop reaches a streaming activity over the bus; a heartbeat at least every 2 s
             # carries a workflow cancel to an activity that missed it.
             max_heartbeat_throttle_interval=timedelta(seconds=2),
-            build_id=BUILD_ID,
+            **versioning(deps.settings),
             **options,
         )
         for queue in queues

@@ -244,6 +244,11 @@ class Settings(BaseSettings):
     temporal_metrics_bind: str = ""  # host:port for the Temporal SDK's own metrics; empty: off
     otel_endpoint: str = ""  # OTLP/HTTP collector base URL (http://collector:4318); empty: no tracing
 
+    # Worker versioning (docs/deploy.md): with both set, workers join that Worker Deployment
+    # Version and new workflows stay pinned to the version they started on.
+    worker_deployment_name: str = ""
+    worker_build_id: str = ""
+
     @model_validator(mode="after")
     def _derive_and_check(self) -> Settings:
         if not self.database_url:

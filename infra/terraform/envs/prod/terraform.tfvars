@@ -1,0 +1,13 @@
+environment             = "prod"
+domain                  = "studio.example.jo"
+zone_name               = "example.jo"
+github_repository       = "pulse-ai/pulse-ai-studio"
+state_bucket_arn        = "arn:aws:s3:::pulse-terraform-state-123456789012"
+state_kms_key_arn       = "arn:aws:kms:eu-central-1:123456789012:alias/pulse-terraform-state"
+temporal_api_key_expiry = "2027-06-30T00:00:00Z"
+dmarc_report_address    = "dmarc@example.jo"
+hyperpay_base_url       = "https://eu-prod.oppwa.com"
+hyperpay_entity_id      = "8ac9a4cd0000000000000000visa0001"
+hyperpay_entity_id_mada = "8ac9a4cd0000000000000000mada0001"
+alarm_emails            = ["oncall@example.jo"]
+protect_data            = true

@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.11"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+    temporalcloud = {
+      source  = "temporalio/temporalcloud"
+      version = "~> 1.0"
+    }
+  }
+}
