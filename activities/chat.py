@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar, cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
+from activities.openai_turns import load_api_turn
+from core.apiturns import store_api_reply, stored_api_reply
 from core.catalog import MODELS, resolve_model, studio_tokens
 from core.chat import (
     ReplyRecord,
@@ -50,6 +53,7 @@ class StreamInput:
     model: str
     max_output_tokens: int
     moderate: bool
+    stateless: bool = False  # an OpenAI-API turn: its request is in api_turns, no conversation
 
 
 @dataclass
@@ -85,6 +89,7 @@ class FinishStoppedInput:
     turn_id: str
     key: str  # the reservation's
     model: str = ""
+    stateless: bool = False
 
 
 @dataclass
@@ -109,16 +114,24 @@ class ChatActivities:
         if activity.info().attempt > 1:
             await self.bus.publish(data.turn_id, "restart", {"attempt": activity.info().attempt})
         model = resolve_model(data.model, self.settings)
+        request: ChatRequest | None = None
         async with self.db.reader() as session:
-            budget = model.context_window - data.max_output_tokens
-            messages = await turn_messages(session, data.turn_id, budget)
+            if data.stateless:
+                request, messages = await load_api_turn(
+                    session, data.turn_id, data.model, data.max_output_tokens
+                )
+                if request is None:  # stored by an earlier attempt whose completion was lost
+                    return await self._stored_result(session, data.turn_id)
+            else:
+                budget = model.context_window - data.max_output_tokens
+                messages = await turn_messages(session, data.turn_id, budget)
         moderated = "moderated" in activity.info().heartbeat_details  # a retry doesn't ask again
         if data.moderate and not moderated:
             await self._moderate(messages[-1][1])
         # No heartbeat for a short reply (each one is a Temporal write); Stop comes over the bus.
         heartbeat = asyncio.create_task(_heartbeat_forever("moderated", first_after=HEARTBEAT_AFTER_S))
         try:
-            return await self._stream(data, messages)
+            return await self._stream(data, messages, request)
         except ApplicationError:
             activity.heartbeat("moderated")  # sent with the failure: the retry skips moderation
             raise
@@ -140,10 +153,12 @@ class ChatActivities:
                 non_retryable=True,
             )
 
-    async def _stream(self, data: StreamInput, messages: list[tuple[str, str]]) -> StreamResult:
+    async def _stream(
+        self, data: StreamInput, messages: list[tuple[str, str]], request: ChatRequest | None = None
+    ) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
         cancels the activity; the last two keep what was received."""
-        request = ChatRequest(
+        request = request or ChatRequest(
             model=data.model,
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
@@ -204,9 +219,16 @@ class ChatActivities:
         model = resolve_model(data.model, self.settings)
         charged = studio_tokens(model, usage.input_tokens, usage.output_tokens)
         record = ReplyRecord(text, usage.input_tokens, usage.output_tokens, charged, stopped)
+        store = store_api_reply if data.stateless else store_reply
         async with self.db.session() as session:
-            await store_reply(session, data.turn_id, record)
+            await store(session, data.turn_id, record)
         return StreamResult(usage.input_tokens, usage.output_tokens, usage.cached_tokens, charged, stopped)
+
+    async def _stored_result(self, session: AsyncSession, turn_id: str) -> StreamResult:
+        reply = await stored_api_reply(session, turn_id)
+        if reply is None:
+            raise ApplicationError("the API turn has neither a request nor a reply", type="provider_rejected")
+        return StreamResult(reply.input_tokens, reply.output_tokens, 0, reply.studio_tokens, reply.stopped)
 
     @activity.defn(name="chat.settle")
     async def settle(self, data: SettleReplyInput) -> None:
@@ -231,8 +253,9 @@ class ChatActivities:
         stored, else store an empty stopped reply and release the reservation. Reading the
         database, not the activity's result, matters: when the result and the cancel reach the
         workflow in one task, the SDK raises the cancel and the result is lost to the workflow."""
+        stored, store = (stored_api_reply, store_api_reply) if data.stateless else (stored_reply, store_reply)
         async with self.db.reader() as session:
-            reply = await stored_reply(session, data.turn_id)
+            reply = await stored(session, data.turn_id)
         if reply is not None:
             await self.settle(
                 SettleReplyInput(
@@ -248,7 +271,7 @@ class ChatActivities:
             return FinishStoppedResult(reply.studio_tokens, reply.stopped)
         await self.ledger.release(ReleaseInput(key=data.key))
         async with self.db.session() as session:
-            await store_reply(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
+            await store(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
         usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
         await self.bus.publish(data.turn_id, "done", {"stopped": True, "usage": usage})
         CHAT_TURNS.labels(_provider(data.model), data.model, "stopped").inc()

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
+from api.auth.apikeys import router as api_keys_router
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
@@ -16,6 +17,8 @@ from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
+from api.openai import MOUNT_PATH as OPENAI_PATH
+from api.openai import create_openai_app
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         deps = build_deps(settings)  # shared with the in-process interactive worker
         state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
+        openai_app.state.pulse = state
         state.temporal.start(deps if run_worker else None)
         try:
             yield
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(chat_router)
     app.include_router(auth_router)
     app.include_router(auth_link_router)
+    app.include_router(api_keys_router)
     app.include_router(plans_router)
     app.include_router(usage_router)
     app.include_router(usage_admin_router)
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    openai_app = create_openai_app()
+    app.mount(OPENAI_PATH, openai_app)
     return app
 
 

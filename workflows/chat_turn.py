@@ -60,6 +60,7 @@ class ChatTurnInput:
     moderate: bool
     locale: str
     stream_queue: str | None = None  # None: the workflow's own queue (eager when possible)
+    stateless: bool = False  # an OpenAI-API turn: no stored conversation (core.apiturns)
 
 
 @dataclass
@@ -84,7 +85,7 @@ class ChatTurnWorkflow:
         try:
             result = await workflow.execute_activity_method(
                 ChatActivities.stream_reply,
-                StreamInput(data.turn_id, data.model, output_cap, data.moderate),
+                StreamInput(data.turn_id, data.model, output_cap, data.moderate, data.stateless),
                 task_queue=data.stream_queue,
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=timedelta(seconds=5),
@@ -106,7 +107,7 @@ class ChatTurnWorkflow:
         finished: FinishStoppedResult = await _uncancellable(
             workflow.execute_local_activity_method(
                 ChatActivities.finish_stopped,
-                FinishStoppedInput(data.turn_id, key, data.model),
+                FinishStoppedInput(data.turn_id, key, data.model, data.stateless),
                 start_to_close_timeout=LEDGER_TIMEOUT,
                 retry_policy=LEDGER_RETRY,
             )

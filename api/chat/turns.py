@@ -107,8 +107,11 @@ async def launch(
     cap: int,
     turn: chat.NewTurn,
     locale: str,
+    *,
+    stateless: bool = False,
 ) -> None:
-    """Commit the turn's rows, then start its workflow (eagerly, in this process)."""
+    """Commit the turn's rows, then start its workflow (eagerly, in this process).
+    ``stateless``: an OpenAI-API turn (no conversation; its request is in ``api_turns``)."""
     settings = state.settings
     # The request's own session (one connection per request): commit before the workflow
     # starts, since its activities read the turn from the database.
@@ -125,6 +128,7 @@ async def launch(
         moderate=settings.moderation_enabled,
         locale=locale,
         stream_queue=stream_queue(settings),
+        stateless=stateless,
     )
     try:
         await client.start_workflow(

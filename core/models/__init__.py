@@ -1,6 +1,6 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
-from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
+from core.models.accounts import ApiKey, ApiTurn, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.job import Job, JobKind, JobStatus
@@ -57,4 +57,5 @@ __all__ = [
     "SubscriptionStatus",
     "User",
     "WebhookEvent",
+    "ApiTurn",
 ]

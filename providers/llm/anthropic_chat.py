@@ -17,7 +17,7 @@ from providers.llm.errors import (
     by_status,
     retry_after_from,
 )
-from providers.llm.types import ChatEvent, ChatRequest, TextDelta, Usage
+from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, TextDelta, Usage, split_data_url
 
 if TYPE_CHECKING:
     import anthropic
@@ -80,13 +80,16 @@ class AnthropicChat:
             "model": model.id,
             "max_tokens": request.max_output_tokens,
             "messages": [
-                {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+                {"role": m.role, "content": _content(m)} for m in request.messages if m.role != "system"
             ],
         }
         if system:
             params["system"] = system
-        if request.temperature is not None:  # newer SDKs dropped the keyword; the API still takes it
-            params["extra_body"] = {"temperature": request.temperature}
+        sampling = {"temperature": request.temperature, "top_p": request.top_p}
+        if any(v is not None for v in sampling.values()):  # newer SDKs dropped the keywords
+            params["extra_body"] = {k: v for k, v in sampling.items() if v is not None}
+        if request.stop:
+            params["stop_sequences"] = list(request.stop)
         if request.json_schema is not None:
             description = "Reply with JSON that matches this schema."
             params["tools"] = [
@@ -127,3 +130,16 @@ class AnthropicChat:
                 "the stream ended without usage", PROVIDER, None, "incomplete_stream"
             )
         yield Usage(input_tokens, output_tokens, cached)
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Plain text, or image blocks (base64 sources) followed by the text."""
+    if not message.images:
+        return message.content
+    blocks: list[dict[str, Any]] = []
+    for url in message.images:
+        media_type, data = split_data_url(url)
+        blocks.append({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}})
+    if message.content:
+        blocks.append({"type": "text", "text": message.content})
+    return blocks

@@ -22,7 +22,7 @@ from providers.llm.errors import (
     by_status,
     retry_after_from,
 )
-from providers.llm.types import ChatEvent, ChatRequest, TextDelta, Usage
+from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, TextDelta, Usage, split_data_url
 
 if TYPE_CHECKING:
     from google.genai import Client, types
@@ -115,6 +115,10 @@ class GoogleChat:
             config.system_instruction = system
         if request.temperature is not None:
             config.temperature = request.temperature
+        if request.top_p is not None:
+            config.top_p = request.top_p
+        if request.stop:
+            config.stop_sequences = list(request.stop)
         if request.json_schema is not None:
             config.response_mime_type = "application/json"
             config.response_json_schema = request.json_schema
@@ -124,9 +128,7 @@ class GoogleChat:
         from google.genai import types
 
         return [
-            types.Content(
-                role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
-            )
+            types.Content(role="model" if m.role == "assistant" else "user", parts=_parts(m))
             for m in request.messages
             if m.role != "system"
         ]
@@ -178,6 +180,19 @@ class GoogleChat:
                 "the stream ended without usage", PROVIDER, None, "incomplete_stream"
             )
         yield usage
+
+
+def _parts(message: ChatMessage) -> list[types.Part]:
+    """The text, then each image as inline data."""
+    import base64
+
+    from google.genai import types
+
+    parts = [types.Part(text=message.content)] if message.content or not message.images else []
+    for url in message.images:
+        media_type, data = split_data_url(url)
+        parts.append(types.Part.from_bytes(data=base64.b64decode(data), mime_type=media_type))
+    return parts
 
 
 def _usage(meta: types.GenerateContentResponseUsageMetadata) -> Usage:

@@ -21,7 +21,7 @@ from providers.llm.errors import (
     by_status,
     retry_after_from,
 )
-from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
+from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, ModerationResult, TextDelta, Usage
 
 if TYPE_CHECKING:
     import openai
@@ -81,11 +81,15 @@ class OpenAIChat:
     def params(self, model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": model.id,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
             "max_completion_tokens": request.max_output_tokens,
         }
         if request.temperature is not None and not uses_completion_params(model.id):
             params["temperature"] = request.temperature
+        if request.top_p is not None and not uses_completion_params(model.id):
+            params["top_p"] = request.top_p
+        if request.stop:
+            params["stop"] = list(request.stop)
         if request.json_schema is not None:
             params["response_format"] = response_format(request.json_schema)
         return params
@@ -147,6 +151,15 @@ class OpenAIChat:
             {name for result in flagged for name, on in (result.get("categories") or {}).items() if on}
         )
         return ModerationResult(flagged=bool(flagged), categories=categories)
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Plain text, or text and image parts when the message carries images."""
+    if not message.images:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in message.images]
+    return parts
 
 
 def _usage(raw: dict[str, Any]) -> Usage:

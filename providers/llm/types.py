@@ -12,6 +12,7 @@ Role = Literal["system", "user", "assistant"]
 class ChatMessage:
     role: Role
     content: str
+    images: tuple[str, ...] = ()  # base64 data URLs ("data:image/png;base64,…"), after the text
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class ChatRequest:
     max_output_tokens: int
     json_schema: dict[str, Any] | None = None  # reply with a JSON instance of this schema
     temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()  # stop sequences
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,10 @@ ChatEvent = TextDelta | Usage
 class ModerationResult:
     flagged: bool
     categories: list[str] = field(default_factory=list)
+
+
+def split_data_url(url: str) -> tuple[str, str]:
+    """``data:image/png;base64,AAAA`` → ("image/png", "AAAA")."""
+    header, _, data = url.partition(",")
+    media_type = header.removeprefix("data:").split(";", 1)[0] or "application/octet-stream"
+    return media_type, data
