@@ -27,6 +27,7 @@ from core.accounts import CreatedApiKey, create_api_key
 from core.errors import NotFound, ValidationFailed
 from core.models import ApiKey, ApiTurn, Job, JobStatus, LedgerReservation, ReservationStatus, Subscription
 from core.models.base import utcnow
+from core.subscriptions import ensure_current_period
 
 RESERVATION_KEY_PREFIX = "chat-turn-"  # ChatTurnWorkflow's reservation key: chat-turn-<turn id>
 
@@ -113,8 +114,10 @@ async def rotate_key(session: AsyncSession, user_id: str, key_id: str) -> Create
 async def budget_window(
     session: AsyncSession, user_id: str, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
-    """The owner's current plan period; the calendar month (UTC) when there is none."""
+    """The owner's current plan period (put in place first, as every reserve does: a new user's
+    Free period starts now); the calendar month (UTC) if there is still none."""
     now = now or utcnow()
+    await ensure_current_period(session, user_id, now)
     period = (
         await session.execute(
             select(Subscription.current_period_start, Subscription.current_period_end).where(

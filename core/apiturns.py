@@ -20,6 +20,7 @@ from core.chat import ReplyRecord, TurnNotFound, chat_turn_workflow_id
 from core.errors import AppError
 from core.models import ApiKey, ApiTurn, Job, JobKind, JobStatus
 from core.models.base import new_id, utcnow
+from core.subscriptions import ensure_current_period
 
 
 class KeyBudgetExceeded(AppError):
@@ -51,6 +52,7 @@ async def start_api_turn(
     fit, down to ``min_output_tokens``)."""
     family = apikeys.family_of(key)
     cap = max_output_tokens
+    await ensure_current_period(session, key.user_id)  # the turn falls in the period it is billed in
     if key.monthly_budget is not None:
         await apikeys.lock_family(session, family)
         spend = await apikeys.family_spend(session, key.user_id, family)
