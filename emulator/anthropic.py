@@ -58,6 +58,15 @@ def fault_response(fault: Fault) -> JSONResponse:
     return error(fault.status or 500, headers=headers)
 
 
+IMAGE_TOKENS = 1600  # about a 1.15-megapixel image (width × height / 750)
+
+
+def image_count(content: Any) -> int:
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for block in content if isinstance(block, dict) and block.get("type") == "image")
+
+
 def block_text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -120,6 +129,7 @@ async def messages(request: Request) -> Response:
         last_user=users[-1] if users else "",
         limit=body["max_tokens"],
         schema=tool["input_schema"] if tool else None,
+        image_tokens=IMAGE_TOKENS * sum(image_count(m.get("content")) for m in body["messages"]),
     )
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
     if body.get("stream"):

@@ -62,6 +62,15 @@ def fault_response(fault: Fault) -> JSONResponse:
     return response
 
 
+IMAGE_TOKENS = 258  # Gemini's figure for an image up to 384 × 384
+
+
+def image_count(content: Any) -> int:
+    if not isinstance(content, dict):
+        return 0
+    return sum(1 for part in content.get("parts") or [] if isinstance(part, dict) and "inlineData" in part)
+
+
 def parts_text(content: Any) -> str:
     if not isinstance(content, dict):
         return ""
@@ -108,6 +117,7 @@ async def models(target: str, request: Request) -> Response:
         last_user=users[-1] if users else "",
         limit=int(limit) if limit is not None else None,
         schema=schema_of(config),
+        image_tokens=IMAGE_TOKENS * sum(image_count(c) for c in body["contents"]),
     )
     response_id = uuid.uuid4().hex[:20]
     if method == "streamGenerateContent":

@@ -75,6 +75,15 @@ def content_text(content: Any) -> str:
     return ""
 
 
+IMAGE_TOKENS = 85  # an image part at detail "low"
+
+
+def image_count(content: Any) -> int:
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for part in content if isinstance(part, dict) and part.get("type") == "image_url")
+
+
 def is_gpt5(model: str) -> bool:
     return model.startswith("gpt-5")
 
@@ -127,6 +136,7 @@ def compose(body: dict[str, Any]) -> text.Reply:
         last_user=users[-1] if users else "",
         limit=int(limit) if limit is not None else None,
         schema=schema_of(body),
+        image_tokens=IMAGE_TOKENS * sum(image_count(m.get("content")) for m in body["messages"]),
     )
 
 

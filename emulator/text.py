@@ -79,8 +79,10 @@ def compose(
     last_user: str,
     limit: int | None,
     schema: dict[str, Any] | None = None,
+    image_tokens: int = 0,
 ) -> Reply:
-    """The reply to a request: same request, same reply."""
+    """The reply to a request: same request, same reply. ``image_tokens``: what the request's
+    images count as input (each provider's fixed per-image figure)."""
     seed = seed_of(model, texts, schema)
     arabic = is_arabic(last_user)
     if schema is not None:
@@ -91,7 +93,7 @@ def compose(
     truncated = limit is not None and len(chunks) > limit
     if limit is not None:
         chunks = chunks[: max(limit, 0)]
-    return Reply(chunks=chunks, input_tokens=estimate_prompt(texts), truncated=truncated)
+    return Reply(chunks=chunks, input_tokens=estimate_prompt(texts) + image_tokens, truncated=truncated)
 
 
 def words(seed: int, arabic: bool, count: int) -> list[str]:

@@ -58,7 +58,9 @@ async def key_user(
 async def reservation(db: Database, turn_id: str) -> LedgerReservation:
     async with db.reader() as session:
         found = (
-            await session.execute(select(LedgerReservation).where(LedgerReservation.key == f"chat-turn-{turn_id}"))
+            await session.execute(
+                select(LedgerReservation).where(LedgerReservation.key == f"chat-turn-{turn_id}")
+            )
         ).scalar_one()
     return found
 

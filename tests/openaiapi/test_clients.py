@@ -22,6 +22,7 @@ ARABIC = re.compile(r"[\u0600-\u06FF]")
 ASK = [{"role": "user", "content": "ما عاصمة الأردن؟"}]
 
 
+@pytest.mark.slow  # importing litellm costs ~9 s of CPU
 async def test_litellm_sdk_with_an_openai_model_against_our_base_url(
     key_user: Any, db: Database, api_url: str
 ) -> None:

@@ -48,7 +48,10 @@ async def test_each_provider_streamed_and_whole_in_arabic_billed_as_the_ledger_s
 
     balance = await tokens(db, user.me.user_id)
     assert balance.reserved == 0
-    assert balance.used == whole.usage.model_extra["studio_tokens"] + chunks[-1].usage.model_extra["studio_tokens"]
+    assert (
+        balance.used
+        == whole.usage.model_extra["studio_tokens"] + chunks[-1].usage.model_extra["studio_tokens"]
+    )
     conversations = (await user.me.client.get("/v1/chat/conversations")).json()
     assert conversations == [], "an API call stores no conversation"
 
@@ -65,7 +68,10 @@ async def test_json_schema_output_and_sampling_options(key_user: Any) -> None:
         reply = await user.sdk.chat.completions.create(
             model=model,
             messages=[{"role": "user", "content": "أكبر مدينة في الأردن؟"}],
-            response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema, "strict": True}},
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "city", "schema": schema, "strict": True},
+            },
             temperature=1,
             top_p=1,
             stop=["###"],
@@ -77,7 +83,10 @@ async def test_json_schema_output_and_sampling_options(key_user: Any) -> None:
 async def test_models_list_and_the_key_model_list(key_user: Any) -> None:
     user: KeyUser = await key_user(allowed_models=["gpt-5-mini", "gemini-2.5-flash"])
     listed = await user.sdk.models.list()
-    assert sorted((m.id, m.owned_by) for m in listed.data) == [("gemini-2.5-flash", "google"), ("gpt-5-mini", "openai")]
+    assert sorted((m.id, m.owned_by) for m in listed.data) == [
+        ("gemini-2.5-flash", "google"),
+        ("gpt-5-mini", "openai"),
+    ]
     with pytest.raises(openai.PermissionDeniedError) as refused:
         await user.sdk.chat.completions.create(model="claude-haiku-4-5", messages=QUESTION)
     assert refused.value.code == "model_not_allowed" and refused.value.param == "model"
@@ -121,16 +130,61 @@ async def test_revoked_and_expired_keys_are_401(key_user: Any, db: Database) -> 
 
     soon: KeyUser = await key_user(expires_at="2099-01-01T00:00:00Z")
     assert len((await soon.sdk.models.list()).data) >= 3
-    past = await soon.me.client.patch(f"/v1/auth/api-keys/{soon.key_id}", json={"expires_at": "2001-01-01T00:00:00Z"})
+    past = await soon.me.client.patch(
+        f"/v1/auth/api-keys/{soon.key_id}", json={"expires_at": "2001-01-01T00:00:00Z"}
+    )
     assert past.status_code == 422 and past.json()["code"] == "invalid_key_limits"
     async with db.session() as session:
         from sqlalchemy import text
 
         await session.execute(
-            text("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id"), {"id": soon.key_id}
+            text("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id"),
+            {"id": soon.key_id},
         )
     with pytest.raises(openai.AuthenticationError):
         await soon.sdk.chat.completions.create(model="gpt-5-mini", messages=QUESTION)
     with pytest.raises(openai.AuthenticationError):
-        await openai.AsyncOpenAI(api_key="pulse_nope_x", base_url=str(user.sdk.base_url), max_retries=0).models.list()
+        await openai.AsyncOpenAI(
+            api_key="pulse_nope_x", base_url=str(user.sdk.base_url), max_retries=0
+        ).models.list()
     await asyncio.sleep(0)
+
+
+def tiny_png() -> str:
+    """A real 1×1 PNG as a data URL."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+@pytest.mark.parametrize(
+    ("model", "image_tokens"), [("gpt-5-mini", 85), ("claude-haiku-4-5", 1600), ("gemini-2.5-flash", 258)]
+)
+async def test_image_input_reaches_each_provider(key_user: Any, model: str, image_tokens: int) -> None:
+    user: KeyUser = await key_user()
+    question = "ماذا في الصورة؟"
+    plain = await user.sdk.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": question}]
+    )
+    parts = [{"type": "text", "text": question}, {"type": "image_url", "image_url": {"url": tiny_png()}}]
+    seen = await user.sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": parts}])
+    assert plain.usage and seen.usage
+    assert seen.usage.prompt_tokens - plain.usage.prompt_tokens == image_tokens, (
+        "the emulator counted the image"
+    )
+    with pytest.raises(openai.BadRequestError) as remote:
+        link = [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]
+        await user.sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": link}])
+    assert remote.value.param == "messages[0].content[0].image_url"
