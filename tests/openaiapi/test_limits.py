@@ -90,6 +90,16 @@ async def test_rpm_limit(key_user: Any) -> None:
     assert 1 <= int(limited.value.response.headers["retry-after"]) <= 60
 
 
+async def test_tpm_limit_counts_what_the_answers_used(key_user: Any) -> None:
+    user: KeyUser = await key_user(tpm_limit=40, locale="en")
+    first = await user.sdk.chat.completions.create(model="gpt-5-mini", messages=ASK, max_tokens=64)
+    assert first.usage is not None and first.usage.total_tokens > 26  # more than 40 minus the estimate
+    with pytest.raises(openai.RateLimitError) as limited:
+        await user.sdk.chat.completions.create(model="gpt-5-mini", messages=ASK, max_tokens=64)
+    assert limited.value.code == "rate_limit_exceeded" and limited.value.type == "tokens"
+    assert "40 tokens per minute" in limited.value.message
+
+
 async def test_a_client_leaving_mid_stream_is_billed_for_what_it_received(
     key_user: Any, db: Database, emulator: EmulatorControl, api_url: str
 ) -> None:
