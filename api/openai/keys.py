@@ -21,7 +21,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from api.auth.deps import RequestUser
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.openai.errors import OpenAIError
 from api.ratelimit import LimiterDep, RateLimiter
 from core import accounts, apikeys
@@ -48,7 +48,9 @@ def invalid_key() -> OpenAIError:
     )
 
 
-async def current_caller(request: Request, session: SessionDep) -> Caller:
+async def current_caller(
+    request: Request, session: SessionDep, settings: SettingsDep, limiter: LimiterDep
+) -> Caller:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not accounts.looks_like_api_key(token):
@@ -59,6 +61,7 @@ async def current_caller(request: Request, session: SessionDep) -> Caller:
     user, key = found
     request.state.user = RequestUser.of(user)  # errors from here on are in the owner's language
     structlog.contextvars.bind_contextvars(user_id=user.id, api_key_id=key.id)
+    await limiter.hit(settings.rate_limit_api_user, "api-user", user.id)  # as every studio request
     return Caller(user, key)
 
 
