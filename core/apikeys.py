@@ -7,7 +7,8 @@ in UTC for someone without one) and its spend is read from the ledger, never fro
 
 - a turn whose reservation is settled counts what the ledger charged;
 - a turn whose reservation is still held counts the held amount;
-- a turn not yet reserved (its workflow is starting) counts the most it may cost.
+- a turn not yet reserved (its workflow is starting) counts the most it may cost, for at most
+  ``UNRESERVED_GRACE`` (so a turn whose workflow never started cannot hold the budget forever).
 
 New turns take the family's row lock (``SELECT … FOR UPDATE``) before they are counted, so
 concurrent requests of one family cannot both spend the same remainder.
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import CreatedApiKey, create_api_key
@@ -30,6 +31,9 @@ from core.models.base import utcnow
 from core.subscriptions import ensure_current_period
 
 RESERVATION_KEY_PREFIX = "chat-turn-"  # ChatTurnWorkflow's reservation key: chat-turn-<turn id>
+# A turn reserves milliseconds after its row is committed; one with no reservation after this
+# never got its workflow (the API process died in between) and stops counting against the budget.
+UNRESERVED_GRACE = timedelta(minutes=10)
 
 
 class ApiKeyNotFound(NotFound):
@@ -169,7 +173,12 @@ _RUNNING = (JobStatus.pending.value, JobStatus.running.value)
 def _spend_query() -> Any:
     held = case(
         (_reservation.status == ReservationStatus.reserved.value, _reservation.amount),
-        ((_reservation.id.is_(None)) & Job.status.in_(_RUNNING), ApiTurn.max_studio_tokens),
+        (
+            _reservation.id.is_(None)
+            & Job.status.in_(_RUNNING)
+            & (ApiTurn.created_at > bindparam("unreserved_since")),
+            ApiTurn.max_studio_tokens,
+        ),
         else_=0,
     )
     charged = case(
@@ -198,11 +207,12 @@ _SPEND = _spend_query()
 async def family_spend(
     session: AsyncSession, user_id: str, family_id: str, now: datetime | None = None
 ) -> FamilySpend:
+    now = now or utcnow()
     start, end = await budget_window(session, user_id, now)
     query = _SPEND.where(
         ApiTurn.family_id == family_id, ApiTurn.created_at >= start, ApiTurn.created_at < end
     )
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(query, {"unreserved_since": now - UNRESERVED_GRACE})).all()
     return FamilySpend(start, end, [ModelSpend(*(r[0], int(r[1]), *(int(v) for v in r[2:]))) for r in rows])
 
 
