@@ -10,15 +10,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from temporalio.client import Client
 
 from api.chat.turns import DEFAULT_OUTPUT_TOKENS, launch
-from api.deps import SessionDep, StateDep, TemporalDep
+from api.deps import AppState, SessionDep, StateDep, TemporalDep
 from api.openai.errors import OpenAIError, invalid
 from api.openai.keys import Caller, CallerDep, KeyLimits, KeyLimitsDep
 from api.openai.schemas import CompletionRequest, parse_completion
 from api.openai.stream import Answer, TurnEvents, collect, sse, stopper, turn_error
 from core import apiturns, chat
-from core.catalog import MODELS, ModelInfo, available_models, estimate_input_tokens, offered_model
+from core.catalog import ModelInfo, available_models, estimate_input_tokens, offered_model
 from core.errors import AppError
 from core.settings import Settings
 
@@ -50,16 +51,14 @@ async def get_model(model_id: str, caller: CallerDep, state: StateDep) -> dict[s
 def _model(model_id: str, caller: Caller, settings: Settings) -> ModelInfo:
     try:
         model = offered_model(model_id, settings)
-    except AppError:
-        model = None
-    if model is None or model.id not in MODELS:
+    except AppError:  # unknown, provider switched off, or retired
         raise OpenAIError(
             404,
             "The model '{model}' does not exist or you do not have access to it.",
             code="model_not_found",
             param="model",
             model=model_id,
-        )
+        ) from None
     if not allowed(caller, model.id):
         raise OpenAIError(
             403,
@@ -128,8 +127,8 @@ async def chat_completions(
 
 
 async def _answer(
-    state: Any,
-    client: Any,
+    state: AppState,
+    client: Client,
     caller: Caller,
     limits: KeyLimits,
     asked: CompletionRequest,
