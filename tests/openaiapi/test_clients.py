@@ -31,7 +31,7 @@ async def test_litellm_sdk_with_an_openai_model_against_our_base_url(
 
     user: KeyUser = await key_user()
     common = {"api_base": f"{api_url}/openai/v1", "api_key": user.key, "num_retries": 0}
-    for model in ("openai/gpt-5-mini", "openai/claude-haiku-4-5"):
+    for model in ("openai/claude-haiku-4-5",):  # an Anthropic model, answered in OpenAI's format
         whole = await litellm.acompletion(model=model, messages=ASK, max_tokens=200, **common)
         assert ARABIC.search(whole.choices[0].message.content)
         settled = await reservation(db, turn_id_of(whole.id))
@@ -51,7 +51,7 @@ async def test_litellm_sdk_with_an_openai_model_against_our_base_url(
 async def test_two_api_processes_enforce_one_rpm_limit(
     key_user: Any, settings: Settings, api_url: str, tmp_path: Path
 ) -> None:
-    user: KeyUser = await key_user(rpm_limit=3)
+    user: KeyUser = await key_user(rpm_limit=2)
     port = free_port()
     with pulse_process(["api"], settings_env(settings, http_port=port), tmp_path / "api.log"):
         other_url = f"http://127.0.0.1:{port}"
@@ -59,14 +59,14 @@ async def test_two_api_processes_enforce_one_rpm_limit(
         here, there = user.sdk, sdk_for(other_url, user.key)
         try:
             outcomes: list[str] = []
-            for sdk in (here, there, here, there, here):
+            for sdk in (here, there, here, there):
                 try:
                     await sdk.chat.completions.create(model="gpt-5-mini", messages=ASK, max_tokens=64)
                     outcomes.append("ok")
                 except openai.RateLimitError as error:
                     assert error.code == "rate_limit_exceeded"
                     outcomes.append("limited")
-            assert outcomes == ["ok", "ok", "ok", "limited", "limited"]
+            assert outcomes == ["ok", "ok", "limited", "limited"]
         finally:
             await there.close()
     await asyncio.sleep(0)
