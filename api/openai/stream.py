@@ -145,8 +145,12 @@ DONE_FRAME = b"data: [DONE]\n\n"
 
 
 async def collect(events: TurnEvents, first: StreamEvent, answer: Answer) -> str:
-    """The whole reply (a retried attempt starts the text over); raises the turn's error."""
+    """The whole reply (a retried attempt starts the text over); raises the turn's error.
+
+    A retry that only finds the reply already stored (its attempt's completion was lost) sends
+    ``restart`` and no text: the text before it was the whole reply, so it is kept."""
     parts: list[str] = []
+    before_restart: list[str] = []
     event: StreamEvent | None = first
     while True:
         if event is None:
@@ -154,12 +158,12 @@ async def collect(events: TurnEvents, first: StreamEvent, answer: Answer) -> str
         elif event.type == "delta":
             parts.append(str(event.data.get("text", "")))
         elif event.type == "restart":
-            parts.clear()
+            before_restart, parts = parts or before_restart, []
         elif event.type == "usage":
             answer.usage = dict(event.data)
         elif event.type == "done":
             answer.usage = answer.usage or dict(event.data.get("usage") or {})
-            return "".join(parts)
+            return "".join(parts or before_restart)
         elif event.type == "error":
             raise turn_error(event.data)
         event = await events.next()

@@ -131,3 +131,34 @@ async def test_a_client_leaving_mid_stream_is_billed_for_what_it_received(
     assert calls["openai"]["disconnects"] == 1, calls
     usage = await user.usage()
     assert usage["studio_tokens_used"] == settled.charged and usage["studio_tokens_held"] == 0
+
+
+async def test_a_provider_retry_mid_reply_whole_answer_starts_over_stream_says_interrupted(
+    key_user: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    user: KeyUser = await key_user(locale="en")
+    clean = await user.sdk.chat.completions.create(model="claude-haiku-4-5", messages=ASK, max_tokens=200)
+    await emulator.fault(
+        provider="anthropic", kind="stream_error", count=1, after_tokens=3, model="claude-haiku-4-5"
+    )
+    retried = await user.sdk.chat.completions.create(model="claude-haiku-4-5", messages=ASK, max_tokens=200)
+    assert retried.choices[0].message.content == clean.choices[0].message.content  # not the broken attempt's
+    assert (await reservation(db, retried.id.removeprefix("chatcmpl-"))).charged == (
+        retried.usage.model_extra["studio_tokens"] if retried.usage and retried.usage.model_extra else -1
+    )
+
+    await emulator.fault(
+        provider="anthropic", kind="stream_error", count=1, after_tokens=3, model="claude-haiku-4-5"
+    )
+    stream = await user.sdk.chat.completions.create(
+        model="claude-haiku-4-5", messages=ASK, max_tokens=200, stream=True
+    )
+    with pytest.raises(openai.APIError) as interrupted:
+        async for _chunk in stream:
+            pass
+    assert "interrupted" in interrupted.value.message
+    for _ in range(200):
+        if (await tokens(db, user.me.user_id)).reserved == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert (await tokens(db, user.me.user_id)).reserved == 0
