@@ -17,11 +17,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.attachments import Attachments
 from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
+from activities.openai_turns import load_api_turn
+from core.apiturns import store_api_reply, stored_api_reply
 from core.catalog import MODELS, resolve_model, studio_tokens
 from core.chat import (
     ReplyRecord,
@@ -63,6 +66,7 @@ class StreamInput:
     max_output_tokens: int
     moderate: bool
     outage_budget_s: float = 120.0  # infrastructure errors are ridden out this long
+    stateless: bool = False  # an OpenAI-API turn: its request is in api_turns, no conversation
 
 
 @dataclass
@@ -98,6 +102,7 @@ class FinishStoppedInput:
     turn_id: str
     key: str  # the reservation's
     model: str = ""
+    stateless: bool = False
 
 
 @dataclass
@@ -170,17 +175,25 @@ class ChatActivities:
                 return StreamResult(kept.input_tokens, kept.output_tokens, 0, kept.studio_tokens, False)
             await self.bus.publish(data.turn_id, "restart", {"attempt": attempt})
         model = resolve_model(data.model, self.settings)
+        request: ChatRequest | None = None
+        budget = model.context_window - data.max_output_tokens
         async with self.db.reader() as session:
-            budget = model.context_window - data.max_output_tokens
-            messages = await turn_messages(session, data.turn_id, budget)
+            if data.stateless:
+                request, messages = await load_api_turn(
+                    session, data.turn_id, data.model, data.max_output_tokens
+                )
+                if request is None:  # stored by an earlier attempt whose completion was lost
+                    return await self._stored_result(session, data.turn_id)
+            else:
+                messages = await turn_messages(session, data.turn_id, budget)
         if data.moderate and not progress.moderated:  # a retry doesn't ask again
             await self._moderate(messages[-1][1])
             progress.moderated = True
         try:
             images: tuple[ImagePart, ...] = ()
-            if self.attachments is not None:
+            if self.attachments is not None and not data.stateless:
                 messages, images = await self.attachments.prepare(data.turn_id, messages, budget)
-            return await self._stream(data, messages, attempt, images)
+            return await self._stream(data, messages, attempt, images, request)
         except ApplicationError as error:
             if error.type == "provider_retryable":
                 progress.provider_failures += 1
@@ -211,11 +224,12 @@ class ChatActivities:
         messages: list[tuple[str, str]],
         attempt: int,
         images: tuple[ImagePart, ...] = (),
+        request: ChatRequest | None = None,
     ) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
         cancels the activity; the last two keep what was received. A cancel that is not a
         Stop (this attempt's heartbeat timed out and a newer attempt runs) drops everything."""
-        request = ChatRequest(
+        request = request or ChatRequest(
             model=data.model,
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
@@ -288,9 +302,16 @@ class ChatActivities:
         model = resolve_model(data.model, self.settings)
         charged = studio_tokens(model, usage.input_tokens, usage.output_tokens)
         record = ReplyRecord(text, usage.input_tokens, usage.output_tokens, charged, stopped)
+        store = store_api_reply if data.stateless else store_reply
         async with self.db.session() as session:
-            await store_reply(session, data.turn_id, record)
+            await store(session, data.turn_id, record)
         return StreamResult(usage.input_tokens, usage.output_tokens, usage.cached_tokens, charged, stopped)
+
+    async def _stored_result(self, session: AsyncSession, turn_id: str) -> StreamResult:
+        reply = await stored_api_reply(session, turn_id)
+        if reply is None:
+            raise ApplicationError("the API turn has neither a request nor a reply", type="provider_rejected")
+        return StreamResult(reply.input_tokens, reply.output_tokens, 0, reply.studio_tokens, reply.stopped)
 
     @activity.defn(name="chat.settle")
     async def settle(self, data: SettleReplyInput) -> None:
@@ -315,8 +336,9 @@ class ChatActivities:
         stored, else store an empty stopped reply and release the reservation. Reading the
         database, not the activity's result, matters: when the result and the cancel reach the
         workflow in one task, the SDK raises the cancel and the result is lost to the workflow."""
+        stored, store = (stored_api_reply, store_api_reply) if data.stateless else (stored_reply, store_reply)
         async with self.db.reader() as session:
-            reply = await stored_reply(session, data.turn_id)
+            reply = await stored(session, data.turn_id)
         if reply is not None:
             await self.settle(
                 SettleReplyInput(
@@ -332,7 +354,7 @@ class ChatActivities:
             return FinishStoppedResult(reply.studio_tokens, reply.stopped)
         await self.ledger.release(ReleaseInput(key=data.key))
         async with self.db.session() as session:
-            await store_reply(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
+            await store(session, data.turn_id, ReplyRecord("", 0, 0, 0, stopped=True))
         usage = {"input_tokens": 0, "output_tokens": 0, "studio_tokens": 0}
         await self.bus.publish(data.turn_id, "done", {"stopped": True, "usage": usage})
         CHAT_TURNS.labels(_provider(data.model), data.model, "stopped").inc()

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
+from api.auth.apikeys import router as api_keys_router
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
@@ -18,6 +19,8 @@ from api.files.routes import router as files_router
 from api.health.routes import router as health_router
 from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
+from api.openai import MOUNT_PATH as OPENAI_PATH
+from api.openai import create_openai_app
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
         state.extras["storage"] = deps.storage
+        openai_app.state.pulse = state
         state.temporal.start(deps if run_worker else None)
         try:
             yield
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(chat_router)
     app.include_router(auth_router)
     app.include_router(auth_link_router)
+    app.include_router(api_keys_router)
     app.include_router(plans_router)
     app.include_router(usage_router)
     app.include_router(usage_admin_router)
@@ -79,6 +84,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(storage_router)
     app.include_router(files_router)
     app.include_router(files_page_router)
+    openai_app = create_openai_app()
+    app.mount(OPENAI_PATH, openai_app)
     return app
 
 

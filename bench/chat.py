@@ -88,6 +88,19 @@ def pulse_ttft(api_url: str, token: str) -> Ttft:
     return lambda c: first_delta(c, "POST", f"{api_url}/v1/chat/complete", body, b"event: delta", auth)
 
 
+def pulse_openai_ttft(api_url: str, key: str) -> Ttft:
+    """The same turn in OpenAI's wire format, through /openai/v1 with a personal key."""
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": 20,
+    }
+    auth = {"Authorization": f"Bearer {key}"}
+    return lambda c: first_delta(c, "POST", f"{api_url}/openai/v1/chat/completions", body, b'"content"', auth)
+
+
 LITELLM_KEY = "sk-bench-" + "0123456789abcdef" * 4
 
 
@@ -162,6 +175,35 @@ async def sign_in(stack: Stack, count: int) -> list[str]:
             tokens.append(issued.access_token)
     await db.dispose()
     return tokens
+
+
+async def personal_keys(stack: Stack, count: int) -> list[str]:
+    """``count`` more Creator-plan users, each with a personal API key."""
+    from datetime import UTC, datetime
+
+    from core import accounts
+    from core.db import Database
+    from core.subscriptions import set_plan
+
+    db = Database(stack.settings.database_url)
+    keys = []
+    async with db.session() as session:
+        for i in range(count):
+            user = await accounts.get_or_create_user(
+                session, f"bench-key-{time.time_ns()}-{i}@example.com", "ar"
+            )
+            await set_plan(
+                session,
+                user.id,
+                "creator",
+                datetime.now(UTC),
+                f"bench-{user.id}",
+                actor="bench",
+                reason="benchmark",
+            )
+            keys.append((await accounts.create_api_key(session, user.id, "bench")).key)
+    await db.dispose()
+    return keys
 
 
 @contextlib.asynccontextmanager
@@ -312,7 +354,11 @@ async def run() -> None:
                 [pulse_ttft(stack.api_url, token) for token in tokens],
                 ("api", "worker", "temporal", "postgres", "redis", "emulator", "bench"),
             )
-            contenders = [pulse]
+            keys = await personal_keys(stack, CONCURRENCY)
+            pulse_openai = Contender(
+                "pulse-oai", [pulse_openai_ttft(stack.api_url, key) for key in keys], pulse.processes
+            )
+            contenders = [pulse, pulse_openai]
             if proxy is not None:
                 contenders.append(
                     Contender("litellm", [litellm_ttft(proxy[0])], ("litellm", "emulator", "bench"))
@@ -332,6 +378,7 @@ async def run() -> None:
                 f"({ROUNDS} rounds, the contenders taking turns)"
             )
             peaks = {"pulse": rss.get("api", 0) + rss.get("worker", 0)}
+            peaks["pulse-oai"] = peaks["pulse"]
             if proxy is not None:
                 peaks["litellm"] = peak_rss_mb(proxy[1].pid)
             for contender in contenders:

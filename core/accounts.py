@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import AppError, Forbidden, NotFound
 from core.i18n import normalize_locale
 from core.models import ApiKey, AuditLog, AuthSession, MagicLinkToken, Role, User
-from core.models.base import utcnow
+from core.models.base import new_id, utcnow
 from core.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -349,7 +349,15 @@ class CreatedApiKey:
 async def create_api_key(session: AsyncSession, user_id: str, name: str) -> CreatedApiKey:
     visible = API_KEY_PREFIX + secrets.token_hex(4)
     key = f"{visible}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(user_id=user_id, name=name.strip()[:100], prefix=visible, key_hash=hash_secret(key))
+    key_id = new_id()
+    row = ApiKey(
+        id=key_id,
+        user_id=user_id,
+        name=name.strip()[:100],
+        prefix=visible,
+        key_hash=hash_secret(key),
+        family_id=key_id,  # rotation keeps the family (core.apikeys)
+    )
     session.add(row)
     await session.flush()
     log.info("accounts.api_key_created", user_id=user_id, api_key_id=row.id)
@@ -388,6 +396,8 @@ async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[User, A
         return None
     user, row = found[0], found[1]
     now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:  # expired keys are refused like revoked ones
+        return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
         row.last_used_at = now
     return user, row

@@ -58,6 +58,9 @@ def fault_response(fault: Fault) -> JSONResponse:
     return error(fault.status or 500, headers=headers)
 
 
+IMAGE_TOKENS = 1600  # about a 1.15-megapixel image (width × height / 750)
+
+
 def block_text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -134,6 +137,7 @@ async def messages(request: Request) -> Response:
         limit=body["max_tokens"],
         schema=tool["input_schema"] if tool else None,
         images=image_blocks(users[-1]) if users else 0,
+        image_tokens=IMAGE_TOKENS * sum(image_blocks(m.get("content")) for m in body["messages"]),
     )
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
     if body.get("stream"):

@@ -62,6 +62,9 @@ def fault_response(fault: Fault) -> JSONResponse:
     return response
 
 
+IMAGE_TOKENS = 258  # Gemini's figure for an image up to 384 × 384
+
+
 def parts_text(content: Any) -> str:
     if not isinstance(content, dict):
         return ""
@@ -121,6 +124,7 @@ async def models(target: str, request: Request) -> Response:
         limit=int(limit) if limit is not None else None,
         schema=schema_of(config),
         images=inline_images(users[-1]) if users else 0,
+        image_tokens=IMAGE_TOKENS * sum(inline_images(c) for c in body["contents"]),
     )
     response_id = uuid.uuid4().hex[:20]
     if method == "streamGenerateContent":

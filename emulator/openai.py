@@ -75,6 +75,9 @@ def content_text(content: Any) -> str:
     return ""
 
 
+IMAGE_TOKENS = 85  # an image part at detail "low"
+
+
 def is_gpt5(model: str) -> bool:
     return model.startswith("gpt-5")
 
@@ -141,6 +144,7 @@ def compose(body: dict[str, Any]) -> text.Reply:
         limit=int(limit) if limit is not None else None,
         schema=schema_of(body),
         images=image_parts(users[-1]) if users else 0,
+        image_tokens=IMAGE_TOKENS * sum(image_parts(m.get("content")) for m in body["messages"]),
     )
 
 

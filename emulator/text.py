@@ -80,9 +80,11 @@ def compose(
     limit: int | None,
     schema: dict[str, Any] | None = None,
     images: int = 0,
+    image_tokens: int | None = None,
 ) -> Reply:
     """The reply to a request: same request, same reply. A reply to a message with image parts
-    first says how many images it saw (so a test can tell they arrived)."""
+    first says how many images it saw (so a test can tell they arrived). ``image_tokens``: what
+    the request's images count as input (each provider's per-image figure; else IMAGE_TOKENS each)."""
     seed = seed_of(model, texts, schema, images)
     arabic = is_arabic(last_user)
     if schema is not None:
@@ -93,11 +95,11 @@ def compose(
     truncated = limit is not None and len(chunks) > limit
     if limit is not None:
         chunks = chunks[: max(limit, 0)]
-    input_tokens = estimate_prompt(texts) + images * IMAGE_TOKENS
+    input_tokens = estimate_prompt(texts) + (images * IMAGE_TOKENS if image_tokens is None else image_tokens)
     return Reply(chunks=chunks, input_tokens=input_tokens, truncated=truncated)
 
 
-IMAGE_TOKENS = 258  # what Gemini counts per image (the emulator uses it for every provider)
+IMAGE_TOKENS = 258  # what Gemini counts per image (the default for a caller that gives no figure)
 
 
 def saw_images(count: int, arabic: bool) -> list[str]:

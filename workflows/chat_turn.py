@@ -84,6 +84,7 @@ class ChatTurnInput:
     bookkeeping_retry_cap_s: float = 10.0  # settings.chat_bookkeeping_retry_cap_seconds
     heartbeat_timeout_s: float = 5.0  # settings.chat_heartbeat_timeout_seconds
     outage_budget_s: float = 120.0  # settings.chat_outage_budget_seconds
+    stateless: bool = False  # an OpenAI-API turn: no stored conversation (core.apiturns)
 
 
 @dataclass
@@ -117,7 +118,14 @@ class ChatTurnWorkflow:
         try:
             result = await workflow.execute_activity_method(
                 ChatActivities.stream_reply,
-                StreamInput(data.turn_id, data.model, output_cap, data.moderate, data.outage_budget_s),
+                StreamInput(
+                    data.turn_id,
+                    data.model,
+                    output_cap,
+                    data.moderate,
+                    outage_budget_s=data.outage_budget_s,
+                    stateless=data.stateless,
+                ),
                 task_queue=data.stream_queue,
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=timedelta(seconds=data.heartbeat_timeout_s),
@@ -155,7 +163,7 @@ class ChatTurnWorkflow:
         finished: FinishStoppedResult = await _uncancellable(
             workflow.execute_local_activity_method(
                 ChatActivities.finish_stopped,
-                FinishStoppedInput(data.turn_id, key, data.model),
+                FinishStoppedInput(data.turn_id, key, data.model, data.stateless),
                 start_to_close_timeout=LEDGER_TIMEOUT,
                 retry_policy=self._retry,
             )

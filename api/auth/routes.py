@@ -14,9 +14,6 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, CurrentUser, RequestUser
 from api.auth.schemas import (
-    ApiKeyCreate,
-    ApiKeyCreated,
-    ApiKeyPublic,
     MagicLinkAccepted,
     MagicLinkRequest,
     RevokedCount,
@@ -298,19 +295,3 @@ async def sign_out_everywhere(
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
     await accounts.revoke_session(session, user.id, session_id)
-
-
-@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-async def create_api_key(body: ApiKeyCreate, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
-    created = await accounts.create_api_key(session, user.id, body.name)
-    return ApiKeyCreated(**ApiKeyPublic.model_validate(created.api_key).model_dump(), key=created.key)
-
-
-@router.get("/api-keys", response_model=list[ApiKeyPublic])
-async def list_api_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyPublic]:
-    return [ApiKeyPublic.model_validate(row) for row in await accounts.list_api_keys(session, user.id)]
-
-
-@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: str, user: CurrentUser, session: SessionDep) -> None:
-    await accounts.revoke_api_key(session, user.id, key_id)

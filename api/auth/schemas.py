@@ -57,7 +57,19 @@ class RevokedCount(BaseModel):
     revoked: int
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyLimitsIn(BaseModel):
+    """A key's limits (absent or null: no limit)."""
+
+    rpm_limit: int | None = Field(None, ge=1, le=100_000, description="requests per minute")
+    tpm_limit: int | None = Field(None, ge=1, le=100_000_000, description="provider tokens per minute")
+    monthly_budget: int | None = Field(
+        None, ge=1, le=10_000_000_000, description="studio tokens per plan period"
+    )
+    allowed_models: list[str] | None = Field(None, max_length=50, description="catalog model ids")
+    expires_at: datetime | None = None
+
+
+class ApiKeyCreate(ApiKeyLimitsIn):
     name: str = Field("", max_length=100)
 
 
@@ -69,7 +81,38 @@ class ApiKeyPublic(BaseModel):
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    family_id: str | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    monthly_budget: int | None = None
+    allowed_models: list[str] | None = None
+    expires_at: datetime | None = None
 
 
 class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="the full key: shown once, store it now")
+
+
+class ApiKeyModelUsage(BaseModel):
+    model: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    studio_tokens: int
+
+
+class ApiKeyUsage(BaseModel):
+    """A key's spend in the current budget window (its family's: rotation keeps the window)."""
+
+    api_key_id: str
+    family_id: str
+    period_start: datetime
+    period_end: datetime
+    monthly_budget: int | None
+    studio_tokens_used: int = Field(description="charged by the ledger")
+    studio_tokens_held: int = Field(description="reserved for requests still running")
+    remaining: int | None = Field(description="budget left (null: no budget)")
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    models: list[ApiKeyModelUsage]

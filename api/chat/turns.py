@@ -127,8 +127,11 @@ async def launch(
     cap: int,
     turn: chat.NewTurn,
     locale: str,
+    *,
+    stateless: bool = False,
 ) -> None:
-    """Commit the turn's rows, then start its workflow (eagerly, in this process)."""
+    """Commit the turn's rows, then start its workflow (eagerly, in this process).
+    ``stateless``: an OpenAI-API turn (no conversation; its request is in ``api_turns``)."""
     settings = state.settings
     # The request's own session (one connection per request): commit before the workflow
     # starts, since its activities read the turn from the database.
@@ -148,6 +151,7 @@ async def launch(
         bookkeeping_retry_cap_s=settings.chat_bookkeeping_retry_cap_seconds,
         heartbeat_timeout_s=settings.chat_heartbeat_timeout_seconds,
         outage_budget_s=settings.chat_outage_budget_seconds,
+        stateless=stateless,
     )
     try:
         await client.start_workflow(

@@ -1,6 +1,6 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
-from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
+from core.models.accounts import ApiKey, ApiTurn, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
@@ -62,4 +62,5 @@ __all__ = [
     "FileStatus",
     "JobFile",
     "StoredFile",
+    "ApiTurn",
 ]

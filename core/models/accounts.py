@@ -5,8 +5,9 @@ Secrets (magic-link tokens, API keys) are stored only as sha256 hashes."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, UTCDateTime, id_column, utcnow
@@ -61,6 +62,41 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Limits set by the owner (None: no limit). A rotated key keeps them and its family: the
+    # first key's id, which the monthly budget window is counted over (core.apikeys).
+    family_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    monthly_budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # studio tokens
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ApiTurn(Base):
+    """A chat turn asked through the OpenAI-compatible API (its job row has the same id): which
+    key asked, the request while it runs (cleared once answered: no stored conversation), the
+    most it may cost (counted against the key's budget until the ledger holds it) and its usage."""
+
+    __tablename__ = "api_turns"
+    __table_args__ = (Index("ix_api_turns_family_created", "family_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    api_key_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False
+    )
+    family_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    model: Mapped[str] = mapped_column(String(64), nullable=False)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    max_studio_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    studio_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    stopped: Mapped[bool | None] = mapped_column(nullable=True)  # None until the reply is stored
+    end_user: Mapped[str] = mapped_column(String(256), default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class EmailDelivery(Base):

@@ -86,7 +86,7 @@ def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
         }
         for image in message.images
     ]
-    return [*blocks, {"type": "text", "text": message.content}]
+    return [*blocks, {"type": "text", "text": message.content}] if message.content else blocks
 
 
 class AnthropicChat:
@@ -104,8 +104,11 @@ class AnthropicChat:
         }
         if system:
             params["system"] = system
-        if request.temperature is not None:  # newer SDKs dropped the keyword; the API still takes it
-            params["extra_body"] = {"temperature": request.temperature}
+        sampling = {"temperature": request.temperature, "top_p": request.top_p}
+        if any(v is not None for v in sampling.values()):  # newer SDKs dropped the keywords
+            params["extra_body"] = {k: v for k, v in sampling.items() if v is not None}
+        if request.stop:
+            params["stop_sequences"] = list(request.stop)
         if request.json_schema is not None:
             description = "Reply with JSON that matches this schema."
             params["tools"] = [

@@ -10,6 +10,7 @@ weigh ~100 MB of resident memory, and a process pays only for the providers it u
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -129,9 +130,7 @@ class LLMClient:
         model = self.resolve(request)
         capped = min(request.max_output_tokens, model.max_output_tokens)
         if capped != request.max_output_tokens:
-            request = ChatRequest(
-                request.model, request.messages, capped, request.json_schema, request.temperature
-            )
+            request = dataclasses.replace(request, max_output_tokens=capped)
         await self._load(model.provider)
         events = self.adapter(model.provider).stream(model, request)
         try:

@@ -115,6 +115,10 @@ class GoogleChat:
             config.system_instruction = system
         if request.temperature is not None:
             config.temperature = request.temperature
+        if request.top_p is not None:
+            config.top_p = request.top_p
+        if request.stop:
+            config.stop_sequences = list(request.stop)
         if request.json_schema is not None:
             config.response_mime_type = "application/json"
             config.response_json_schema = request.json_schema

@@ -86,6 +86,10 @@ class OpenAIChat:
         }
         if request.temperature is not None and not uses_completion_params(model.id):
             params["temperature"] = request.temperature
+        if request.top_p is not None and not uses_completion_params(model.id):
+            params["top_p"] = request.top_p
+        if request.stop:
+            params["stop"] = list(request.stop)
         if request.json_schema is not None:
             params["response_format"] = response_format(request.json_schema)
         return params
@@ -153,7 +157,7 @@ def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
     """Text, or text and ``image_url`` parts (data URLs) for a message with images."""
     if not message.images:
         return message.content
-    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
     parts += [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in message.images]
     return parts
 

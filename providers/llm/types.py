@@ -19,6 +19,13 @@ class ImagePart:
     def data_url(self) -> str:
         return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode()}"
 
+    @classmethod
+    def from_data_url(cls, url: str) -> ImagePart:
+        """``data:image/png;base64,AAAA`` → ImagePart("image/png", b"...")."""
+        header, _, data = url.partition(",")
+        media_type = header.removeprefix("data:").split(";", 1)[0] or "application/octet-stream"
+        return cls(media_type, base64.b64decode(data))
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -34,6 +41,8 @@ class ChatRequest:
     max_output_tokens: int
     json_schema: dict[str, Any] | None = None  # reply with a JSON instance of this schema
     temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()  # stop sequences
 
 
 @dataclass(frozen=True)

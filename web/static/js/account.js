@@ -2,7 +2,7 @@
 // Language switching is plain links (?lang=), saved on the user by the server.
 
 import { api } from "./api.js";
-import { formatWhen, t } from "./i18n.js";
+import { formatNumber, formatWhen, t } from "./i18n.js";
 import { ENDPOINTS } from "./endpoints.js";
 
 function row(label, detail, onRevoke) {
@@ -66,23 +66,39 @@ async function loadSessions() {
   );
 }
 
+// A key's spend this budget window (GET …/usage), from the template's translated patterns.
+async function usageLine(list, key) {
+  const usage = await api(`${ENDPOINTS.keys}/${key.id}/usage`);
+  const line = document.createElement("div");
+  line.className = "muted key-usage";
+  line.dataset.testid = "key-usage";
+  const pattern = usage.monthly_budget == null ? list.dataset.usage : list.dataset.budget;
+  const values = {
+    used: formatNumber(usage.studio_tokens_used),
+    budget: usage.monthly_budget == null ? "" : formatNumber(usage.monthly_budget),
+    requests: formatNumber(usage.requests),
+  };
+  line.textContent = pattern.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+  return line;
+}
+
 async function loadKeys() {
   const list = document.getElementById("keys-list");
   const body = await api(ENDPOINTS.keys);
   const keys = Array.isArray(body) ? body : body?.items ?? body?.keys ?? [];
-  fill(
-    list,
-    keys.map((key) =>
-      row(
-        key.name,
-        `${key.prefix ? `${key.prefix}… · ` : ""}${t("Created {time}", { time: formatWhen(key.created_at) })}`,
-        async () => {
-          await api(`${ENDPOINTS.keys}/${key.id}`, { method: "DELETE" });
-          await loadKeys();
-        },
-      ),
+  const rows = keys.map((key) =>
+    row(
+      key.name,
+      `${key.prefix ? `${key.prefix}… · ` : ""}${t("Created {time}", { time: formatWhen(key.created_at) })}`,
+      async () => {
+        await api(`${ENDPOINTS.keys}/${key.id}`, { method: "DELETE" });
+        await loadKeys();
+      },
     ),
-    "No keys yet.",
+  );
+  fill(list, rows, "No keys yet.");
+  await Promise.all(
+    keys.map(async (key, index) => rows[index].firstChild.append(await usageLine(list, key))),
   );
 }
 
@@ -117,6 +133,7 @@ export function start({ signedIn }) {
   if (!signedIn) return;
   wireKeyForm();
   wireSignOut();
+  document.getElementById("openai-base-url").textContent = `${window.location.origin}/openai/v1`;
   loadSessions();
   loadKeys();
 }

@@ -1,0 +1,237 @@
+"""A turn's stream-bus events as OpenAI ``chat.completion.chunk`` SSE frames or one
+``chat.completion``.
+
+A provider attempt that is retried after part of its reply went out (the bus's ``restart``)
+cannot be taken back in OpenAI's format: a non-streaming answer simply starts over; a stream
+that already sent text ends with an error frame and the turn is stopped, so it is billed for
+no more than what was sent (the failed attempt is never billed: DESIGN "Streaming").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.openai.errors import OpenAIError, body
+from core.i18n import translate
+from providers.streams import StreamBus, StreamEvent
+
+KEEPALIVE_MS = 5000
+_background: set[asyncio.Task[None]] = set()
+
+# A turn's error codes (ChatActivities.fail) as OpenAI errors: status, type, code.
+TURN_ERRORS: dict[str, tuple[int, str, str]] = {
+    "quota_exceeded": (429, "insufficient_quota", "insufficient_quota"),
+    "moderation_blocked": (400, "invalid_request_error", "content_policy_violation"),
+    "model_unavailable": (503, "server_error", "model_unavailable"),
+    "unavailable": (503, "server_error", "service_unavailable"),
+}
+
+
+def turn_error(data: dict[str, Any]) -> OpenAIError:
+    """The turn's ``error`` event (its message is already in the owner's language)."""
+    code = str(data.get("code") or "provider_error")
+    status, kind, openai_code = TURN_ERRORS.get(code, (502, "server_error", code))
+    headers = {"x-should-retry": "false"} if kind == "insufficient_quota" else None
+    message = str(data.get("message") or "The model could not answer right now. Please try again.")
+    return OpenAIError(status, message, type=kind, code=openai_code, headers=headers)
+
+
+class TurnEvents:
+    """The turn's events in order; ``None`` when nothing came for ``KEEPALIVE_MS``."""
+
+    def __init__(self, bus: StreamBus, turn_id: str) -> None:
+        self.bus, self.turn_id = bus, turn_id
+        self.cursor: str | None = None
+        self.pending: list[StreamEvent] = []
+
+    async def next(self) -> StreamEvent | None:
+        if not self.pending:
+            self.pending = await self.bus.read(self.turn_id, self.cursor, block_ms=KEEPALIVE_MS)
+            if not self.pending:
+                return None
+        event = self.pending.pop(0)
+        self.cursor = event.id
+        return event
+
+    async def first(self) -> StreamEvent:
+        """The first event that decides the answer's status: text, or the end of the turn."""
+        while True:
+            event = await self.next()
+            if event is not None and event.type != "restart":
+                return event
+
+
+@dataclass
+class Answer:
+    """What a completion reports: the turn's id and model, its output cap and, at the end, usage."""
+
+    turn_id: str
+    model: str
+    cap: int
+    created: int = field(default_factory=lambda: int(time.time()))
+    usage: dict[str, int] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"chatcmpl-{self.turn_id}"
+
+    def finish_reason(self) -> str:
+        output = (self.usage or {}).get("output_tokens", 0)
+        return "length" if output >= self.cap else "stop"
+
+    def usage_out(self) -> dict[str, Any]:
+        usage = self.usage or {}
+        prompt, completion = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "studio_tokens": usage.get("studio_tokens", 0),  # what the plan was charged
+        }
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        frame = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+        return data_frame(frame)
+
+    def usage_chunk(self) -> bytes:
+        frame = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": self.usage_out(),
+        }
+        return data_frame(frame)
+
+    def completion(self, text: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "finish_reason": self.finish_reason(),
+                    "logprobs": None,
+                }
+            ],
+            "usage": self.usage_out(),
+        }
+
+
+def data_frame(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+DONE_FRAME = b"data: [DONE]\n\n"
+
+
+async def collect(events: TurnEvents, first: StreamEvent, answer: Answer) -> str:
+    """The whole reply (a retried attempt starts the text over); raises the turn's error.
+
+    A retry that only finds the reply already stored (its attempt's completion was lost) sends
+    ``restart`` and no text: the text before it was the whole reply, so it is kept."""
+    parts: list[str] = []
+    before_restart: list[str] = []
+    event: StreamEvent | None = first
+    while True:
+        if event is None:
+            pass
+        elif event.type == "delta":
+            parts.append(str(event.data.get("text", "")))
+        elif event.type == "restart":
+            before_restart, parts = parts or before_restart, []
+        elif event.type == "usage":
+            answer.usage = dict(event.data)
+        elif event.type == "done":
+            answer.usage = answer.usage or dict(event.data.get("usage") or {})
+            return "".join(parts or before_restart)
+        elif event.type == "error":
+            raise turn_error(event.data)
+        event = await events.next()
+
+
+async def sse(
+    events: TurnEvents,
+    first: StreamEvent,
+    answer: Answer,
+    *,
+    include_usage: bool,
+    locale: str,
+    stop: Callable[[], Awaitable[None]],
+    on_usage: Callable[[dict[str, int]], Awaitable[None]],
+) -> AsyncIterator[bytes]:
+    """SSE frames until ``[DONE]``; a client that leaves early stops the turn (billed for what
+    it received, like Stop)."""
+    finished = False
+    try:
+        yield answer.chunk({"role": "assistant", "content": ""})
+        sent = False
+        event: StreamEvent | None = first
+        while True:
+            if event is None:
+                yield b": keepalive\n\n"
+            elif event.type == "delta":
+                sent = True
+                yield answer.chunk({"content": str(event.data.get("text", ""))})
+            elif event.type == "restart" and sent:
+                finished = True
+                await stop()
+                message = translate("The model's reply was interrupted. Please try again.", locale)
+                yield data_frame(body(message, "server_error", "stream_interrupted", None))
+                return
+            elif event.type == "usage":
+                answer.usage = dict(event.data)
+            elif event.type == "done":
+                finished = True
+                answer.usage = answer.usage or dict(event.data.get("usage") or {})
+                yield answer.chunk({}, answer.finish_reason())
+                if include_usage:
+                    yield answer.usage_chunk()
+                yield DONE_FRAME
+                await on_usage(answer.usage)
+                return
+            elif event.type == "error":
+                finished = True
+                error = turn_error(event.data)
+                yield data_frame(body(error.message, error.type, error.code, None))
+                return
+            event = await events.next()
+    finally:
+        if not finished:  # the client went away: stop the turn off this (cancelled) task
+            _in_background(stop())
+
+
+def stopper(bus: StreamBus, client: Client, turn_id: str, workflow_id: str) -> Callable[[], Awaitable[None]]:
+    """Stop's two paths: the fast one over the bus, the durable one by cancelling the workflow."""
+
+    async def stop() -> None:
+        await bus.request_stop(turn_id)
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(workflow_id).cancel()
+
+    return stop
+
+
+def _in_background(work: Awaitable[None]) -> None:
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
