@@ -142,4 +142,4 @@ async def test_a_huge_history_cursor_is_a_422_not_a_500(sign_in: Callable[..., A
     me = await sign_in()
     response = await me.client.get("/v1/usage/history", params={"before": "1056955967466078339072"})
     assert response.status_code == 422 and response.json()["code"] == "validation_error"
-    assert json.loads(response.text)["fields"][0]["field"] == "before"
+    assert json.loads(response.text)["fields"][0]["field"].endswith("before")
