@@ -26,8 +26,8 @@ from core.accounts import grant_role
 from core.settings import Settings
 from tests.conftest import SignedIn, serve_app
 
-ROLE_BUDGET_S = 15  # schemathesis --max-time per role (the two roles run side by side)
-HARD_LIMIT_S = ROLE_BUDGET_S + 40  # start-up (~5-10 s), schema load, a slow exit; then killed
+ROLE_BUDGET_S = 12  # schemathesis --max-time per role (the two roles run side by side)
+HARD_LIMIT_S = ROLE_BUDGET_S + 33  # start-up (~5-10 s), schema load, a slow exit; then killed
 SUMMARY = re.compile(r"^=+ (?P<outcome>.+) in [0-9.]+s =+$", re.MULTILINE)
 UNLIMITED = "1000000/minute"
 # Operations that end the caller's own sign-in: fuzzing them first would turn every later case
