@@ -32,7 +32,7 @@ async def test_opening_the_link_uses_nothing_and_the_button_signs_in(http: httpx
     signed = await follow_link(http, link)
     assert signed.status_code == 303 and signed.headers["location"] == "/chat"
     assert "pulse_session=" in "".join(signed.headers.get_list("set-cookie"))
-    again = await http.get(link_path(link))  # now used: a page offering a new link
+    again = await http.get(link_path(link) + "&lang=en")  # now used: a page offering a new link
     assert again.status_code == 400 and f'value="{email}"' in again.text
     assert 'data-testid="signin-notice"' in again.text and "Send me a new link" in again.text
 

@@ -26,8 +26,8 @@ from core.accounts import grant_role
 from core.settings import Settings
 from tests.conftest import SignedIn, serve_app
 
-ROLE_BUDGET_S = 15  # schemathesis --max-time per role (the two roles run side by side)
-HARD_LIMIT_S = ROLE_BUDGET_S + 40  # start-up (~5-10 s), schema load, a slow exit; then killed
+ROLE_BUDGET_S = 12  # schemathesis --max-time per role (the two roles run side by side)
+HARD_LIMIT_S = ROLE_BUDGET_S + 33  # start-up (~5-10 s), schema load, a slow exit; then killed
 SUMMARY = re.compile(r"^=+ (?P<outcome>.+) in [0-9.]+s =+$", re.MULTILINE)
 UNLIMITED = "1000000/minute"
 # Operations that end the caller's own sign-in: fuzzing them first would turn every later case
@@ -142,4 +142,4 @@ async def test_a_huge_history_cursor_is_a_422_not_a_500(sign_in: Callable[..., A
     me = await sign_in()
     response = await me.client.get("/v1/usage/history", params={"before": "1056955967466078339072"})
     assert response.status_code == 422 and response.json()["code"] == "validation_error"
-    assert json.loads(response.text)["fields"][0]["field"] == "before"
+    assert json.loads(response.text)["fields"][0]["field"].endswith("before")

@@ -143,7 +143,8 @@ async def sign_in_tab(tab: Page, web_url: str) -> SignInTab:
         async with httpx.AsyncClient(base_url=web_url, timeout=30) as anonymous:
             link = await request_link(anonymous, email, locale)
         assert link.startswith(web_url), link
-        await tab.goto(link)
+        await tab.goto(link)  # the link's page (a GET signs nobody in) …
+        await tab.get_by_test_id("signin-link-submit").click()  # … and its button
         await tab.wait_for_load_state("networkidle")
         return email
 
