@@ -14,6 +14,7 @@ from api.deps import LocaleDep, ScannerDep, SessionDep, StateDep, StorageDep, Te
 from api.files import schemas
 from api.jobs.routes import absolute
 from core import files, jobs
+from core.errors import Unavailable
 from core.models import FilePurpose, FileStatus, JobStatus, StoredFile
 from core.settings import Settings
 from providers.scanner import ScannerUnavailable
@@ -129,7 +130,12 @@ async def complete_upload(
             session, job_id=row.id, user_id=row.user_id, kind="file_scan", workflow_id=workflow_id
         )
         await session.commit()
-        await start_scan_workflow(client, state.settings, row, locale)
+        try:
+            await start_scan_workflow(client, state.settings, row, locale)
+        except Exception:  # Temporal unreachable: the file waits for a repeated complete
+            row.status = FileStatus.pending.value
+            await session.commit()
+            raise Unavailable() from None
     return file_out(row, locale)
 
 

@@ -77,6 +77,13 @@ async def test_local_backend_operations(local_storage: LocalStorage) -> None:
 
 async def test_s3_backend_operations(s3_storage: S3Storage) -> None:
     await exercise(s3_storage)
+    key = object_key("u1", "test", os.urandom(4).hex(), "secret.txt")
+    await s3_storage.put(ASSETS, key, b"x", "text/plain")
+    copy = key + ".copy"
+    await s3_storage.copy(ASSETS, key, ASSETS, copy)
+    for written in (key, copy):  # every write is encrypted at rest
+        head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=written)
+        assert head["ServerSideEncryption"] == "AES256"
 
 
 async def post_form(url: str, fields: dict[str, str], body: bytes, content_type: str) -> httpx.Response:

@@ -9,15 +9,20 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.worker import Replayer
 
 import worker as worker_module
+from activities.storage import FileActivities, FileSweepInput
 from core.settings import Settings
+from providers.scanner import ClamdScanner
 from providers.storage import ASSETS, QUARANTINE, LocalStorage
 from providers.storage.s3 import S3Storage
 from tests.conftest import SignedIn, serve_app
 from tests.storage.conftest import s3_settings
-from tests.storage.helpers import CUSTOM_MARKER, EICAR, PE_HEADER, create, png_bytes, upload
+from tests.storage.helpers import CUSTOM_MARKER, EICAR, PE_HEADER, create, png_bytes, post_form, upload
 from workflows import BACKGROUND
+from workflows.file_scan import FileScanWorkflow
+from workflows.file_sweeper import ensure_file_sweeper_schedule
 
 SignIn = Callable[..., Awaitable[SignedIn]]
 pytestmark = pytest.mark.usefixtures("clamd")
@@ -27,8 +32,15 @@ def local(settings: Settings) -> LocalStorage:
     return LocalStorage(settings.storage_dir, settings.secret_key.get_secret_value())
 
 
+async def replays(client: Client, workflow_id: str) -> None:
+    """The recorded history replays on today's code (a change that breaks running scans fails)."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    replayer = Replayer(workflows=[FileScanWorkflow], data_converter=client.data_converter)
+    await replayer.replay_workflow(history)
+
+
 async def test_an_image_is_scanned_promoted_downloaded_and_deleted(
-    sign_in: SignIn, settings: Settings
+    sign_in: SignIn, settings: Settings, client: Client
 ) -> None:
     me = await sign_in()
     image = png_bytes()
@@ -57,6 +69,7 @@ async def test_an_image_is_scanned_promoted_downloaded_and_deleted(
     stored_key = f"u/{me.user_id}/file/{done.file_id}/png"
     assert await store.exists(ASSETS, stored_key) and not await store.exists(QUARANTINE, stored_key)
 
+    await replays(client, f"file-{done.file_id}")
     listed = (await me.client.get("/v1/files")).json()
     assert [f["id"] for f in listed] == [done.file_id]
     assert (await me.client.delete(f"/v1/files/{done.file_id}")).status_code == 204
@@ -68,7 +81,7 @@ async def test_an_image_is_scanned_promoted_downloaded_and_deleted(
     ("body", "signature"), [(EICAR, "Pulse.Test.EICAR"), (b"notes " + CUSTOM_MARKER, "Pulse.Test.Custom")]
 )
 async def test_malware_is_rejected_deleted_and_the_reason_shown_in_arabic(
-    sign_in: SignIn, settings: Settings, body: bytes, signature: str
+    sign_in: SignIn, settings: Settings, client: Client, body: bytes, signature: str
 ) -> None:
     me = await sign_in(locale="ar")
     done = await upload(me.client, "eicar.txt", body, "text/plain")
@@ -80,6 +93,7 @@ async def test_malware_is_rejected_deleted_and_the_reason_shown_in_arabic(
     english = (await me.client.get(f"/v1/files/{done.file_id}", params={"lang": "en"})).json()
     assert english["reason"]["message"].startswith("This file contains malware")
     assert (await me.client.get(f"/v1/files/{done.file_id}/content")).json()["code"] == "file_not_ready"
+    await replays(client, f"file-{done.file_id}")
 
 
 async def test_bytes_that_are_not_the_declared_type_are_refused(sign_in: SignIn) -> None:
@@ -178,3 +192,26 @@ async def test_s3_upload_scan_and_a_body_larger_than_declared(
                 assert not await s3_storage.exists(QUARANTINE, f"u/{me.user_id}/file/{liar.file_id}/doc.pdf")
     finally:
         await deps.aclose()
+
+
+async def test_the_sweeper_expires_uploads_never_completed(
+    sign_in: SignIn, settings: Settings, worker: worker_module.WorkerDeps, client: Client
+) -> None:
+    me = await sign_in()
+    created = (await create(me.client, "never.txt", "text/plain", 5)).json()
+    await post_form(created["upload"], b"12345", "text/plain")  # uploaded, never completed
+    store = local(settings)
+    key = f"u/{me.user_id}/file/{created['file_id']}/never.txt"
+    assert await store.exists(QUARANTINE, key)
+    sweep = FileActivities(settings, worker.db, worker.bus, store, ClamdScanner(settings)).sweep
+    result = await sweep(FileSweepInput(pending_grace_seconds=0))
+    assert result.expired >= 1 and not await store.exists(QUARANTINE, key)
+    swept = (await me.client.get(f"/v1/files/{created['file_id']}", params={"lang": "en"})).json()
+    assert swept["status"] == "rejected" and swept["reason"]["code"] == "expired"
+    assert await ensure_file_sweeper_schedule(client, settings) in ("created", "updated")
+    description = await client.get_schedule_handle(
+        f"{settings.temporal_task_queue_prefix}files-sweeper"
+    ).describe()
+    assert (
+        description.schedule.spec.intervals[0].every.total_seconds() == settings.files_sweep_interval_seconds
+    )

@@ -19,7 +19,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 import worker as worker_module
 from activities.jobs import OutputRef, publish_progress
@@ -151,6 +151,12 @@ class Probe:
         handle = self.client.get_workflow_handle_for(PipelineProbeWorkflow.run, f"probe-{job_id}")
         return await handle.result()
 
+    async def replays(self, job_id: str) -> None:
+        """The saga's recorded history replays on today's code (determinism guard)."""
+        history = await self.client.get_workflow_handle(f"probe-{job_id}").fetch_history()
+        replayer = Replayer(workflows=[PipelineProbeWorkflow], data_converter=self.client.data_converter)
+        await replayer.replay_workflow(history)
+
     async def reservation(self, job_id: str) -> LedgerReservation:
         async with self.db.session() as session:
             query = select(LedgerReservation).where(LedgerReservation.key == f"probe-{job_id}:tokens")
@@ -213,6 +219,7 @@ async def test_a_job_polls_its_provider_stores_settles_and_streams_resumable_eve
     resumed = await read_events(me.client, f"/v1/jobs/{job_id}/events", last_event_id=stream.events[1].id)
     assert [e.id for e in resumed.events] == [e.id for e in stream.events[2:]]
 
+    await probe.replays(job_id)
     listed = (await me.client.get("/v1/jobs", params={"kind": "probe", "status": "succeeded"})).json()
     assert [j["id"] for j in listed] == [job_id]
     assert (await me.client.get("/v1/jobs", params={"status": "nonsense"})).status_code == 422
@@ -271,5 +278,6 @@ async def test_cancel_releases_cancels_the_provider_job_and_others_get_404(
     assert (await probe.reservation(job_id)).status == "released"
     body = (await me.client.get(f"/v1/jobs/{job_id}")).json()
     assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled"
+    await probe.replays(job_id)
     again = await me.client.post(f"/v1/jobs/{job_id}/cancel")  # a finished job keeps its outcome
     assert again.json()["status"] == "cancelled"
