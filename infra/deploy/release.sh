@@ -5,7 +5,8 @@
 #   SECURITY_GROUP=sg-... WORKER_GROUPS="interactive background documents media" \
 #   TEMPORAL_ADDRESS=... TEMPORAL_NAMESPACE=... TEMPORAL_API_KEY=... infra/deploy/release.sh
 #
-# 1. registers task definition revisions with the new image, PULSE_WORKER_DEPLOYMENT_NAME
+# 1. registers task definition revisions with the new image (every container of our
+#    repository: pulse, the backlog exporter), PULSE_WORKER_DEPLOYMENT_NAME
 #    (= the cluster) and PULSE_WORKER_BUILD_ID;
 # 2. runs `pulse migrate` as a one-off task and stops on a non-zero exit;
 # 3. starts the new version on each worker group's idle colour (blue/green) and rolls the API;
@@ -27,9 +28,9 @@ log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 # new_revision <task definition family or ARN> -> ARN of a revision running $IMAGE as $BUILD_ID
 new_revision() {
   aws ecs describe-task-definition --task-definition "$1" --query taskDefinition >"$WORK/current.json"
-  jq --arg image "$IMAGE" --arg build "$BUILD_ID" --arg deployment "$CLUSTER" '
+  jq --arg image "$IMAGE" --arg repo "${IMAGE%:*}" --arg build "$BUILD_ID" --arg deployment "$CLUSTER" '
     .containerDefinitions |= map(
-      if .name == "pulse" then
+      if (.image | startswith($repo + ":")) then
         .image = $image
         | .environment = ([(.environment // [])[]
             | select(.name != "PULSE_WORKER_BUILD_ID" and .name != "PULSE_WORKER_DEPLOYMENT_NAME")]
@@ -104,6 +105,8 @@ main() {
   done
   aws ecs update-service --cluster "$CLUSTER" --service api \
     --task-definition "$(new_revision "$(task_definition_of api)")" >/dev/null
+  aws ecs update-service --cluster "$CLUSTER" --service backlog-exporter \
+    --task-definition "$(new_revision "$(task_definition_of backlog-exporter)")" >/dev/null
   log "waiting for api ${started[*]} to be stable"
   if ! aws ecs wait services-stable --cluster "$CLUSTER" --services api "${started[@]}"; then
     log "not stable: scaling the new version down; the current version is unchanged"

@@ -4,8 +4,8 @@ server; `pulse migrate`, then `pulse api` and `pulse worker` as separate process
 configured only by environment variables. Email goes through SES (moto's server), the providers
 are the emulator at explicit base URLs. The workers join a Worker Deployment Version that is
 made current with the Temporal CLI, as deploy.yml does; /readyz must be green and one chat turn
-must stream through the processes, pinned to that version. The backlog exporter publishes to
-CloudWatch (moto) once.
+must stream through the processes, pinned to that version. One round of the backlog exporter
+(infra/docker/backlog_exporter.py) publishes the queues' backlog to CloudWatch (moto).
 
 S3: `storage_env` is the one env block for the storage branch's settings; it only passes the
 ones core/settings.py knows, so it switches itself on when storage lands (buckets are created
@@ -14,6 +14,7 @@ in moto here already)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import asyncpg
 import boto3
@@ -35,7 +37,7 @@ from temporalio.common import VersioningBehavior
 from core.chat import chat_turn_workflow_id
 from core.settings import Settings
 from tests.chat.helpers import Stream, read_events
-from tests.conftest import PG_ADMIN_DSN, free_port
+from tests.conftest import PG_ADMIN_DSN, free_port, make_settings
 from tests.processes import ROOT, pulse_process, wait_ready
 from workflows.client import binary
 
@@ -175,19 +177,24 @@ async def make_version_current(temporal_address: str, env: dict[str, str], timeo
         await asyncio.sleep(0.5)
 
 
-def run_exporter_once(env: dict[str, str], moto_url: str, log: Path) -> None:
-    exporter = ROOT / "infra" / "docker" / "backlog_exporter.py"
-    queues = [arg for q in ("interactive", "streams", "background") for arg in ("--queue", q)]
-    with log.open("ab") as handle:
-        subprocess.run(
-            [sys.executable, str(exporter), "--once", *queues],
-            env={**env, "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url},
-            cwd=ROOT,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            timeout=60,
-            check=True,
-        )
+def load_exporter() -> ModuleType:
+    """infra/docker/backlog_exporter.py (the image runs it as a script; not a package)."""
+    path = ROOT / "infra" / "docker" / "backlog_exporter.py"
+    spec = importlib.util.spec_from_file_location("backlog_exporter", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["backlog_exporter"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+async def export_backlog(client: Client, env: dict[str, str], moto_url: str) -> None:
+    """One round of the exporter (measure each queue on Temporal, publish to CloudWatch)."""
+    exporter = load_exporter()
+    settings = make_settings(temporal_task_queue_prefix=env["PULSE_TEMPORAL_TASK_QUEUE_PREFIX"])
+    backlogs = [await exporter.measure(client, settings, q) for q in ("interactive", "streams", "background")]
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_url, region_name=REGION, **aws_keys())
+    await asyncio.to_thread(exporter.publish, cloudwatch, backlogs)
 
 
 async def test_prod_processes_boot_and_serve_a_chat_turn(
@@ -222,9 +229,7 @@ async def test_prod_processes_boot_and_serve_a_chat_turn(
             url = f"http://127.0.0.1:{port}"
             await wait_ready(url, timeout=90)
             await make_version_current(temporal_address, env)
-            exporter = asyncio.create_task(
-                asyncio.to_thread(run_exporter_once, env, moto_url, tmp_path / "exporter.log")
-            )
+            exporter = asyncio.create_task(export_backlog(client, env, moto_url))
             stream, turn_id = await chat_turn_as_a_new_user(url, run)
             await exporter
             assert api.poll() is None
