@@ -15,6 +15,7 @@ from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
+from api.images.routes import router as images_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    app.include_router(images_router)
     return app
 
 
