@@ -24,6 +24,7 @@ from activities.accounts import AccountsActivities
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
+from activities.images import ImageActivities
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
@@ -31,6 +32,7 @@ from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
 from providers.email import build_email_provider
+from providers.images import ImageClient
 from providers.llm import LLMClient
 from providers.payments.hyperpay import HyperPayClient
 from providers.storage import Storage, build_storage
@@ -40,6 +42,7 @@ from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.images import ImageJobWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
@@ -72,7 +75,17 @@ class WorkerDeps:
         storage: Storage = self.extras["storage"]
         return storage
 
+    @property
+    def images(self) -> ImageClient:
+        """One image-provider client per process (built on first use)."""
+        if "images" not in self.extras:
+            self.extras["images"] = ImageClient(self.settings)
+        images: ImageClient = self.extras["images"]
+        return images
+
     async def aclose(self) -> None:
+        if "images" in self.extras:
+            await self.extras["images"].aclose()
         if "storage" in self.extras:
             await self.extras["storage"].aclose()
         if "hyperpay" in self.extras:
@@ -100,6 +113,7 @@ def workflow_classes() -> list[type]:
         CheckoutWorkflow,
         SubscriptionWorkflow,
         PurgeAuthWorkflow,
+        ImageJobWorkflow,
     ]
 
 
@@ -116,6 +130,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
+    images = ImageActivities(deps.settings, deps.db, deps.storage, deps.images, deps.llm, deps.bus)
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -138,6 +153,13 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.failure_notice,
         job_steps.step,
         job_steps.finish,
+        images.moderate,
+        images.generate,
+        images.submit,
+        images.poll,
+        images.cancel,
+        images.store,
+        images.finish,
     ]
 
 

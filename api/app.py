@@ -15,8 +15,9 @@ from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
-from api.jobs.routes import router as jobs_router
 from api.images.routes import router as images_router
+from api.images.webhooks import router as image_webhooks_router
+from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
         state.extras["storage"] = deps.storage
+        state.extras["images"] = deps.images
         state.temporal.start(deps if run_worker else None)
         try:
             yield
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(jobs_router)
     app.include_router(storage_router)
     app.include_router(images_router)
+    app.include_router(image_webhooks_router)
     return app
 
 

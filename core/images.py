@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select, update
@@ -15,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound, ValidationFailed
 from core.image_catalog import ImageModel
-from core.models import GalleryImage, ImagePrediction
-from core.models.base import utcnow
+from core.models import GalleryImage, ImagePrediction, WebhookEvent
+from core.models.base import new_id, utcnow
 
 THUMB_SIDE = 384
 MAX_PROMPT_CHARS = 4000
@@ -32,11 +33,10 @@ class ImageNotFound(NotFound):
 
 class InvalidImageRequest(ValidationFailed):
     code = "invalid_image_request"
-    message = "{detail}"
+    message = "This image request is not valid."
 
-    def __init__(self, detail: str, **params: object) -> None:
-        super().__init__(None, detail=detail, **params)
-        self.detail = detail
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message, **params)  # the English msgid, translated when answered
 
 
 class InvalidImageFile(ValidationFailed):
@@ -215,3 +215,34 @@ async def record_prediction(
 async def workflow_for_prediction(session: AsyncSession, prediction_id: str) -> str | None:
     query = select(ImagePrediction.workflow_id).where(ImagePrediction.prediction_id == prediction_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def record_webhook(
+    session: AsyncSession, webhook_id: str, prediction_id: str, status: str, payload: dict[str, Any]
+) -> bool:
+    """Record a verified webhook once (``webhook_events``, deduplicated by its ``webhook-id``);
+    False for a delivery seen before (its delivery count goes up)."""
+    dedupe_key = f"replicate:{webhook_id}"
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {
+        "id": new_id(),
+        "provider": "replicate",
+        "dedupe_key": dedupe_key,
+        "type": status[:32],
+        "provider_payment_id": prediction_id[:64],
+        "payload": payload,
+        "deliveries": 1,
+        "received_at": utcnow(),
+    }
+    inserted = await session.execute(
+        insert(WebhookEvent).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    if inserted.rowcount:  # type: ignore[attr-defined]
+        return True
+    await session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.dedupe_key == dedupe_key)
+        .values(deliveries=WebhookEvent.deliveries + 1)
+    )
+    return False

@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     replicate_api_token: SecretStr = SecretStr(DEV_PROVIDER_KEY)
     replicate_base_url: str = ""
     replicate_enabled: bool = True
-    replicate_webhook_url: str = ""  # defaults to <public_url>/v1/webhooks/replicate
+    replicate_webhooks: bool = True  # ask Replicate for a completion webhook (polling runs anyway)
+    replicate_webhook_url: str = ""  # empty: <public_url> in prod, the request's origin in dev/test
     replicate_webhook_secret: SecretStr = SecretStr("")  # empty: fetched from the API once
     replicate_webhook_tolerance_seconds: int = Field(300, ge=1)  # older timestamps are refused
     image_poll_initial_seconds: float = Field(1.0, gt=0)  # first poll of a prediction after submit
@@ -254,8 +255,6 @@ class Settings(BaseSettings):
         if not self.replicate_base_url:
             prod = self.env == Env.prod
             self.replicate_base_url = "https://api.replicate.com" if prod else self.emulator_url
-        if not self.replicate_webhook_url:
-            self.replicate_webhook_url = f"{self.public_url.rstrip('/')}/v1/webhooks/replicate"
         token = self.replicate_api_token.get_secret_value()
         if (
             self.env == Env.prod

@@ -148,3 +148,17 @@ class ReplicateImages:
             raise failure(state)
         images = [await self.download(url) for url in state.outputs]
         return [GeneratedImage(data, kind) for data, kind in images]
+
+
+def pipeline_status(state: PredictionState) -> tuple[str, str | None]:
+    """A prediction's status and error code in the job pipeline's words: queued, running,
+    succeeded, failed or canceled; content_refused, provider_timeout or provider_error."""
+    if state.status in ("starting", "processing"):
+        return ("queued" if state.status == "starting" else "running"), None
+    if state.status == "succeeded":
+        return ("succeeded", None) if state.outputs else ("failed", "provider_error")
+    if state.status == "canceled":
+        return "canceled", None
+    if state.status == "aborted":
+        return "failed", "provider_timeout"
+    return "failed", "content_refused" if isinstance(failure(state), ContentRefused) else "provider_error"
