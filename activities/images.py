@@ -121,10 +121,11 @@ class ImageActivities:
 
     async def _request(self, data: ImageJobInput) -> ImageRequest:
         inputs = [await self.storage.get(ASSETS, key) for key in data.input_keys]
-        base = [domain.as_png(image) for image in inputs]
+        base = [await asyncio.to_thread(domain.as_png, image) for image in inputs]
         mask = None
         if data.mask_key is not None and base:
-            mask = domain.as_png(await self.storage.get(ASSETS, data.mask_key), domain.image_size(base[0]))
+            raw = await self.storage.get(ASSETS, data.mask_key)
+            mask = await asyncio.to_thread(domain.as_png, raw, domain.image_size(base[0]))
         return ImageRequest(data.model, data.prompt, data.size, data.n, base, mask)
 
     async def _store(self, data: ImageJobInput, position: int, image: GeneratedImage) -> MadeImage:
@@ -217,7 +218,8 @@ class ImageActivities:
         for image in data.made:
             body = await self.storage.get(ASSETS, image.key)
             thumb_key = object_key(job.user_id, "image", job.job_id, f"thumb-{image.position + 1}.webp")
-            await self.storage.put(ASSETS, thumb_key, domain.thumbnail(body), "image/webp")
+            thumb = await asyncio.to_thread(domain.thumbnail, body)
+            await self.storage.put(ASSETS, thumb_key, thumb, "image/webp")
             name = output_name(image.position, image.content_type)
             outputs.append(OutputRef(name, image.key, image.content_type, image.size))
             rows.append(

@@ -7,6 +7,7 @@ Production refuses missing or placeholder secrets.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from enum import StrEnum
@@ -322,6 +323,8 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             elif isinstance(value, bool):
                 value = "true" if value else "false"
+            elif isinstance(value, (dict, list)):  # complex fields are read back as JSON
+                value = json.dumps(value)
             env[f"PULSE_{name.upper()}"] = str(value)
         return env
 

@@ -47,7 +47,7 @@ def encode(image: Image.Image, fmt: str) -> bytes:
     kind = FORMATS.get(fmt, "PNG")
     if kind == "JPEG" and image.mode != "RGB":
         image = image.convert("RGB")
-    image.save(out, format=kind)
+    image.save(out, format=kind, **({"compress_level": 1} if kind == "PNG" else {}))
     return out.getvalue()
 
 

@@ -7,6 +7,8 @@ imported on first use, as in ``providers.llm``.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -38,6 +40,7 @@ class ImageClient:
         self._replicate: ReplicateClient | None = None
         self._http: httpx.AsyncClient | None = None
         self._webhook_secret: str | None = None
+        self._loaded: set[ImageProvider] = set()
 
     def resolve(self, model_id: str) -> ImageModel:
         return resolve_image_model(model_id, self.settings)
@@ -101,14 +104,23 @@ class ImageClient:
             return GoogleImages(self.google_client())
         return self.replicate()
 
+    async def _load(self, provider: ImageProvider) -> None:
+        """Import a provider's SDK in a thread the first time (an import takes a second or two
+        and would stall every other task on this event loop meanwhile)."""
+        if provider not in self._loaded:
+            await asyncio.to_thread(_import_all, SDK_MODULES[provider])
+            self._loaded.add(provider)
+
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
         """Images for a request, whichever provider; raises ``ProviderError`` subclasses."""
         model = self.resolve(request.model)
+        await self._load(model.provider)
         return await self.adapter(model.provider).generate(model, request)
 
     # Long provider jobs (Replicate): submit once, then await by webhook or polling.
     async def submit(self, request: ImageRequest, webhook_url: str | None) -> str:
         model = self.resolve(request.model)
+        await self._load("replicate")
         return await self.replicate().submit(model, request, webhook_url)
 
     async def prediction(self, prediction_id: str) -> PredictionState:
@@ -138,3 +150,15 @@ class ImageClient:
             await self._http.aclose()
         self._openai = self._replicate = self._http = None
         self._google = None
+
+
+SDK_MODULES: dict[ImageProvider, tuple[str, ...]] = {
+    "openai": ("openai", "providers.images.openai_images"),
+    "google": ("google.genai", "google.genai.types", "providers.images.google_images"),
+    "replicate": ("replicate.client", "replicate.webhook", "providers.images.replicate_images"),
+}
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
