@@ -7,6 +7,7 @@ change is meant to be incompatible, together with a workflow versioning patch)."
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
