@@ -30,6 +30,7 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
 from web.billing import router as billing_router
+from web.images import router as images_page_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(storage_router)
     app.include_router(images_router)
     app.include_router(image_webhooks_router)
+    app.include_router(images_page_router)
     return app
 
 
