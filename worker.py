@@ -159,7 +159,6 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         images.poll,
         images.cancel,
         images.store,
-        images.finish,
     ]
 
 

@@ -1,5 +1,6 @@
 """Image job activities: moderate the prompt, make images (one call for OpenAI and Gemini;
-submit → poll/cancel → store for Replicate predictions), thumbnails and gallery rows.
+submit → poll/cancel → store for Replicate predictions); each stored image gets its thumbnail
+and gallery row in the same activity.
 
 Outputs travel as storage keys, never bytes. Keys come from owner, kind, job and position
 (``u/<user>/image/<job>/image-1.png``), so a retried activity overwrites and never duplicates.
@@ -54,27 +55,9 @@ class ImageJobInput:
 
 
 @dataclass
-class MadeImage:
-    """One stored output image (a key, never bytes)."""
-
-    position: int
-    key: str
-    content_type: str
-    size: int
-    width: int
-    height: int
-
-
-@dataclass
 class StoreInput:
     job: ImageJobInput
     urls: list[str]
-
-
-@dataclass
-class FinishInput:
-    job: ImageJobInput
-    made: list[MadeImage]
 
 
 def to_application_error(error: ProviderError) -> ApplicationError:
@@ -128,22 +111,47 @@ class ImageActivities:
             mask = await asyncio.to_thread(domain.as_png, raw, domain.image_size(base[0]))
         return ImageRequest(data.model, data.prompt, data.size, data.n, base, mask)
 
-    async def _store(self, data: ImageJobInput, position: int, image: GeneratedImage) -> MadeImage:
+    async def _store(self, data: ImageJobInput, position: int, image: GeneratedImage) -> domain.NewImage:
+        """The image and its thumbnail into our storage (keys by job and position)."""
         width, height = domain.image_size(image.data)
         key = object_key(data.user_id, "image", data.job_id, output_name(position, image.content_type))
         info = await self.storage.put(ASSETS, key, image.data, image.content_type)
+        thumb_key = object_key(data.user_id, "image", data.job_id, f"thumb-{position + 1}.webp")
+        thumb = await asyncio.to_thread(domain.thumbnail, image.data)
+        await self.storage.put(ASSETS, thumb_key, thumb, "image/webp")
         await publish_progress(self.bus, data.job_id, "store", position + 1, data.n)
-        return MadeImage(position, key, info.content_type, info.size, width, height)
+        return domain.NewImage(
+            user_id=data.user_id,
+            job_id=data.job_id,
+            position=position,
+            model=data.model,
+            prompt=data.prompt,
+            width=width,
+            height=height,
+            content_type=info.content_type,
+            size=info.size,
+            key=key,
+            thumb_key=thumb_key,
+            source_image_id=data.source_image_id,
+        )
+
+    async def _record(self, rows: list[domain.NewImage]) -> list[OutputRef]:
+        """Gallery rows (shown once the job succeeded; a retry inserts nothing twice)."""
+        async with self.db.session() as session:
+            await domain.record_images(session, rows)
+        return [OutputRef(row.key.rsplit("/", 1)[-1], row.key, row.content_type, row.size) for row in rows]
 
     @activity.defn(name="images.generate")
-    async def generate(self, data: ImageJobInput) -> list[MadeImage]:
-        """OpenAI and Gemini: one provider call, each output stored at once."""
+    async def generate(self, data: ImageJobInput) -> list[OutputRef]:
+        """OpenAI and Gemini: one provider call; each output stored (with its thumbnail) at once."""
         request = await self._request(data)
         try:
             made = await self.images.generate(request)
         except ProviderError as error:
             raise to_application_error(error) from None
-        return [await self._store(data, position, image) for position, image in enumerate(made[: data.n])]
+        return await self._record(
+            [await self._store(data, i, image) for i, image in enumerate(made[: data.n])]
+        )
 
     @activity.defn(name="images.submit")
     async def submit(self, data: ImageJobInput) -> str:
@@ -198,46 +206,13 @@ class ImageActivities:
             log.info("images.cancel_refused", prediction_id=prediction_id, error=str(error))
 
     @activity.defn(name="images.store")
-    async def store(self, data: StoreInput) -> list[MadeImage]:
+    async def store(self, data: StoreInput) -> list[OutputRef]:
         """Download each output at once (Replicate deletes them after an hour) and store it."""
-        made = []
+        rows = []
         for position, url in enumerate(data.urls[: data.job.n]):
             try:
                 body, content_type = await self.images.download(url)
             except ProviderError as error:
                 raise to_application_error(error) from None
-            made.append(await self._store(data.job, position, GeneratedImage(body, content_type)))
-        return made
-
-    @activity.defn(name="images.finish")
-    async def finish(self, data: FinishInput) -> list[OutputRef]:
-        """Thumbnails, then the gallery rows (a retry overwrites and inserts nothing twice)."""
-        job = data.job
-        rows: list[domain.NewImage] = []
-        outputs: list[OutputRef] = []
-        for image in data.made:
-            body = await self.storage.get(ASSETS, image.key)
-            thumb_key = object_key(job.user_id, "image", job.job_id, f"thumb-{image.position + 1}.webp")
-            thumb = await asyncio.to_thread(domain.thumbnail, body)
-            await self.storage.put(ASSETS, thumb_key, thumb, "image/webp")
-            name = output_name(image.position, image.content_type)
-            outputs.append(OutputRef(name, image.key, image.content_type, image.size))
-            rows.append(
-                domain.NewImage(
-                    user_id=job.user_id,
-                    job_id=job.job_id,
-                    position=image.position,
-                    model=job.model,
-                    prompt=job.prompt,
-                    width=image.width,
-                    height=image.height,
-                    content_type=image.content_type,
-                    size=image.size,
-                    key=image.key,
-                    thumb_key=thumb_key,
-                    source_image_id=job.source_image_id,
-                )
-            )
-        async with self.db.session() as session:
-            await domain.record_images(session, rows)
-        return outputs
+            rows.append(await self._store(data.job, position, GeneratedImage(body, content_type)))
+        return await self._record(rows)

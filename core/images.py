@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound, ValidationFailed
 from core.image_catalog import ImageModel
-from core.models import GalleryImage, ImagePrediction, WebhookEvent
+from core.models import GalleryImage, ImagePrediction, Job, JobStatus, WebhookEvent
 from core.models.base import new_id, utcnow
 
 THUMB_SIDE = 384
@@ -159,11 +159,18 @@ async def record_images(session: AsyncSession, images: list[NewImage]) -> None:
         )
 
 
+def shown(query: Select[Any]) -> Select[Any]:
+    """Images of jobs that succeeded (so billed), not deleted. A job cancelled after its images
+    were stored released its quota: its images never reach the gallery."""
+    succeeded = select(Job.id).where(Job.id == GalleryImage.job_id, Job.status == JobStatus.succeeded.value)
+    return query.where(GalleryImage.deleted_at.is_(None), succeeded.exists())
+
+
 async def list_images(
     session: AsyncSession, user_id: str, *, before: datetime | None = None, limit: int = 24
 ) -> list[GalleryImage]:
     """The person's gallery, newest first; ``before`` pages on (keyset by creation time)."""
-    query = select(GalleryImage).where(GalleryImage.user_id == user_id, GalleryImage.deleted_at.is_(None))
+    query = shown(select(GalleryImage)).where(GalleryImage.user_id == user_id)
     if before is not None:
         query = query.where(GalleryImage.created_at < before)
     query = query.order_by(GalleryImage.created_at.desc(), GalleryImage.position.asc())
@@ -172,17 +179,15 @@ async def list_images(
 
 async def owned_image(session: AsyncSession, user_id: str, image_id: str) -> GalleryImage:
     """The person's image; another user's (or a deleted) id answers ``image_not_found``."""
-    query = select(GalleryImage).where(
-        GalleryImage.id == image_id, GalleryImage.user_id == user_id, GalleryImage.deleted_at.is_(None)
-    )
-    image = (await session.execute(query)).scalar_one_or_none()
+    query = shown(select(GalleryImage)).where(GalleryImage.id == image_id, GalleryImage.user_id == user_id)
+    image: GalleryImage | None = (await session.execute(query)).scalar_one_or_none()
     if image is None:
         raise ImageNotFound()
     return image
 
 
 async def job_images(session: AsyncSession, job_id: str) -> list[GalleryImage]:
-    query = select(GalleryImage).where(GalleryImage.job_id == job_id, GalleryImage.deleted_at.is_(None))
+    query = shown(select(GalleryImage)).where(GalleryImage.job_id == job_id)
     return list((await session.execute(query.order_by(GalleryImage.position))).scalars())
 
 

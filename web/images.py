@@ -22,7 +22,6 @@ JS_STRINGS = (
     "Checking the prompt…",
     "Drawing…",
     "Saving…",
-    "Making thumbnails…",
     "Done",
     "Images left: {remaining}",
     "Delete this image?",
@@ -38,7 +37,6 @@ STEP_LABELS = {
     "moderate": "Checking the prompt…",
     "render": "Drawing…",
     "store": "Saving…",
-    "thumbnail": "Making thumbnails…",
 }
 
 

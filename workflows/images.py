@@ -3,7 +3,8 @@ image render.
 
 reserve n × cost ``images`` → moderate the prompt → render (OpenAI/Gemini: one activity that
 also stores; Replicate: submit once — the prediction id is workflow state — then a webhook
-signal or durable polling, then store) → thumbnails + gallery rows → settle the number made.
+signal or durable polling, then store); each stored image gets its thumbnail and gallery row
+in the same activity → settle the number made.
 A refusal fails ``content_refused`` with everything released; a cancel cancels the prediction
 and releases. Unsandboxed (like the chat turn): the replay test guards its determinism.
 """
@@ -16,7 +17,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.images import FinishInput, ImageActivities, ImageJobInput, MadeImage, StoreInput
+    from activities.images import ImageActivities, ImageJobInput, StoreInput
+    from activities.jobs import OutputRef
     from workflows.pipeline import (
         PROVIDER_UPDATE,
         JobFailed,
@@ -66,23 +68,15 @@ class ImageJobWorkflow:
                 retry_policy=MODERATE_RETRY,
             )
             await saga.step("render", model=data.model, n=data.n)
-            made = await (self._long_job(saga, data) if data.long_job else self._render(data))
-            if not made:
+            outputs = await (self._long_job(saga, data) if data.long_job else self._render(data))
+            if not outputs:
                 raise JobFailed("provider_error")
-            await saga.step("thumbnail")
-            outputs = await workflow.execute_activity_method(
-                ImageActivities.finish,
-                FinishInput(data, made),
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=STORE_RETRY,
-            )
-            return JobResult(
-                outputs=outputs, usage={"images": len(made) * data.cost}, result={"made": len(made)}
-            )
+            made = len(outputs)
+            return JobResult(outputs=outputs, usage={"images": made * data.cost}, result={"made": made})
 
         return await saga.run(work)
 
-    async def _render(self, data: ImageJobInput) -> list[MadeImage]:
+    async def _render(self, data: ImageJobInput) -> list[OutputRef]:
         return await workflow.execute_activity_method(
             ImageActivities.generate,
             data,
@@ -90,7 +84,7 @@ class ImageJobWorkflow:
             retry_policy=RENDER_RETRY,
         )
 
-    async def _long_job(self, saga: JobSaga, data: ImageJobInput) -> list[MadeImage]:
+    async def _long_job(self, saga: JobSaga, data: ImageJobInput) -> list[OutputRef]:
         done = await self.provider.submit_and_await(
             ImageActivities.submit,
             data,
