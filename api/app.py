@@ -14,6 +14,7 @@ from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
+from api.files.routes import router as files_router
 from api.health.routes import router as health_router
 from api.images.routes import router as images_router
 from api.images.webhooks import router as image_webhooks_router
@@ -30,6 +31,7 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
 from web.billing import router as billing_router
+from web.files import router as files_page_router
 from web.images import router as images_page_router
 from web.pages import html_error
 from web.routes import router as web_router
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(billing_router)
     app.include_router(jobs_router)
     app.include_router(storage_router)
+    app.include_router(files_router)
+    app.include_router(files_page_router)
     app.include_router(images_router)
     app.include_router(image_webhooks_router)
     app.include_router(images_page_router)

@@ -323,8 +323,8 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             elif isinstance(value, bool):
                 value = "true" if value else "false"
-            elif isinstance(value, (dict, list)):  # complex fields are read back as JSON
-                value = json.dumps(value)
+            elif isinstance(value, dict | list):
+                value = json.dumps(value, default=str)  # pydantic-settings reads JSON for these
             env[f"PULSE_{name.upper()}"] = str(value)
         return env
 

@@ -13,6 +13,7 @@ const modules = {
   chat: "./chat.js",
   billing: "./billing.js",
   support: "./support.js",
+  files: "./files.js",
   images: "./images.js",
 };
 
