@@ -11,7 +11,6 @@ import binascii
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -26,8 +25,8 @@ from api.images.schemas import (
     ImagePage,
 )
 from api.jobs.routes import absolute
+from core import files, jobs
 from core import images as domain
-from core import jobs
 from core.image_catalog import ImageModel, available_image_models, resolve_image_model
 from core.models import GalleryImage, JobStatus, StoredFile
 from core.models.base import new_id
@@ -73,17 +72,6 @@ def decode_inline(value: str) -> bytes:
     return data
 
 
-async def ready_file_key(session: AsyncSession, user_id: str, file_id: str) -> str:
-    """The assets key of the person's uploaded, scanned image (404 if not theirs or not ready)."""
-    query = select(StoredFile).where(
-        StoredFile.id == file_id, StoredFile.user_id == user_id, StoredFile.status == "ready"
-    )
-    found = (await session.execute(query)).scalar_one_or_none()
-    if found is None:
-        raise domain.ImageNotFound()
-    return found.key
-
-
 def webhook_url(request: Request, settings: Settings) -> str | None:
     if not settings.replicate_webhooks:
         return None
@@ -95,20 +83,26 @@ def webhook_url(request: Request, settings: Settings) -> str | None:
 
 async def gather_inputs(
     body: ImageCreate, session: AsyncSession, storage: Storage, user_id: str, job_id: str
-) -> tuple[list[str], str | None]:
-    """Storage keys of the images to edit and of the mask (inline ones are stored first)."""
-    keys = [await ready_file_key(session, user_id, file_id) for file_id in body.input_file_ids]
+) -> tuple[list[str], str | None, list[StoredFile]]:
+    """Storage keys of the images to edit and of the mask (inline ones are stored first), and the
+    uploaded files the job takes (``file_not_found`` / ``file_not_ready`` otherwise)."""
+    uploads = await files.ready_files(session, user_id, body.input_file_ids)
+    keys = [row.key for row in uploads]
     if body.source_image_id:
         keys.insert(0, (await domain.owned_image(session, user_id, body.source_image_id)).key)
     if body.image_base64:
         key = object_key(user_id, "image", job_id, "input-1.png")
         await storage.put(ASSETS, key, domain.as_png(decode_inline(body.image_base64)), "image/png")
         keys.insert(0, key)
-    mask_key = await ready_file_key(session, user_id, body.mask_file_id) if body.mask_file_id else None
+    mask_key = None
+    if body.mask_file_id:
+        mask = await files.ready_file(session, user_id, body.mask_file_id)
+        uploads.append(mask)
+        mask_key = mask.key
     if body.mask_base64:
         mask_key = object_key(user_id, "image", job_id, "mask.png")
         await storage.put(ASSETS, mask_key, domain.as_png(decode_inline(body.mask_base64)), "image/png")
-    return keys, mask_key
+    return keys, mask_key, uploads
 
 
 @router.post("", status_code=202, response_model=ImageJobCreated)
@@ -127,9 +121,10 @@ async def create_image_job(
     has_mask = bool(body.mask_file_id or body.mask_base64)
     spec = domain.check_request(model, body.prompt, body.size, body.n, inputs=int(has_inputs), mask=has_mask)
     job_id = new_id()
-    input_keys, mask_key = await gather_inputs(body, session, storage, user.id, job_id)
+    input_keys, mask_key, uploads = await gather_inputs(body, session, storage, user.id, job_id)
     workflow_id = image_workflow_id(job_id)
     await jobs.ensure_job(session, job_id=job_id, user_id=user.id, kind="image", workflow_id=workflow_id)
+    await files.attach_to_job(session, job_id, uploads)
     await session.commit()
     data = domain_input(spec, job_id, user.id, locale, input_keys, mask_key, body.source_image_id)
     data.webhook_url = webhook_url(request, settings) if model.async_jobs else None

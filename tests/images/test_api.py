@@ -232,3 +232,28 @@ async def test_bad_requests_are_4xx_in_the_callers_language(
         "black-forest-labs/flux-schnell",
     }
     assert all(m["cost"] == 1 and m["sizes"] for m in models)
+
+
+@pytest.mark.usefixtures("clamd")
+async def test_edit_an_uploaded_image_with_an_uploaded_mask(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    from tests.storage.helpers import png_bytes, upload
+
+    me = await sign_in()
+    await set_images(db, me.user_id, 2)
+    photo = await upload(me.client, "صورتي.png", png_bytes(512, 512), "image/png", purpose="image_input")
+    mask = await upload(
+        me.client, "mask.png", base64.b64decode(mask_png(512, 512)), "image/png", purpose="image_input"
+    )
+    assert photo.file["status"] == "ready" and mask.file["status"] == "ready"
+    body = {"input_file_ids": [photo.file_id], "mask_file_id": mask.file_id, "size": "1024x1024"}
+    done = await outcome(me.client, await start(me.client, prompt="اجعل السماء زرقاء", **body))
+    assert done["status"] == "succeeded", done
+    [made] = await job_images(me.client, done["id"])
+    assert size_of(await download(made["url"])) == (1024, 1024)
+    stranger = await sign_in()
+    refused = await stranger.client.post(
+        "/v1/images", json={"prompt": "x", "model": "gpt-image-1", "input_file_ids": [photo.file_id]}
+    )
+    assert refused.status_code == 404 and refused.json()["code"] == "file_not_found"
