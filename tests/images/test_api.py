@@ -145,8 +145,19 @@ async def test_three_webhooks_and_a_forged_one_make_one_outcome(
                 "webhook-signature": sign("msg_stale", stale_stamp, body),
             },
         )
+        odd_stamp = str(int(time.time()))
+        malformed = await anonymous.post(
+            "/v1/webhooks/replicate",
+            content="[]",
+            headers={
+                "webhook-id": "msg_odd",
+                "webhook-timestamp": odd_stamp,
+                "webhook-signature": sign("msg_odd", odd_stamp, "[]"),
+            },
+        )
     assert forged.status_code == 401 and forged.json()["code"] == "webhook_signature_invalid"
     assert stale.status_code == 401
+    assert malformed.status_code == 422 and malformed.json()["code"] == "webhook_malformed"
     assert (await outcome(me.client, job_id))["status"] == "succeeded"
 
 
