@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     # Replicate (images): empty base URL → the emulator in dev/test, api.replicate.com in prod.
     replicate_api_token: SecretStr = SecretStr(DEV_PROVIDER_KEY)
     replicate_base_url: str = ""
-    replicate_enabled: bool = True
+    replicate_enabled: bool | None = None  # unset: on, except in prod without a real token
     replicate_webhooks: bool = True  # ask Replicate for a completion webhook (polling runs anyway)
     replicate_webhook_url: str = ""  # empty: <public_url> in prod, the request's origin in dev/test
     replicate_webhook_secret: SecretStr = SecretStr("")  # empty: fetched from the API once
@@ -256,12 +256,10 @@ class Settings(BaseSettings):
         if not self.replicate_base_url:
             prod = self.env == Env.prod
             self.replicate_base_url = "https://api.replicate.com" if prod else self.emulator_url
-        token = self.replicate_api_token.get_secret_value()
-        if (
-            self.env == Env.prod
-            and self.replicate_enabled
-            and token in PLACEHOLDER_SECRETS | {DEV_PROVIDER_KEY}
-        ):
+        placeholder = self.replicate_api_token.get_secret_value() in PLACEHOLDER_SECRETS | {DEV_PROVIDER_KEY}
+        if self.replicate_enabled is None:
+            self.replicate_enabled = not (self.env == Env.prod and placeholder)
+        if self.env == Env.prod and self.replicate_enabled and placeholder:
             raise ValueError(
                 "PULSE_REPLICATE_API_TOKEN must be a real token in prod (or PULSE_REPLICATE_ENABLED=false)"
             )

