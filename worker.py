@@ -26,6 +26,7 @@ from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
+from activities.images import ImageActivities
 from activities.job_sweeper import job_sweeper
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
@@ -35,6 +36,7 @@ from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
 from providers.email import build_email_provider
+from providers.images import ImageClient
 from providers.llm import LLMClient
 from providers.payments.hyperpay import HyperPayClient
 from providers.scanner import ClamdScanner
@@ -47,6 +49,7 @@ from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.file_scan import FileScanWorkflow
 from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
+from workflows.images import ImageJobWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
@@ -92,7 +95,17 @@ class WorkerDeps:
         storage: Storage = self.extras["storage"]
         return storage
 
+    @property
+    def images(self) -> ImageClient:
+        """One image-provider client per process (built on first use)."""
+        if "images" not in self.extras:
+            self.extras["images"] = ImageClient(self.settings)
+        images: ImageClient = self.extras["images"]
+        return images
+
     async def aclose(self) -> None:
+        if "images" in self.extras:
+            await self.extras["images"].aclose()
         if "storage" in self.extras:
             await self.extras["storage"].aclose()
         if "hyperpay" in self.extras:
@@ -122,6 +135,7 @@ def workflow_classes() -> list[type]:
         PurgeAuthWorkflow,
         FileScanWorkflow,
         FileSweeperWorkflow,
+        ImageJobWorkflow,
     ]
 
 
@@ -141,6 +155,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
+    images = ImageActivities(deps.settings, deps.db, deps.storage, deps.images, deps.llm, deps.bus)
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -172,6 +187,12 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         file_steps.promote,
         file_steps.reject,
         file_steps.sweep,
+        images.moderate,
+        images.generate,
+        images.submit,
+        images.poll,
+        images.cancel,
+        images.store,
     ]
 
 

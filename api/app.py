@@ -17,6 +17,8 @@ from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.files.routes import router as files_router
 from api.health.routes import router as health_router
+from api.images.routes import router as images_router
+from api.images.webhooks import router as image_webhooks_router
 from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.openai import MOUNT_PATH as OPENAI_PATH
@@ -34,6 +36,7 @@ from core.tracing import configure_tracing
 from web.auth import signin_link_page
 from web.billing import router as billing_router
 from web.files import router as files_page_router
+from web.images import router as images_page_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.state.pulse = state
         state.extras["storage"] = deps.storage
         openai_app.state.pulse = state
+        state.extras["images"] = deps.images
         state.temporal.start(deps if run_worker else None)
         try:
             yield
@@ -86,6 +90,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(files_page_router)
     openai_app = create_openai_app()
     app.mount(OPENAI_PATH, openai_app)
+    app.include_router(images_router)
+    app.include_router(image_webhooks_router)
+    app.include_router(images_page_router)
     return app
 
 

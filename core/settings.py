@@ -166,6 +166,16 @@ class Settings(BaseSettings):
     google_base_url: str = ""
     google_enabled: bool = True
     moderation_enabled: bool = True
+    # Replicate (images): empty base URL → the emulator in dev/test, api.replicate.com in prod.
+    replicate_api_token: SecretStr = SecretStr(DEV_PROVIDER_KEY)
+    replicate_base_url: str = ""
+    replicate_enabled: bool | None = None  # unset: on, except in prod without a real token
+    replicate_webhooks: bool = True  # ask Replicate for a completion webhook (polling runs anyway)
+    replicate_webhook_url: str = ""  # empty: <public_url> in prod, the request's origin in dev/test
+    replicate_webhook_secret: SecretStr = SecretStr("")  # empty: fetched from the API once
+    replicate_webhook_tolerance_seconds: int = Field(300, ge=1)  # older timestamps are refused
+    image_poll_initial_seconds: float = Field(1.0, gt=0)  # first poll of a prediction after submit
+    image_poll_max_seconds: float = Field(10.0, gt=0)  # polling backoff cap (webhook usually wins)
 
     # --- ledger ---
     ledger_warning_percent: int = Field(80, ge=1, le=100)  # usage warning (banner + one email)
@@ -270,6 +280,20 @@ class Settings(BaseSettings):
                 setattr(self, f"{provider}_base_url", default)
         if self.env == Env.prod:
             self._refuse_placeholders()
+        return self
+
+    @model_validator(mode="after")
+    def _derive_images(self) -> Settings:
+        if not self.replicate_base_url:
+            prod = self.env == Env.prod
+            self.replicate_base_url = "https://api.replicate.com" if prod else self.emulator_url
+        placeholder = self.replicate_api_token.get_secret_value() in PLACEHOLDER_SECRETS | {DEV_PROVIDER_KEY}
+        if self.replicate_enabled is None:
+            self.replicate_enabled = not (self.env == Env.prod and placeholder)
+        if self.env == Env.prod and self.replicate_enabled and placeholder:
+            raise ValueError(
+                "PULSE_REPLICATE_API_TOKEN must be a real token in prod (or PULSE_REPLICATE_ENABLED=false)"
+            )
         return self
 
     def _check_rate_limits(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from emulator import anthropic, control, google, hyperpay, openai
+from emulator import anthropic, control, google, hyperpay, openai, openai_images, replicate
 from emulator.state import EmulatorState
 
 DEFAULT_TTFT_MS = 300
@@ -19,6 +19,8 @@ ROUTERS: list[APIRouter] = [
     anthropic.router,
     google.router,
     hyperpay.router,
+    openai_images.router,
+    replicate.router,
 ]
 
 

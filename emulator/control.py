@@ -20,6 +20,7 @@ class FaultIn(BaseModel):
     after_tokens: int = Field(0, ge=0)
     retry_after_s: float | None = Field(None, ge=0)
     delay_s: float = Field(0.5, ge=0)
+    copies: int = Field(3, ge=1, le=10)
 
 
 @router.post("/faults")

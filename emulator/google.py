@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from emulator import text
+from emulator import gemini_images, text
 from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key, retry_headers
 from emulator.streaming import EventStream, hold, paced, sse
 
@@ -92,6 +92,7 @@ def schema_of(config: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+@router.post("/v1/models/{target}")  # google-genai 3.x defaults to v1
 @router.post("/v1beta/models/{target}")
 async def models(target: str, request: Request) -> Response:
     state = get_state(request)
@@ -113,6 +114,8 @@ async def models(target: str, request: Request) -> Response:
     if fault is not None and fault.status is not None:
         return fault_response(fault)
     config = body.get("generationConfig") or {}
+    if gemini_images.wants_image(config) and method == "generateContent":
+        return gemini_images.respond(model, body, config, fault)
     system = parts_text(body.get("systemInstruction"))
     texts = ([system] if system else []) + [parts_text(content) for content in body["contents"]]
     users = [c for c in body["contents"] if c.get("role", "user") == "user"]

@@ -16,7 +16,9 @@ from fastapi import Request
 
 PROVIDERS = ("openai", "anthropic", "google")
 STREAM_KINDS = {"stream_error", "truncate", "slow", "hang"}
+REPLICATE_KINDS = {"prediction_failed", "webhook_lost", "webhook_duplicate", "webhook_slow"}
 FAULT_KINDS = {"http_400", "http_429", "http_500", "http_529", "quota", *STREAM_KINDS}
+FAULT_KINDS |= {"refusal", *REPLICATE_KINDS}  # images: safety refusal; Replicate predictions
 RESET_HOOKS: list[Callable[[], None]] = []
 
 
@@ -35,6 +37,7 @@ class Fault:
     after_tokens: int = 0
     retry_after_s: float | None = None
     delay_s: float = 0.5
+    copies: int = 3  # webhook_duplicate: how many times the final webhook is delivered
 
     @property
     def status(self) -> int | None:

@@ -4,6 +4,7 @@ from core.models.accounts import ApiKey, ApiTurn, AuthSession, EmailDelivery, Ma
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
+from core.models.image import GalleryImage, ImagePrediction
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -38,6 +39,8 @@ __all__ = [
     "EmailDelivery",
     "EntryKind",
     "GrantSource",
+    "GalleryImage",
+    "ImagePrediction",
     "Job",
     "JobKind",
     "JobStatus",

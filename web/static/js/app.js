@@ -14,6 +14,7 @@ const modules = {
   billing: "./billing.js",
   support: "./support.js",
   files: "./files.js",
+  images: "./images.js",
 };
 
 // The usage and chat pages run their own watcher (it also shows the banner).
