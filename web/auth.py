@@ -65,7 +65,7 @@ def signin_link_page(
         return page(
             request,
             "signin_link.html",
-            "signin",
+            "signin-link",  # no page script: the form posts by itself
             status_code=status_code,
             email=found.email,
             token=token,

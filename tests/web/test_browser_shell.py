@@ -7,6 +7,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from tests.web.conftest import PHONE, SignInTab, check_page, watch_errors
+from web.auth import signin_url
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +36,7 @@ async def test_signed_in_pages_in_both_languages(
 async def test_visitors_are_sent_to_sign_in(tab: Page, web_url: str) -> None:
     for path in ("/usage", "/account", "/chat"):
         await tab.goto(f"{web_url}{path}")
-        assert tab.url == f"{web_url}/signin"
+        assert tab.url == f"{web_url}{signin_url(path)}"  # sign-in comes back to the page
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])

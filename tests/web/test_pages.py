@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from core.errors import RateLimited
 from tests.conftest import make_settings
+from web.auth import signin_url
 from web.messages import missing_arabic
 
 PAGES = ["/", "/signin"]
@@ -62,7 +63,7 @@ async def test_pages_are_arabic_by_default(web: httpx.AsyncClient, path: str) ->
 async def test_pages_for_users_send_visitors_to_sign_in(web: httpx.AsyncClient) -> None:
     for path in ("/usage", "/account", "/chat"):
         page = await web.get(path, headers=HTML)
-        assert page.status_code == 303 and page.headers["location"] == "/signin"
+        assert page.status_code == 303 and page.headers["location"] == signin_url(path)  # and back
         assert (await web.get(path)).status_code == 401
 
 
