@@ -3,6 +3,7 @@
 from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
+from core.models.cv import Cv, CvVersion
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -57,4 +58,6 @@ __all__ = [
     "SubscriptionStatus",
     "User",
     "WebhookEvent",
+    "Cv",
+    "CvVersion",
 ]
