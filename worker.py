@@ -24,6 +24,7 @@ from activities.accounts import AccountsActivities
 from activities.chat import ChatActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
+from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
 from core.db import Database
@@ -32,6 +33,7 @@ from core.tracing import configure_tracing
 from providers.email import build_email_provider
 from providers.llm import LLMClient
 from providers.payments.hyperpay import HyperPayClient
+from providers.storage import Storage, build_storage
 from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
@@ -62,7 +64,17 @@ class WorkerDeps:
     llm: LLMClient
     extras: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def storage(self) -> Storage:
+        """One storage client per process (built on first use)."""
+        if "storage" not in self.extras:
+            self.extras["storage"] = build_storage(self.settings)
+        storage: Storage = self.extras["storage"]
+        return storage
+
     async def aclose(self) -> None:
+        if "storage" in self.extras:
+            await self.extras["storage"].aclose()
         if "hyperpay" in self.extras:
             await self.extras["hyperpay"].aclose()
         await self.llm.aclose()
@@ -103,6 +115,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
+    job_steps = JobActivities(deps.db, deps.bus)
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -123,6 +136,8 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.end_plan,
         pay.set_past_due,
         pay.failure_notice,
+        job_steps.step,
+        job_steps.finish,
     ]
 
 

@@ -16,10 +16,12 @@ from api.cv.routes import router as cv_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.health.routes import router as health_router
+from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
+from api.storage.routes import router as storage_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         deps = build_deps(settings)  # shared with the in-process interactive worker
         state = AppState(settings=settings, db=deps.db, bus=deps.bus, temporal=TemporalConnection(settings))
         app.state.pulse = state
+        state.extras["storage"] = deps.storage
         state.temporal.start(deps if run_worker else None)
         try:
             yield
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    app.include_router(jobs_router)
+    app.include_router(storage_router)
     return app
 
 

@@ -18,6 +18,7 @@ from api.temporal import TemporalConnection
 from core.db import Database
 from core.errors import Unavailable
 from core.settings import Settings
+from providers.storage import Storage
 from providers.streams import StreamBus
 
 
@@ -60,3 +61,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 LocaleDep = Annotated[str, Depends(locale_dependency)]
+
+
+async def get_storage(state: StateDep) -> Storage:
+    storage: Storage = state.extras["storage"]
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]

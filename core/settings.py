@@ -160,6 +160,53 @@ class Settings(BaseSettings):
     auth_purge_schedule: bool = True  # `pulse worker` keeps a daily purge of dead links/sessions
     auth_purge_keep_days: int = Field(7, ge=0)  # dead rows are kept this long (for support)
 
+    # --- storage, uploads, scanning (docs/storage.md) ---
+    storage_backend: Literal["local", "s3"] = "local"  # local: files under var/storage
+    s3_endpoint_url: str = ""  # empty: AWS; tests point this at moto's server
+    s3_region: str = "eu-west-1"
+    s3_bucket_assets: str = "pulse-assets"
+    s3_bucket_quarantine: str = "pulse-quarantine"
+    s3_sse: Literal["AES256", "aws:kms"] = "AES256"  # server-side encryption of every object
+    s3_kms_key_id: str = ""  # with s3_sse=aws:kms; empty: the bucket's default key
+    storage_upload_ttl_seconds: int = Field(600, ge=30, le=3600)  # presigned POST lifetime
+    storage_download_ttl_seconds: int = Field(300, ge=10, le=86400)  # signed GET lifetime
+    clamd_socket: str = ""  # clamd's unix socket; empty: var/clamd/clamd.sock
+    clamd_address: str = ""  # host:port of a clamd over TCP (wins over the socket when set)
+    clamd_timeout_seconds: float = Field(60.0, gt=0)
+    clamd_max_bytes: int = Field(25 * 1024 * 1024, ge=1)  # clamd's StreamMaxLength: bigger is refused
+    files_max_bytes: dict[str, int] = {  # per purpose
+        "chat": 20 * 1024 * 1024,
+        "image_input": 10 * 1024 * 1024,
+        "cv_photo": 5 * 1024 * 1024,
+        "document": 20 * 1024 * 1024,
+    }
+    files_allowed_types: dict[str, list[str]] = {  # per purpose; sniffed from the bytes too
+        "chat": [
+            "image/png",
+            "image/jpeg",
+            "image/webp",
+            "image/gif",
+            "application/pdf",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "text/plain",
+            "text/markdown",
+            "text/csv",
+        ],
+        "image_input": ["image/png", "image/jpeg", "image/webp"],
+        "cv_photo": ["image/png", "image/jpeg", "image/webp"],
+        "document": [
+            "application/pdf",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "text/plain",
+            "text/markdown",
+        ],
+    }
+    storage_plan_limits_mb: dict[str, int] = {"free": 100, "starter": 1024, "pro": 5120, "creator": 10240}
+    files_pending_grace_seconds: int = Field(3600, ge=0)  # an upload never completed is swept after
+    files_sweep_interval_seconds: int = Field(900, ge=5)
+    files_sweeper_schedule: bool = True  # `pulse worker` keeps the orphan-upload sweeper schedule
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -226,6 +273,14 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.var_dir / "outbox"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.var_dir / "storage"
+
+    @property
+    def clamd_socket_path(self) -> str:
+        return self.clamd_socket or str(self.var_dir / "clamd" / "clamd.sock")
 
     @property
     def emulator_url(self) -> str:

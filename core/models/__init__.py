@@ -4,6 +4,7 @@ from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkTo
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.cv import Cv, CvVersion
+from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -60,4 +61,8 @@ __all__ = [
     "WebhookEvent",
     "Cv",
     "CvVersion",
+    "FilePurpose",
+    "FileStatus",
+    "JobFile",
+    "StoredFile",
 ]

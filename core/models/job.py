@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, TimestampMixin, id_column
@@ -15,6 +16,7 @@ class JobKind(StrEnum):
     image = "image"
     video = "video"
     diagnostics = "diagnostics"
+    file_scan = "file_scan"
 
 
 class JobStatus(StrEnum):
@@ -43,3 +45,5 @@ class Job(TimestampMixin, Base):
     cost_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     cost_images: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     cost_videos: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # [{name, key, bucket, content_type, size}]: storage keys of what the job produced
+    outputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)

@@ -1,0 +1,153 @@
+"""Both storage backends through the one interface: S3 against moto's server (presigned POST
+with its policy enforced by S3's wire protocol), local files directly and through the API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
+
+import httpx
+import pytest
+
+from core.settings import Settings
+from providers.storage import (
+    ASSETS,
+    QUARANTINE,
+    LocalStorage,
+    ObjectMissing,
+    Storage,
+    content_disposition,
+    object_key,
+)
+from providers.storage.s3 import S3Storage
+
+ARABIC_NAME = "سيرتي الذاتية.pdf"
+
+
+def test_keys_are_derived_from_owner_kind_and_job() -> None:
+    assert object_key("u1", "cv", "j1", "cv.pdf") == "u/u1/cv/j1/cv.pdf"
+    assert object_key("u1", "file", "f1", ARABIC_NAME) == "u/u1/file/f1/pdf"
+    assert object_key("u1", "file", "f1", "../../etc/passwd") == "u/u1/file/f1/etc_passwd"
+    with pytest.raises(ValueError):
+        object_key("u1/..", "cv", "j1", "x")
+
+
+def test_content_disposition_names_the_file_in_utf8() -> None:
+    header = content_disposition(ARABIC_NAME)
+    assert header.startswith("attachment; filename=\"pdf\"; filename*=UTF-8''")
+    assert unquote(header.split("''", 1)[1]) == ARABIC_NAME
+
+
+async def exercise(storage: Storage) -> None:
+    key = object_key("u1", "test", os.urandom(4).hex(), "a.txt")
+    assert not await storage.exists(QUARANTINE, key)
+    info = await storage.put(QUARANTINE, key, b"hello world", "text/plain")
+    assert (info.size, info.content_type) == (11, "text/plain")
+    assert await storage.get(QUARANTINE, key) == b"hello world"
+    assert b"".join([c async for c in storage.chunks(QUARANTINE, key, size=4)]) == b"hello world"
+    head = await storage.head(QUARANTINE, key)
+    assert head is not None and head.size == 11 and head.content_type == "text/plain"
+    await storage.put(QUARANTINE, key, b"hello again", "text/plain")  # a retry overwrites
+    moved = await storage.move(QUARANTINE, key, ASSETS)
+    assert moved.size == 11
+    assert not await storage.exists(QUARANTINE, key)
+    assert await storage.get(ASSETS, key) == b"hello again"
+    again = await storage.move(QUARANTINE, key, ASSETS)  # a retried move after the delete
+    assert again.key == key
+    copy_key = key + ".copy"
+    await storage.copy(ASSETS, key, ASSETS, copy_key)
+    assert await storage.get(ASSETS, copy_key) == b"hello again"
+    await storage.delete(ASSETS, key)
+    await storage.delete(ASSETS, key)  # idempotent
+    assert await storage.head(ASSETS, key) is None
+    with pytest.raises(ObjectMissing):
+        await storage.get(ASSETS, key)
+    with pytest.raises(ObjectMissing):
+        await storage.move(QUARANTINE, key, ASSETS)
+
+
+async def test_local_backend_operations(local_storage: LocalStorage) -> None:
+    await exercise(local_storage)
+    with pytest.raises(ValueError):
+        local_storage.path(QUARANTINE, "../../outside")
+
+
+async def test_s3_backend_operations(s3_storage: S3Storage) -> None:
+    await exercise(s3_storage)
+
+
+async def post_form(url: str, fields: dict[str, str], body: bytes, content_type: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(url, data=fields, files={"file": ("upload", body, content_type)})
+
+
+async def test_s3_presigned_post_signs_size_type_key_and_expiry(s3_storage: S3Storage) -> None:
+    key = object_key("u1", "file", os.urandom(4).hex(), "photo.png")
+    post = await s3_storage.presigned_post(
+        QUARANTINE, key, content_type="image/png", size=1000, expires_in=600
+    )
+    assert post.fields["key"] == key and post.fields["Content-Type"] == "image/png"
+    assert "policy" in post.fields and post.url.startswith("http://127.0.0.1:")
+
+    # moto 5.2 stores a POST without checking its policy (moto/s3/responses.py
+    # _bucket_response_post), so the policy S3 enforces is checked here as signed; an object of
+    # the wrong size that a lax S3 let through is refused by the scan's size check (test_files).
+    policy = json.loads(base64.b64decode(post.fields["policy"]))
+    conditions = policy["conditions"]
+    assert ["content-length-range", 1000, 1000] in conditions
+    assert {"Content-Type": "image/png"} in conditions
+    assert {"key": key} in conditions and {"bucket": s3_storage.buckets["quarantine"]} in conditions
+    assert {"x-amz-server-side-encryption": "AES256"} in conditions
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert timedelta(minutes=9) < expires - datetime.now(UTC) <= timedelta(minutes=10)
+
+    ok = await post_form(post.url, post.fields, b"x" * 1000, "image/png")
+    assert ok.status_code == 204, ok.text
+    head = await s3_storage.head(QUARANTINE, key)
+    assert head is not None and head.size == 1000 and head.content_type == "image/png"
+
+    url = await s3_storage.signed_get_url(
+        QUARANTINE, key, filename=ARABIC_NAME, content_type="image/png", expires_in=60
+    )
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url)
+    assert response.status_code == 200 and response.content == b"x" * 1000
+    assert unquote(response.headers["content-disposition"].split("''", 1)[1]) == ARABIC_NAME
+
+
+async def test_local_upload_and_download_through_the_api(http: httpx.AsyncClient, settings: Settings) -> None:
+    """The API's storage routes: the signed form uploads exactly the declared size; a tampered
+    form or a different size is refused; the signed link downloads with the file's name."""
+    local = LocalStorage(settings.storage_dir, settings.secret_key.get_secret_value())  # as the API's
+    key = object_key("u1", "file", os.urandom(4).hex(), "notes.txt")
+    post = await local.presigned_post(QUARANTINE, key, content_type="text/plain", size=5, expires_in=600)
+    assert post.url == "/v1/storage/upload"
+    url = str(http.base_url).rstrip("/") + post.url
+
+    assert (await post_form(url, post.fields, b"123456", "text/plain")).json()[
+        "code"
+    ] == "upload_size_mismatch"
+    tampered = {**post.fields, "size": "6"}
+    refused = await post_form(url, tampered, b"123456", "text/plain")
+    assert refused.status_code == 403 and refused.json()["code"] == "upload_refused"
+    assert not await local.exists(QUARANTINE, key)
+
+    ok = await post_form(url, post.fields, b"12345", "text/plain")
+    assert ok.status_code == 204, ok.text
+    assert await local.get(QUARANTINE, key) == b"12345"
+
+    link = await local.signed_get_url(
+        QUARANTINE, key, filename=ARABIC_NAME, content_type="text/plain", expires_in=60
+    )
+    response = await http.get(link)
+    assert response.status_code == 200 and response.content == b"12345"
+    assert unquote(response.headers["content-disposition"].split("''", 1)[1]) == ARABIC_NAME
+    forged = link.replace("attachment", "inline")
+    assert (await http.get(forged)).status_code == 403
+    expired = await local.signed_get_url(
+        QUARANTINE, key, filename="a", content_type="text/plain", expires_in=-1
+    )
+    assert (await http.get(expired)).json()["code"] == "upload_refused"
