@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 from activities.accounts import AccountsActivities
 from activities.chat import ChatActivities
+from activities.cv import CvActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.jobs import JobActivities
@@ -38,6 +39,7 @@ from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
+from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.client import connect_with_backoff
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
@@ -100,6 +102,8 @@ def workflow_classes() -> list[type]:
         CheckoutWorkflow,
         SubscriptionWorkflow,
         PurgeAuthWorkflow,
+        CvRenderWorkflow,
+        CvAssistWorkflow,
     ]
 
 
@@ -116,6 +120,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
+    cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -138,6 +143,10 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.failure_notice,
         job_steps.step,
         job_steps.finish,
+        cv.assist,
+        cv.render,
+        cv.check,
+        cv.thumbnail,
     ]
 
 

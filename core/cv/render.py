@@ -5,6 +5,7 @@ fontpkg wheel), embedded and subset. Fonts and stylesheets are parsed once per p
 from __future__ import annotations
 
 import base64
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,7 +76,16 @@ def render_html(cv: CvContent, options: RenderOptions, photo: bytes | None = Non
 
 
 def render_pdf(cv: CvContent, options: RenderOptions, photo: bytes | None = None) -> RenderedPdf:
-    """The CV as PDF bytes in the given template, direction (from its locale) and paper size."""
+    """The CV as PDF bytes in the given template, direction (from its locale) and paper size.
+    Thread-safe (one render at a time per process: the font configuration is shared)."""
+    with _RENDER_LOCK:
+        return _render_pdf(cv, options, photo)
+
+
+_RENDER_LOCK = threading.Lock()
+
+
+def _render_pdf(cv: CvContent, options: RenderOptions, photo: bytes | None) -> RenderedPdf:
     fonts, stylesheets = _styles(options.template, options.paper, options.digits, options.locale)
     html = HTML(string=render_html(cv, options, photo), url_fetcher=_fetcher, base_url=str(TEMPLATES))
     document = html.render(stylesheets=stylesheets, font_config=fonts)

@@ -84,6 +84,22 @@ class Words:
         last = self.date(end) if end else self.tr(PRESENT)
         return f"{first} – {last}" if first else last
 
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+    def dir_for(self, text: str) -> str:
+        """The direction a field's own block takes: the other script's when the field has no
+        letter of the CV's own script (an English skill line in an Arabic CV, two Arabic names
+        joined by "·" in an English one), else the CV's. Its words then keep their order on the
+        page and when the PDF is read back."""
+        own = ("R", "AL") if self.rtl else ("L",)
+        other = ("L",) if self.rtl else ("R", "AL")
+        kinds = {unicodedata.bidirectional(char) for char in text}
+        if kinds.intersection(other) and not kinds.intersection(own):
+            return "ltr" if self.rtl else "rtl"
+        return self.dir
+
     @staticmethod
     def dir_of(text: str) -> str:
         """The direction of ``text``'s first strong character (HTML's ``dir=auto`` rule, which

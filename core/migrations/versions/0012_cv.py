@@ -1,7 +1,7 @@
 """cv: CVs and their versions
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0009 (merged from storage; 0006 on its own)
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from core.models.base import UTCDateTime
 
 revision: str = "0012"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"  # the integrator re-chains (brief: "0006")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
