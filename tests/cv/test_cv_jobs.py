@@ -5,6 +5,8 @@ retried, quota refusals, owner checks."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,19 @@ from tests.chat.helpers import read_events
 from tests.chat.test_turns import leave_only, tokens_usage
 from tests.conftest import EmulatorControl
 from tests.cv.samples import arabic_cv, english_cv
+
+HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
+
+
+async def record(client: Any, workflow_id: str, name: str) -> None:
+    """With PULSE_RECORD_HISTORIES=1, keep this run's history for the replay test."""
+    if not os.environ.get("PULSE_RECORD_HISTORIES"):
+        return
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes.workflow_type.name
+    path = HISTORIES / started / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(history.to_json() + "\n", encoding="utf-8")
 
 
 async def finished(client: httpx.AsyncClient, started: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -57,7 +72,7 @@ async def test_renders_in_each_template_and_reads_back(sign_in: Any, sample: Any
         assert (await download(me.client, job, "page-1.png")).startswith(b"\x89PNG")
 
 
-async def test_another_users_cv_and_job_are_not_found(sign_in: Any) -> None:
+async def test_another_users_cv_and_job_are_not_found(sign_in: Any, client: Any) -> None:
     owner, other = await sign_in(), await sign_in()
     cv = (await owner.client.post("/v1/cv", json=arabic_cv())).json()
     refused = await other.client.post(f"/v1/cv/{cv['id']}/render", json={})
@@ -67,10 +82,11 @@ async def test_another_users_cv_and_job_are_not_found(sign_in: Any) -> None:
     assert (await other.client.post(f"/v1/jobs/{started['job_id']}/cancel")).status_code == 404
     stream, job = await finished(owner.client, started)
     assert job["status"] == "succeeded"
+    await record(client, f"cv-{job['id']}", "cvrender-plain")
 
 
 async def test_assist_drafts_arabic_bullets_billed_once_after_a_bad_reply(
-    sign_in: Any, db: Database, emulator: EmulatorControl
+    sign_in: Any, db: Database, emulator: EmulatorControl, client: Any
 ) -> None:
     me = await sign_in()
     cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
@@ -84,6 +100,7 @@ async def test_assist_drafts_arabic_bullets_billed_once_after_a_bad_reply(
     stream, job = await finished(me.client, started.json())
     assert stream.last.type == "done", stream.events
     assert stream.last.data["attempts"] == 2  # the reply that broke the schema was asked again
+    await record(client, f"cv-assist-{job['id']}", "cvassist-retried-reply")
     suggestion = json.loads(await download(me.client, job, "suggestion.json"))
     assert suggestion["field"] == "work.0.highlights" and suggestion["bullets"]
     assert all(any("\u0600" <= c <= "\u06ff" for c in b) for b in suggestion["bullets"])  # Arabic
@@ -102,7 +119,9 @@ async def test_assist_drafts_arabic_bullets_billed_once_after_a_bad_reply(
     assert (await me.client.get(f"/v1/cv/{cv['id']}")).json()["version"] == 1
 
 
-async def test_quota_exhausted_nothing_rendered(sign_in: Any, db: Database, emulator: EmulatorControl) -> None:
+async def test_quota_exhausted_nothing_rendered(
+    sign_in: Any, db: Database, emulator: EmulatorControl, client: Any
+) -> None:
     me = await sign_in(locale="en")
     cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
     await leave_only(db, me.user_id, tokens=10)
@@ -113,9 +132,10 @@ async def test_quota_exhausted_nothing_rendered(sign_in: Any, db: Database, emul
     assert job["error"]["code"] == "quota_exceeded" and "quota" in job["error"]["message"]
     assert (await emulator.settled())["openai"]["requests"] == 0
     assert (await tokens_usage(db, me.user_id)).reserved == 0
+    await record(client, f"cv-{job['id']}", "cvrender-quota-exceeded")
 
 
-async def test_render_in_the_other_language_translates_first(sign_in: Any, db: Database) -> None:
+async def test_render_in_the_other_language_translates_first(sign_in: Any, db: Database, client: Any) -> None:
     me = await sign_in()
     cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
     started = (await me.client.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en", "template": "ats"})).json()
@@ -129,6 +149,7 @@ async def test_render_in_the_other_language_translates_first(sign_in: Any, db: D
     pdf = await download(me.client, job, "cv.pdf")
     assert check_text(pdf, translated, Words("en", "latin")).ok
     assert job["usage"]["tokens"] > 0 and (await tokens_usage(db, me.user_id)).reserved == 0
+    await record(client, f"cv-{job['id']}", "cvrender-translated")
 
 
 async def test_bad_requests_answer_4xx_with_codes(sign_in: Any) -> None:
