@@ -39,8 +39,8 @@ from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
-from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.client import connect_with_backoff
+from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow

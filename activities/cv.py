@@ -150,18 +150,28 @@ class CvActivities:
                 reply = parse_reply(prompt, text)
             except InvalidReply as error:
                 # the provider's fault: not billed to the person; the cost is logged for operators
-                log.warning("cv.assist.invalid_reply", job_id=data.job_id, attempt=attempt, error=str(error),
-                            unbilled_tokens=usage.input_tokens + usage.output_tokens)
+                log.warning(
+                    "cv.assist.invalid_reply",
+                    job_id=data.job_id,
+                    attempt=attempt,
+                    error=str(error),
+                    unbilled_tokens=usage.input_tokens + usage.output_tokens,
+                )
                 continue
             document = suggestion(cv, request, reply)
             body = document["content"] if data.output_name != "suggestion.json" else document
             output = await self._store(
-                data.job_id, data.source.user_id, data.output_name,
-                json.dumps(body, ensure_ascii=False).encode(), JSON,
+                data.job_id,
+                data.source.user_id,
+                data.output_name,
+                json.dumps(body, ensure_ascii=False).encode(),
+                JSON,
             )
             tokens = studio_tokens(usage.input_tokens + usage.output_tokens, weight)
             return AssistOutput(output=output, studio_tokens=tokens, attempts=attempt)
-        raise ApplicationError("the model's replies broke the schema", type="provider_error", non_retryable=True)
+        raise ApplicationError(
+            "the model's replies broke the schema", type="provider_error", non_retryable=True
+        )
 
     async def _complete(self, chat: ChatRequest) -> tuple[str, Any]:
         try:

@@ -97,7 +97,9 @@ async def _assist(data: AssistInput) -> AssistOutput:
 class CvRenderWorkflow:
     @workflow.run
     async def run(self, data: CvRenderInput) -> JobOutcome:
-        saga = JobSaga(JobRef(data.job_id, data.user_id, "cv", workflow.info().workflow_id), locale=data.ui_locale)
+        saga = JobSaga(
+            JobRef(data.job_id, data.user_id, "cv", workflow.info().workflow_id), locale=data.ui_locale
+        )
 
         async def work() -> JobResult:
             source = CvSource(data.user_id, data.cv_id, data.version)
@@ -107,8 +109,14 @@ class CvRenderWorkflow:
                 await saga.reserve("tokens", data.reserve_tokens)
                 await saga.step("translate")
                 translated = await _assist(
-                    AssistInput(data.job_id, source, "translate", data.locale, data.model,
-                                output_name=f"cv-{data.locale}.json")
+                    AssistInput(
+                        data.job_id,
+                        source,
+                        "translate",
+                        data.locale,
+                        data.model,
+                        output_name=f"cv-{data.locale}.json",
+                    )
                 )
                 source = CvSource(data.user_id, data.cv_id, data.version, content_key=translated.output.key)
                 outputs.append(translated.output)
@@ -116,8 +124,16 @@ class CvRenderWorkflow:
             await saga.step("render")
             rendered: RenderOutput = await workflow.execute_activity_method(
                 CvActivities.render,
-                RenderInput(data.job_id, source, data.template, data.locale, data.paper, data.digits,
-                            data.bilingual, data.photo_key),
+                RenderInput(
+                    data.job_id,
+                    source,
+                    data.template,
+                    data.locale,
+                    data.paper,
+                    data.digits,
+                    data.bilingual,
+                    data.photo_key,
+                ),
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=LOCAL_RETRY,
             )
@@ -129,8 +145,12 @@ class CvRenderWorkflow:
                 retry_policy=LOCAL_RETRY,
             )
             if not checked.ok:
-                raise JobFailed("cv_text_check_failed", TEXT_CHECK_FAILED,
-                                missing=checked.missing, out_of_order=checked.out_of_order)
+                raise JobFailed(
+                    "cv_text_check_failed",
+                    TEXT_CHECK_FAILED,
+                    missing=checked.missing,
+                    out_of_order=checked.out_of_order,
+                )
             await saga.step("thumbnail")
             thumbnail: OutputRef = await workflow.execute_activity_method(
                 CvActivities.thumbnail,
@@ -151,16 +171,29 @@ class CvRenderWorkflow:
 class CvAssistWorkflow:
     @workflow.run
     async def run(self, data: CvAssistInput) -> JobOutcome:
-        saga = JobSaga(JobRef(data.job_id, data.user_id, "cv_assist", workflow.info().workflow_id), locale=data.ui_locale)
+        saga = JobSaga(
+            JobRef(data.job_id, data.user_id, "cv_assist", workflow.info().workflow_id), locale=data.ui_locale
+        )
 
         async def work() -> JobResult:
             await saga.reserve("tokens", data.reserve_tokens)
             await saga.step("assist", action=data.action)
             done = await _assist(
-                AssistInput(data.job_id, CvSource(data.user_id, data.cv_id, data.version), data.action,
-                            data.target_locale, data.model, data.notes, data.work_index, data.job_description)
+                AssistInput(
+                    data.job_id,
+                    CvSource(data.user_id, data.cv_id, data.version),
+                    data.action,
+                    data.target_locale,
+                    data.model,
+                    data.notes,
+                    data.work_index,
+                    data.job_description,
+                )
             )
-            return JobResult(outputs=[done.output], usage={"tokens": done.studio_tokens},
-                             result={"attempts": done.attempts})
+            return JobResult(
+                outputs=[done.output],
+                usage={"tokens": done.studio_tokens},
+                result={"attempts": done.attempts},
+            )
 
         return await saga.run(work)

@@ -4,7 +4,7 @@ come from the shared job API (``/v1/jobs/{job_id}``…)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -24,7 +24,14 @@ from core.models import JobStatus
 from core.models.base import new_id
 from core.settings import Settings
 from workflows import DOCUMENTS, PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_MODEL, PULSE_PROVIDER, PULSE_USER_ID
-from workflows.cv import CvAssistInput, CvAssistWorkflow, CvRenderInput, CvRenderWorkflow, cv_assist_id, cv_render_id
+from workflows.cv import (
+    CvAssistInput,
+    CvAssistWorkflow,
+    CvRenderInput,
+    CvRenderWorkflow,
+    cv_assist_id,
+    cv_render_id,
+)
 
 router = APIRouter(prefix="/v1/cv", tags=["cv"])
 
@@ -72,7 +79,7 @@ async def render_cv(
     model = resolve_model(DEFAULT_MODEL, settings)
     reserve = 0
     if translate:
-        prompt = build_prompt(cv, AssistRequest(AssistAction.translate, target))
+        prompt = build_prompt(cv, AssistRequest(AssistAction.translate_cv, target))
         reserve = _studio(prompt.input_estimate() + prompt.max_output_tokens, model.token_weight)
     job_id = new_id()
     data = CvRenderInput(
@@ -90,8 +97,19 @@ async def render_cv(
         model=model.id,
         reserve_tokens=reserve,
     )
-    await _start(session, client, settings, user.id, "cv", cv_render_id(job_id), job_id, CvRenderWorkflow.run,
-                 data, model.provider if translate else "", model.id if translate else "")
+    await _start(
+        session,
+        client,
+        settings,
+        user.id,
+        "cv",
+        cv_render_id(job_id),
+        job_id,
+        CvRenderWorkflow.run,
+        data,
+        model.provider if translate else "",
+        model.id if translate else "",
+    )
     return JobStarted(job_id=job_id, events_url=f"/v1/jobs/{job_id}/events")
 
 
@@ -110,7 +128,7 @@ async def assist_cv(
     record = await service.get_cv(session, user.id, cv_id)
     cv = record.content
     other = "en" if cv.locale == "ar" else "ar"
-    target = body.target_locale or (other if body.action is AssistAction.translate else cv.locale)
+    target = body.target_locale or (other if body.action is AssistAction.translate_cv else cv.locale)
     if body.action is AssistAction.draft_bullets and not (0 <= (body.work_index or 0) < len(cv.work)):
         raise CvInvalid()
     if body.action is AssistAction.tailor and not body.job_description.strip():
@@ -135,8 +153,19 @@ async def assist_cv(
         work_index=body.work_index,
         job_description=body.job_description,
     )
-    await _start(session, client, settings, user.id, "cv_assist", cv_assist_id(job_id), job_id,
-                 CvAssistWorkflow.run, data, model.provider, model.id)
+    await _start(
+        session,
+        client,
+        settings,
+        user.id,
+        "cv_assist",
+        cv_assist_id(job_id),
+        job_id,
+        CvAssistWorkflow.run,
+        data,
+        model.provider,
+        model.id,
+    )
     return JobStarted(job_id=job_id, events_url=f"/v1/jobs/{job_id}/events")
 
 
@@ -148,7 +177,7 @@ async def _start(
     kind: str,
     workflow_id: str,
     job_id: str,
-    run: object,
+    run: Any,
     data: object,
     provider: str,
     model: str,
@@ -165,7 +194,7 @@ async def _start(
         attributes += [SearchAttributePair(PULSE_PROVIDER, provider), SearchAttributePair(PULSE_MODEL, model)]
     try:
         await client.start_workflow(
-            run,  # type: ignore[call-overload]
+            run,
             data,
             id=workflow_id,
             task_queue=settings.task_queue(DOCUMENTS),

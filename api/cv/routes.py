@@ -39,7 +39,9 @@ async def import_cv(
 @router.get("", response_model=list[schemas.CvSummaryOut])
 async def list_cvs(user: CurrentUser, session: SessionDep) -> list[schemas.CvSummaryOut]:
     return [
-        schemas.CvSummaryOut(id=cv.id, title=cv.title, locale=cv.locale, version=cv.version, updated_at=cv.updated_at)
+        schemas.CvSummaryOut(
+            id=cv.id, title=cv.title, locale=cv.locale, version=cv.version, updated_at=cv.updated_at
+        )
         for cv in await service.list_cvs(session, user.id)
     ]
 

@@ -30,7 +30,7 @@ class AssistAction(StrEnum):
     draft_summary = "draft_summary"
     polish_summary = "polish_summary"
     draft_bullets = "draft_bullets"
-    translate = "translate"
+    translate_cv = "translate"  # (a member named "translate" would shadow str.translate)
     tailor = "tailor"
 
 
@@ -197,18 +197,24 @@ def build_prompt(cv: CvContent, request: AssistRequest) -> Prompt:
     language = LANGUAGE[request.target_locale]
     system = SYSTEM.format(language=language)
     action = request.action
-    if action is AssistAction.translate:
+    if action is AssistAction.translate_cv:
         paths = list(segments(cv))
         model = segment_model(paths)
         texts = {f"s{i}": segments(cv)[path] for i, path in enumerate(paths)}
         budget = 200 + 2 * sum(len(t) for t in texts.values())
         return Prompt(
-            system, TRANSLATE[request.target_locale], schema_of(model), model, min(budget, 16000),
+            system,
+            TRANSLATE[request.target_locale],
+            schema_of(model),
+            model,
+            min(budget, 16000),
             material=json.dumps(texts, ensure_ascii=False),
         )
     if action in (AssistAction.draft_summary, AssistAction.polish_summary):
-        what = "Draft a 2–3 sentence professional summary" if action is AssistAction.draft_summary else (
-            "Polish this professional summary (same facts, clearer, 2–3 sentences)"
+        what = (
+            "Draft a 2–3 sentence professional summary"
+            if action is AssistAction.draft_summary
+            else ("Polish this professional summary (same facts, clearer, 2–3 sentences)")
         )
         user = f"{what}.\nCurrent summary: {cv.basics.summary}\nNotes: {request.notes}\n{_facts(cv)}"
         return Prompt(system, user, schema_of(SummaryReply), SummaryReply, 600)
@@ -237,8 +243,10 @@ def _facts(cv: CvContent) -> str:
 def _brief(cv: CvContent) -> dict[str, Any]:
     return {
         "summary": cv.basics.summary,
-        "roles": [{"index": i, "position": w.position, "company": w.name, "bullets": w.highlights}
-                  for i, w in enumerate(cv.work)],
+        "roles": [
+            {"index": i, "position": w.position, "company": w.name, "bullets": w.highlights}
+            for i, w in enumerate(cv.work)
+        ],
         "skills": [s.name for s in cv.skills],
     }
 
@@ -253,7 +261,7 @@ def parse_reply(prompt: Prompt, text: str) -> BaseModel:
 def suggestion(cv: CvContent, request: AssistRequest, reply: BaseModel) -> dict[str, Any]:
     """The reply as a suggestion the web page shows for accept/reject (nothing is applied)."""
     action = request.action
-    if action is AssistAction.translate:
+    if action is AssistAction.translate_cv:
         paths = list(segments(cv))
         source = segments(cv)
         texts = reply.model_dump()["segments"]

@@ -5,7 +5,7 @@ a plain string; ``import_json_resume``/``export_json_resume`` translate to and f
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -185,12 +185,21 @@ class CvContent(_Item):
         return [
             s.value
             for s in self.layout.order
-            if s not in hidden and (self.basics.summary if s is SectionName.summary else getattr(self, s.value))
+            if s not in hidden
+            and (self.basics.summary if s is SectionName.summary else getattr(self, s.value))
         ]
 
 
 JSON_RESUME_SECTIONS = (
-    "work", "volunteer", "education", "awards", "certificates", "skills", "languages", "projects", "references",
+    "work",
+    "volunteer",
+    "education",
+    "awards",
+    "certificates",
+    "skills",
+    "languages",
+    "projects",
+    "references",
 )
 
 
@@ -198,9 +207,11 @@ def import_json_resume(document: dict[str, Any], *, locale: str = "ar") -> CvCon
     """A JSON Resume document → our CV (unknown keys are ignored; ``meta.pulse`` keeps our layout)."""
     meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
     pulse = meta.get("pulse", {}) if isinstance(meta, dict) else {}
-    data: dict[str, Any] = {key: document[key] for key in ("basics", *JSON_RESUME_SECTIONS) if key in document}
+    data: dict[str, Any] = {
+        key: document[key] for key in ("basics", *JSON_RESUME_SECTIONS) if key in document
+    }
     for language in data.get("languages", []) or []:
-        if isinstance(language, dict) and language.get("fluency") not in (None, *CEFR.__args__):
+        if isinstance(language, dict) and language.get("fluency") not in (None, *get_args(CEFR)):
             language["fluency"] = None  # free-text fluency ("Fluent") has no CEFR level
     data["locale"] = pulse.get("locale", locale)
     if "layout" in pulse:

@@ -28,7 +28,9 @@ from core.cv.text import Words
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 TASHKEEL = re.compile("[\u0640\u064b-\u065f\u0670\u06d6-\u06ed]")
 # Arabic letters, and Arabic-Indic digits apart from them (a word ends where either begins).
-ARABIC = re.compile("[\u0660-\u0669\u06f0-\u06f9]+|[\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+")
+ARABIC = re.compile(
+    "[\u0660-\u0669\u06f0-\u06f9]+|[\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+"
+)
 EDGE_PUNCTUATION = ".,;:!?()[]{}«»\"'،؛…–—·|•*"
 
 
@@ -87,13 +89,21 @@ def _split_scripts(chunk: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-def expected_fields(cv: CvContent, words_of: Words, *, bilingual: bool = False) -> list[list[tuple[str, str]]]:
+def expected_fields(
+    cv: CvContent, words_of: Words, *, bilingual: bool = False
+) -> list[list[tuple[str, str]]]:
     """Per printed block (header, then each visible section, which starts at its heading), its
     (kind, text) fields in order."""
     basics = cv.basics
-    header = [("name", basics.name), ("label", basics.label), ("phone", basics.phone), ("email", basics.email),
-              ("url", basics.url), *(("profile", p.url or p.username) for p in basics.profiles),
-              ("city", basics.location.city)]
+    header = [
+        ("name", basics.name),
+        ("label", basics.label),
+        ("phone", basics.phone),
+        ("email", basics.email),
+        ("url", basics.url),
+        *(("profile", p.url or p.username) for p in basics.profiles),
+        ("city", basics.location.city),
+    ]
     blocks = [header]
     for section in cv.visible_sections():
         heading = ("heading", words_of.heading(section, bilingual=bilingual))
@@ -107,23 +117,39 @@ def _section_fields(cv: CvContent, section: str, w: Words) -> list[tuple[str, st
         return [("summary", cv.basics.summary)]
     if section == "work":
         for job in cv.work:
-            fields += [("position", job.position), ("company", job.name), ("location", job.location),
-                       ("dates", w.span(job.startDate, job.endDate)), ("summary", job.summary)]
+            fields += [
+                ("position", job.position),
+                ("company", job.name),
+                ("location", job.location),
+                ("dates", w.span(job.startDate, job.endDate)),
+                ("summary", job.summary),
+            ]
             fields += [("highlight", item) for item in job.highlights]
     elif section == "volunteer":
         for item in cv.volunteer:
-            fields += [("position", item.position), ("organization", item.organization),
-                       ("dates", w.span(item.startDate, item.endDate)), ("summary", item.summary)]
+            fields += [
+                ("position", item.position),
+                ("organization", item.organization),
+                ("dates", w.span(item.startDate, item.endDate)),
+                ("summary", item.summary),
+            ]
             fields += [("highlight", h) for h in item.highlights]
     elif section == "education":
         for edu in cv.education:
-            fields += [("degree", f"{edu.studyType} {edu.area}"), ("institution", edu.institution),
-                       ("dates", w.span(edu.startDate, edu.endDate)), ("score", edu.score)]
+            fields += [
+                ("degree", f"{edu.studyType} {edu.area}"),
+                ("institution", edu.institution),
+                ("dates", w.span(edu.startDate, edu.endDate)),
+                ("score", edu.score),
+            ]
             fields += [("course", c) for c in edu.courses]
     elif section == "projects":
         for project in cv.projects:
-            fields += [("project", project.name), ("dates", w.span(project.startDate, project.endDate)),
-                       ("description", project.description)]
+            fields += [
+                ("project", project.name),
+                ("dates", w.span(project.startDate, project.endDate)),
+                ("description", project.description),
+            ]
             fields += [("highlight", h) for h in project.highlights] + [("url", project.url)]
     elif section == "skills":
         for skill in cv.skills:
@@ -136,8 +162,12 @@ def _section_fields(cv: CvContent, section: str, w: Words) -> list[tuple[str, st
             fields += [("certificate", cert.name), ("issuer", cert.issuer), ("date", w.date(cert.date))]
     elif section == "awards":
         for award in cv.awards:
-            fields += [("award", award.title), ("awarder", award.awarder), ("date", w.date(award.date)),
-                       ("summary", award.summary)]
+            fields += [
+                ("award", award.title),
+                ("awarder", award.awarder),
+                ("date", w.date(award.date)),
+                ("summary", award.summary),
+            ]
     elif section == "references":
         for ref in cv.references:
             fields += [("reference", ref.name), ("reference_text", ref.reference)]
@@ -194,7 +224,9 @@ def fonts_in(pdf: bytes) -> list[FontFacts]:
             descriptor = descriptor.get_object() if descriptor else {}
             name = str(target.get("/BaseFont", font.get("/BaseFont", "")))
             embedded = any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
-            facts[name] = FontFacts(name=name.lstrip("/"), embedded=embedded, subset=bool(re.match(r"/?[A-Z]{6}\+", name)))
+            facts[name] = FontFacts(
+                name=name.lstrip("/"), embedded=embedded, subset=bool(re.match(r"/?[A-Z]{6}\+", name))
+            )
     return list(facts.values())
 
 

@@ -78,8 +78,11 @@ async def test_json_resume_round_trip(sign_in: SignIn) -> None:
     assert imported.status_code == 201, imported.text
     assert imported.json()["content"] == cv["content"]
 
-    plain = {"basics": {"name": "Sam Lee", "email": "sam@example.com"}, "languages": [
-        {"language": "English", "fluency": "Native speaker"}], "interests": [{"name": "chess"}]}
+    plain = {
+        "basics": {"name": "Sam Lee", "email": "sam@example.com"},
+        "languages": [{"language": "English", "fluency": "Native speaker"}],
+        "interests": [{"name": "chess"}],
+    }
     other = await me.client.post("/v1/cv/import", json=plain, params={"locale": "en"})
     assert other.status_code == 201, other.text
     assert other.json()["content"]["locale"] == "en"

@@ -109,8 +109,12 @@ async def test_assist_drafts_arabic_bullets_billed_once_after_a_bad_reply(
     # billed once: one reservation, settled once, for the valid reply's tokens only
     async with db.session() as session:
         key = f"cv-assist-{job['id']}:tokens"
-        reservation = (await session.execute(select(LedgerReservation).where(LedgerReservation.key == key))).scalar_one()
-        entries = (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.key == key))).scalars().all()
+        reservation = (
+            await session.execute(select(LedgerReservation).where(LedgerReservation.key == key))
+        ).scalar_one()
+        entries = (
+            (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.key == key))).scalars().all()
+        )
     assert reservation.status == "settled" and reservation.charged == job["usage"]["tokens"]
     assert sorted(entries) == ["reserve", "settle"]
     after = await tokens_usage(db, me.user_id)
@@ -138,7 +142,9 @@ async def test_quota_exhausted_nothing_rendered(
 async def test_render_in_the_other_language_translates_first(sign_in: Any, db: Database, client: Any) -> None:
     me = await sign_in()
     cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
-    started = (await me.client.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en", "template": "ats"})).json()
+    started = (
+        await me.client.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en", "template": "ats"})
+    ).json()
     stream, job = await finished(me.client, started)
     assert stream.last.type == "done", stream.events
     assert {o["name"] for o in job["outputs"]} == {"cv.pdf", "page-1.png", "cv-en.json"}
@@ -157,7 +163,9 @@ async def test_bad_requests_answer_4xx_with_codes(sign_in: Any) -> None:
     cv = (await me.client.post("/v1/cv", json=english_cv())).json()
     bad_template = await me.client.post(f"/v1/cv/{cv['id']}/render", json={"template": "fancy"})
     assert bad_template.status_code == 422 and bad_template.json()["code"] == "validation_error"
-    no_role = await me.client.post(f"/v1/cv/{cv['id']}/assist", json={"action": "draft_bullets", "work_index": 9})
+    no_role = await me.client.post(
+        f"/v1/cv/{cv['id']}/assist", json={"action": "draft_bullets", "work_index": 9}
+    )
     assert no_role.status_code == 422 and no_role.json()["code"] == "cv_invalid"
     no_jd = await me.client.post(f"/v1/cv/{cv['id']}/assist", json={"action": "tailor"})
     assert no_jd.status_code == 422 and no_jd.json()["code"] == "cv_invalid"

@@ -23,9 +23,11 @@ def rendered(data: dict, **options: object) -> tuple[CvContent, RenderOptions, b
     return cv, chosen, render_pdf(cv, chosen).pdf
 
 
-@pytest.mark.parametrize("template", list(Template))
-@pytest.mark.parametrize("sample", [arabic_cv, english_cv])
-def test_each_template_reads_back_in_logical_order(sample, template: Template) -> None:
+@pytest.mark.parametrize(
+    ("sample", "template"), [(arabic_cv, Template.two_column), (english_cv, Template.photo)]
+)
+def test_reads_back_in_logical_order_with_metadata(sample, template: Template) -> None:
+    """(Each template × language is rendered through the HTTP API in test_cv_jobs.py.)"""
     cv, options, pdf = rendered(sample(), template=template)
     result = check_text(pdf, cv, Words(options.locale, options.digits))
     assert result.ok, (result.missing, result.out_of_order)
@@ -61,9 +63,7 @@ def test_the_check_fails_when_the_pdf_says_something_else() -> None:
 def long_cv() -> dict:
     data = arabic_cv()
     job = data["work"][0]
-    data["work"] = [
-        job | {"name": f"Company {i}", "highlights": job["highlights"] * 3} for i in range(14)
-    ]
+    data["work"] = [job | {"name": f"Company {i}", "highlights": job["highlights"] * 3} for i in range(14)]
     return data
 
 

@@ -17,7 +17,9 @@ HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
 
 
 async def test_recorded_cv_histories_replay() -> None:
-    files = sorted(HISTORIES.glob("CvRenderWorkflow/*.json")) + sorted(HISTORIES.glob("CvAssistWorkflow/*.json"))
+    files = sorted(HISTORIES.glob("CvRenderWorkflow/*.json")) + sorted(
+        HISTORIES.glob("CvAssistWorkflow/*.json")
+    )
     assert {f.parent.name for f in files} == {"CvRenderWorkflow", "CvAssistWorkflow"}
     assert len(files) >= 4
     replayer = Replayer(workflows=[CvRenderWorkflow, CvAssistWorkflow], data_converter=pulse_data_converter)
