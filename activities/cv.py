@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import structlog
 from temporalio import activity
@@ -30,8 +32,10 @@ from providers.llm.types import ChatMessage, ChatRequest
 from providers.storage import ASSETS, Storage, object_key
 
 log = structlog.get_logger(__name__)
+HEARTBEAT_EVERY_S = 2.0  # the workflow's heartbeat timeout is 10 s: a killed worker is noticed fast
 REPLY_ATTEMPTS = 3  # a reply that breaks the schema is asked again, at most this many times
 PDF, PNG, JSON = "application/pdf", "image/png", "application/json"
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,6 +110,17 @@ class ThumbnailInput:
     pdf: OutputRef
 
 
+async def heartbeating(work: Awaitable[T]) -> T:
+    """Await ``work`` while heartbeating, so a worker that dies mid-step (kill -9) is noticed
+    by its heartbeat timeout and the step retried elsewhere, not after start-to-close."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
+        if done:
+            return task.result()
+        activity.heartbeat()
+
+
 def studio_tokens(provider_tokens: int, weight: float) -> int:
     return max(1, -(-int(provider_tokens * weight * 1000) // 1000))
 
@@ -145,7 +160,7 @@ class CvActivities:
             json_schema=prompt.schema,
         )
         for attempt in range(1, REPLY_ATTEMPTS + 1):
-            text, usage = await self._complete(chat)
+            text, usage = await heartbeating(self._complete(chat))
             try:
                 reply = parse_reply(prompt, text)
             except InvalidReply as error:
@@ -177,11 +192,7 @@ class CvActivities:
         try:
             return await self.llm.complete(chat)
         except RetryableProviderError as error:
-            delay = None
-            if error.retry_after:
-                from datetime import timedelta
-
-                delay = timedelta(seconds=error.retry_after)
+            delay = timedelta(seconds=error.retry_after) if error.retry_after else None
             raise ApplicationError(str(error), type="provider_retryable", next_retry_delay=delay) from None
         except NonRetryableProviderError as error:
             raise ApplicationError(str(error), type="provider_error", non_retryable=True) from None
@@ -191,7 +202,7 @@ class CvActivities:
         cv = await self._content(data.source)
         photo = await self.storage.get(ASSETS, data.photo_key) if data.photo_key else None
         options = RenderOptions(Template(data.template), data.locale, data.paper, data.digits, data.bilingual)
-        rendered = await asyncio.to_thread(render_pdf, cv, options, photo)
+        rendered = await heartbeating(asyncio.to_thread(render_pdf, cv, options, photo))
         output = await self._store(data.job_id, data.source.user_id, "cv.pdf", rendered.pdf, PDF)
         return RenderOutput(output=output, pages=rendered.pages)
 
@@ -199,8 +210,8 @@ class CvActivities:
     async def check(self, data: CheckInput) -> CheckOutput:
         cv = await self._content(data.source)
         pdf = await self.storage.get(ASSETS, data.pdf.key)
-        result = await asyncio.to_thread(
-            check_text, pdf, cv, Words(data.locale, data.digits), bilingual=data.bilingual
+        result = await heartbeating(
+            asyncio.to_thread(check_text, pdf, cv, Words(data.locale, data.digits), bilingual=data.bilingual)
         )
         if not result.ok:
             log.error("cv.check.failed", missing=result.missing, out_of_order=result.out_of_order)
@@ -209,5 +220,5 @@ class CvActivities:
     @activity.defn(name="cv.thumbnail")
     async def thumbnail(self, data: ThumbnailInput) -> OutputRef:
         pdf = await self.storage.get(ASSETS, data.pdf.key)
-        png = await asyncio.to_thread(thumbnail_png, pdf)
+        png = await heartbeating(asyncio.to_thread(thumbnail_png, pdf))
         return await self._store(data.job_id, data.user_id, "page-1.png", png, PNG)

@@ -39,6 +39,7 @@ PROVIDER_RETRY = RetryPolicy(
     non_retryable_error_types=["provider_error", "invalid_input", "content_refused"],
 )
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)  # activities heartbeat every 2 s
 TEXT_CHECK_FAILED = "The PDF did not pass its text check. We have been told; please try again later."
 
 
@@ -89,6 +90,7 @@ async def _assist(data: AssistInput) -> AssistOutput:
         CvActivities.assist,
         data,
         start_to_close_timeout=timedelta(minutes=3),
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
         retry_policy=PROVIDER_RETRY,
     )
 
@@ -135,6 +137,7 @@ class CvRenderWorkflow:
                     data.photo_key,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=LOCAL_RETRY,
             )
             await saga.step("check")
@@ -142,6 +145,7 @@ class CvRenderWorkflow:
                 CvActivities.check,
                 CheckInput(source, rendered.output, data.locale, data.digits, data.bilingual),
                 start_to_close_timeout=timedelta(minutes=1),
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=LOCAL_RETRY,
             )
             if not checked.ok:
@@ -156,6 +160,7 @@ class CvRenderWorkflow:
                 CvActivities.thumbnail,
                 ThumbnailInput(data.job_id, data.user_id, rendered.output),
                 start_to_close_timeout=timedelta(minutes=1),
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=LOCAL_RETRY,
             )
             return JobResult(

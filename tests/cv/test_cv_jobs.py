@@ -4,6 +4,7 @@ retried, quota refusals, owner checks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -169,3 +170,55 @@ async def test_bad_requests_answer_4xx_with_codes(sign_in: Any) -> None:
     assert no_role.status_code == 422 and no_role.json()["code"] == "cv_invalid"
     no_jd = await me.client.post(f"/v1/cv/{cv['id']}/assist", json={"action": "tailor"})
     assert no_jd.status_code == 422 and no_jd.json()["code"] == "cv_invalid"
+
+
+@pytest.mark.chaos
+@pytest.mark.slow
+async def test_documents_worker_killed_mid_job_completes_once_billed_once(
+    settings: Any, sign_in: Any, db: Database, emulator: EmulatorControl, tmp_path: Path
+) -> None:
+    """kill -9 of the only documents worker while the job's translation is streaming; a new
+    worker finishes the job: one PDF, one reservation settled once, for the completed attempt."""
+    import uuid
+
+    from tests.conftest import serve_app
+    from tests.processes import kill_hard, pulse_process, settings_env
+
+    own = settings.model_copy(update={"temporal_task_queue_prefix": f"cvchaos{uuid.uuid4().hex[:6]}-"})
+    me = await sign_in()
+    cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.15)
+    async with serve_app(own, run_worker=False) as url:
+        client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=60)
+        with pulse_process(["worker", "-q", "documents"], settings_env(own), tmp_path / "w1.log") as first:
+            started = (await client.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en"})).json()
+            killed = False
+
+            async def on_event(event: Any) -> None:
+                nonlocal killed
+                if event.type == "step" and event.data.get("step") == "translate" and not killed:
+                    await asyncio.sleep(0.5)  # the translation call is under way
+                    kill_hard(first)
+                    killed = True
+
+            partial = await read_events(client, started["events_url"], on_event=on_event, stop_after=3)
+        assert killed
+        with pulse_process(["worker", "-q", "documents"], settings_env(own), tmp_path / "w2.log"):
+            stream = await read_events(client, started["events_url"], last_event_id=partial.last.id)
+            job = (await client.get(f"/v1/jobs/{started['job_id']}")).json()
+        await client.aclose()
+    assert stream.last.type == "done", stream.events
+    assert job["status"] == "succeeded" and sorted(o["name"] for o in job["outputs"]) == [
+        "cv-en.json",
+        "cv.pdf",
+        "page-1.png",
+    ]
+    assert (await emulator.settled())["openai"]["requests"] == 2  # the killed attempt, then one more
+    async with db.session() as session:
+        key = f"cv-{job['id']}:tokens"
+        entries = (
+            (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.key == key))).scalars().all()
+        )
+    assert sorted(entries) == ["reserve", "settle"]
+    tokens = await tokens_usage(db, me.user_id)
+    assert tokens.used == job["usage"]["tokens"] > 0 and tokens.reserved == 0
