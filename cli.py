@@ -183,12 +183,26 @@ def dev_children(settings: Settings, logs: Path) -> list[Child]:
     # Without Redis the stream bus is in memory, so chat turns must run in the API process:
     # the dedicated worker then leaves the interactive queue to it.
     queues = [] if settings.redis_url else ["-q", BACKGROUND, "-q", DOCUMENTS, "-q", MEDIA]
-    return [
+    children = [
         Child("temporal", temporal, logs / "temporal.log"),
         Child("emulator", emulator, logs / "emulator.log"),
         Child("worker", [*pulse, "worker", *queues], logs / "worker.log"),
         Child("api", [*pulse, "api"], logs / "api.log"),
     ]
+    return children + clamd_children(settings, logs)
+
+
+def clamd_children(settings: Settings, logs: Path) -> list[Child]:
+    """clamd for upload scans (freshclam's databases, else the shipped test signatures); without
+    clamd installed, uploads are refused with scanner_unavailable (never accepted unscanned)."""
+    from providers.scanner.daemon import clamd_binary, database_dir, write_config
+
+    binary_path = clamd_binary()
+    if settings.clamd_address or binary_path is None:
+        return []
+    Path(settings.clamd_socket_path).unlink(missing_ok=True)
+    config = write_config(settings, database_dir())
+    return [Child("clamd", [binary_path, f"--config-file={config}"], logs / "clamd.log")]
 
 
 @app.command()

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.accounts import AccountsActivities
+from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.cv import CvActivities
 from activities.diagnostics import DiagnosticsActivities
@@ -28,12 +29,14 @@ from activities.email import EmailActivities
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
+from activities.storage import FileActivities
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
 from providers.email import build_email_provider
 from providers.llm import LLMClient
 from providers.payments.hyperpay import HyperPayClient
+from providers.scanner import ClamdScanner
 from providers.storage import Storage, build_storage
 from providers.streams import StreamBus, create_stream_bus
 from workflows import ALL_QUEUES, BACKGROUND
@@ -42,6 +45,8 @@ from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
+from workflows.file_scan import FileScanWorkflow
+from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
@@ -104,6 +109,8 @@ def workflow_classes() -> list[type]:
         PurgeAuthWorkflow,
         CvRenderWorkflow,
         CvAssistWorkflow,
+        FileScanWorkflow,
+        FileSweeperWorkflow,
     ]
 
 
@@ -114,13 +121,16 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         deps.settings, deps.db, deps.extras.get("email") or build_email_provider(deps.settings)
     )
     ledger = LedgerActivities(deps.db, deps.settings, send_warning=quota_warning_sender(deps.settings))
-    chat = ChatActivities(deps.settings, deps.db, deps.llm, deps.bus, ledger)
+    chat = ChatActivities(
+        deps.settings, deps.db, deps.llm, deps.bus, ledger, attachments=Attachments(deps.db, deps.storage)
+    )
     if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
     cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
+    file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -147,6 +157,11 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         cv.render,
         cv.check,
         cv.thumbnail,
+        file_steps.check,
+        file_steps.scan,
+        file_steps.promote,
+        file_steps.reject,
+        file_steps.sweep,
     ]
 
 
@@ -181,6 +196,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     if settings.auth_purge_schedule and BACKGROUND in queues:
         outcome = await ensure_purge_auth_schedule(client, settings)
         log.info("accounts.purge_auth_schedule", outcome=outcome, keep_days=settings.auth_purge_keep_days)
+    if settings.files_sweeper_schedule and BACKGROUND in queues:
+        outcome = await ensure_file_sweeper_schedule(client, settings)
+        log.info("files.sweeper_schedule", outcome=outcome, every_s=settings.files_sweep_interval_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

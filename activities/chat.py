@@ -14,6 +14,7 @@ from typing import TypeVar, cast
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attachments import Attachments
 from activities.ledger import LedgerActivities, ReleaseInput, SettleInput
 from core.catalog import MODELS, resolve_model, studio_tokens
 from core.chat import (
@@ -34,7 +35,7 @@ from core.metrics import (
     PROVIDER_ERRORS,
 )
 from core.settings import Settings
-from providers.llm import ChatMessage, ChatRequest, LLMClient, TextDelta, Usage
+from providers.llm import ChatMessage, ChatRequest, ImagePart, LLMClient, TextDelta, Usage
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
 from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
@@ -95,13 +96,20 @@ class FinishStoppedResult:
 
 class ChatActivities:
     def __init__(
-        self, settings: Settings, db: Database, llm: LLMClient, bus: StreamBus, ledger: LedgerActivities
+        self,
+        settings: Settings,
+        db: Database,
+        llm: LLMClient,
+        bus: StreamBus,
+        ledger: LedgerActivities,
+        attachments: Attachments | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.llm = llm
         self.bus = bus
         self.ledger = ledger
+        self.attachments = attachments  # a turn's attached files (activities/attachments.py)
 
     @activity.defn(name="chat.stream_reply")
     async def stream_reply(self, data: StreamInput) -> StreamResult:
@@ -118,7 +126,10 @@ class ChatActivities:
         # No heartbeat for a short reply (each one is a Temporal write); Stop comes over the bus.
         heartbeat = asyncio.create_task(_heartbeat_forever("moderated", first_after=HEARTBEAT_AFTER_S))
         try:
-            return await self._stream(data, messages)
+            images: tuple[ImagePart, ...] = ()
+            if self.attachments is not None:
+                messages, images = await self.attachments.prepare(data.turn_id, messages, budget)
+            return await self._stream(data, messages, images)
         except ApplicationError:
             activity.heartbeat("moderated")  # sent with the failure: the retry skips moderation
             raise
@@ -140,7 +151,9 @@ class ChatActivities:
                 non_retryable=True,
             )
 
-    async def _stream(self, data: StreamInput, messages: list[tuple[str, str]]) -> StreamResult:
+    async def _stream(
+        self, data: StreamInput, messages: list[tuple[str, str]], images: tuple[ImagePart, ...] = ()
+    ) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
         cancels the activity; the last two keep what was received."""
         request = ChatRequest(
@@ -148,6 +161,9 @@ class ChatActivities:
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
         )
+        if images:  # the turn's own message carries its attached images
+            last = request.messages[-1]
+            request.messages[-1] = ChatMessage(role=last.role, content=last.content, images=images)
         reply = _Reply(CoalescingPublisher(self.bus, data.turn_id))
         pump = asyncio.ensure_future(self._pump(request, reply))
         async with self.bus.watch_stop(data.turn_id) as stop_requested:

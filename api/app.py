@@ -16,6 +16,7 @@ from api.cv.jobs import router as cv_jobs_router
 from api.cv.routes import router as cv_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
+from api.files.routes import router as files_router
 from api.health.routes import router as health_router
 from api.jobs.routes import router as jobs_router
 from api.middleware import MetricsMiddleware, RequestContextMiddleware
@@ -30,6 +31,7 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
 from web.billing import router as billing_router
+from web.files import router as files_page_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(billing_router)
     app.include_router(jobs_router)
     app.include_router(storage_router)
+    app.include_router(files_router)
+    app.include_router(files_page_router)
     return app
 
 

@@ -18,6 +18,7 @@ from api.temporal import TemporalConnection
 from core.db import Database
 from core.errors import Unavailable
 from core.settings import Settings
+from providers.scanner import ClamdScanner
 from providers.storage import Storage
 from providers.streams import StreamBus
 
@@ -69,3 +70,10 @@ async def get_storage(state: StateDep) -> Storage:
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+async def get_scanner(state: StateDep) -> ClamdScanner:
+    return ClamdScanner(state.settings)
+
+
+ScannerDep = Annotated[ClamdScanner, Depends(get_scanner)]

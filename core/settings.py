@@ -7,6 +7,7 @@ Production refuses missing or placeholder secrets.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from enum import StrEnum
@@ -296,6 +297,8 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             elif isinstance(value, bool):
                 value = "true" if value else "false"
+            elif isinstance(value, dict | list):
+                value = json.dumps(value, default=str)  # pydantic-settings reads JSON for these
             env[f"PULSE_{name.upper()}"] = str(value)
         return env
 

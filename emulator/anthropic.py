@@ -68,6 +68,19 @@ def block_text(content: Any) -> str:
     return ""
 
 
+def image_blocks(content: Any) -> int:
+    """``image`` blocks (base64 or url source) of one message's content."""
+    if not isinstance(content, list):
+        return 0
+    return sum(
+        1
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "image"
+        and (block.get("source") or {}).get("type") in ("base64", "url")
+    )
+
+
 def tool_for(body: dict[str, Any]) -> dict[str, Any] | None:
     """The tool the model is forced to call (how callers ask Anthropic for schema JSON)."""
     tools = [tool for tool in body.get("tools") or [] if isinstance(tool, dict) and "input_schema" in tool]
@@ -113,13 +126,14 @@ async def messages(request: Request) -> Response:
     tool = tool_for(body)
     system = block_text(body.get("system"))
     texts = ([system] if system else []) + [block_text(m.get("content")) for m in body["messages"]]
-    users = [block_text(m.get("content")) for m in body["messages"] if m.get("role") == "user"]
+    users = [m.get("content") for m in body["messages"] if m.get("role") == "user"]
     reply = text.compose(
         model=body["model"],
         texts=texts,
-        last_user=users[-1] if users else "",
+        last_user=block_text(users[-1]) if users else "",
         limit=body["max_tokens"],
         schema=tool["input_schema"] if tool else None,
+        images=image_blocks(users[-1]) if users else 0,
     )
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
     if body.get("stream"):

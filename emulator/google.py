@@ -68,6 +68,18 @@ def parts_text(content: Any) -> str:
     return "".join(str(part.get("text", "")) for part in content.get("parts") or [] if isinstance(part, dict))
 
 
+def inline_images(content: Any) -> int:
+    """Image parts of one content: ``inlineData`` (``inline_data``) with an image ``mimeType``
+    (the API reads proto JSON, so ``mime_type`` too: google-genai sends that)."""
+    parts = content.get("parts") or [] if isinstance(content, dict) else []
+    count = 0
+    for part in parts:
+        blob = (part.get("inlineData") or part.get("inline_data") or {}) if isinstance(part, dict) else {}
+        if str(blob.get("mimeType") or blob.get("mime_type") or "").startswith("image/") and blob.get("data"):
+            count += 1
+    return count
+
+
 def schema_of(config: dict[str, Any]) -> dict[str, Any] | None:
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
     if isinstance(schema, dict):
@@ -100,14 +112,15 @@ async def models(target: str, request: Request) -> Response:
     config = body.get("generationConfig") or {}
     system = parts_text(body.get("systemInstruction"))
     texts = ([system] if system else []) + [parts_text(content) for content in body["contents"]]
-    users = [parts_text(c) for c in body["contents"] if c.get("role", "user") == "user"]
+    users = [c for c in body["contents"] if c.get("role", "user") == "user"]
     limit = config.get("maxOutputTokens")
     reply = text.compose(
         model=model,
         texts=texts,
-        last_user=users[-1] if users else "",
+        last_user=parts_text(users[-1]) if users else "",
         limit=int(limit) if limit is not None else None,
         schema=schema_of(config),
+        images=inline_images(users[-1]) if users else 0,
     )
     response_id = uuid.uuid4().hex[:20]
     if method == "streamGenerateContent":

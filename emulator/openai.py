@@ -117,16 +117,30 @@ def schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def image_parts(content: Any) -> int:
+    """``image_url`` parts (a data: URL or an https URL) of one message's content."""
+    if not isinstance(content, list):
+        return 0
+    return sum(
+        1
+        for part in content
+        if isinstance(part, dict)
+        and part.get("type") == "image_url"
+        and str((part.get("image_url") or {}).get("url", "")).startswith(("data:image/", "https://"))
+    )
+
+
 def compose(body: dict[str, Any]) -> text.Reply:
     texts = [content_text(message.get("content")) for message in body["messages"]]
-    users = [content_text(m.get("content")) for m in body["messages"] if m.get("role") == "user"]
+    users = [m.get("content") for m in body["messages"] if m.get("role") == "user"]
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     return text.compose(
         model=body["model"],
         texts=texts,
-        last_user=users[-1] if users else "",
+        last_user=content_text(users[-1]) if users else "",
         limit=int(limit) if limit is not None else None,
         schema=schema_of(body),
+        images=image_parts(users[-1]) if users else 0,
     )
 
 

@@ -79,19 +79,33 @@ def compose(
     last_user: str,
     limit: int | None,
     schema: dict[str, Any] | None = None,
+    images: int = 0,
 ) -> Reply:
-    """The reply to a request: same request, same reply."""
-    seed = seed_of(model, texts, schema)
+    """The reply to a request: same request, same reply. A reply to a message with image parts
+    first says how many images it saw (so a test can tell they arrived)."""
+    seed = seed_of(model, texts, schema, images)
     arabic = is_arabic(last_user)
     if schema is not None:
         document = json.dumps(instance(schema, random.Random(seed), arabic), ensure_ascii=False)
         chunks = [document[i : i + JSON_PIECE] for i in range(0, len(document), JSON_PIECE)]
     else:
-        chunks = words(seed, arabic, DEFAULT_TOKENS)
+        chunks = saw_images(images, arabic) + words(seed, arabic, DEFAULT_TOKENS)
     truncated = limit is not None and len(chunks) > limit
     if limit is not None:
         chunks = chunks[: max(limit, 0)]
-    return Reply(chunks=chunks, input_tokens=estimate_prompt(texts), truncated=truncated)
+    input_tokens = estimate_prompt(texts) + images * IMAGE_TOKENS
+    return Reply(chunks=chunks, input_tokens=input_tokens, truncated=truncated)
+
+
+IMAGE_TOKENS = 258  # what Gemini counts per image (the emulator uses it for every provider)
+
+
+def saw_images(count: int, arabic: bool) -> list[str]:
+    if count <= 0:
+        return []
+    if arabic:
+        return [f"رأيتُ {count} ", "صورة. " if count == 1 else "صور. "]
+    return [f"I saw {count} ", "image. " if count == 1 else "images. "]
 
 
 def words(seed: int, arabic: bool, count: int) -> list[str]:

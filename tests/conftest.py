@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -341,3 +342,21 @@ async def sign_in_cookie(api_url: str) -> AsyncIterator[Callable[..., Awaitable[
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+# --- storage: clamd for upload scans ---
+
+
+@pytest_asyncio.fixture(scope="session")
+async def clamd(settings: Settings) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """clamd on ``settings.clamd_socket_path`` with the shipped test signatures (no download)."""
+    from providers.scanner.daemon import TEST_SIGNATURES, start_clamd
+
+    process = await start_clamd(settings, TEST_SIGNATURES)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -48,6 +48,24 @@ JS_STRINGS = (
     "New conversation",
     "Delete this conversation?",
     "New title",
+    # attachments and "My files" (web/static/js/attach.js, files.js)
+    "Remove",
+    "{size} MB",
+    "{size} KB",
+    "The upload failed. Please try again.",
+    "Ready",
+    "This file was refused.",
+    "Uploading…",
+    "Uploading… {percent}%",
+    "Checking for viruses…",
+    "Attachments",
+    "Attach",
+    "Attach files",
+    "Download",
+    "Delete this file?",
+    "Waiting for upload",
+    "No files yet.",
+    "{used} of {limit} used",
 )
 
 

@@ -157,18 +157,26 @@ class JobSaga:
         self.reserved[unit] = result.amount
         return result.amount
 
-    async def run(self, work: Callable[[], Awaitable[JobResult]]) -> JobOutcome:
+    async def run(
+        self,
+        work: Callable[[], Awaitable[JobResult]],
+        *,
+        on_failure: Callable[[str], Awaitable[None]] | None = None,
+    ) -> JobOutcome:
+        """Run the saga around ``work``. ``on_failure(code)`` (optional) cleans up after a failure
+        or cancel — e.g. deletes a partial object — before the outcome is recorded; it runs
+        uncancellable, so give its activities a retry policy without a maximum."""
         try:
             await self.step("started")
             result = await work()
         except JobFailed as failure:
-            return await self._end("failed", failure.code, failure.message, failure.result)
+            return await self._end("failed", failure.code, failure.message, failure.result, on_failure)
         except (asyncio.CancelledError, CancelledError):
-            return await self._end("cancelled", "cancelled")
+            return await self._end("cancelled", "cancelled", on_failure=on_failure)
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
-                return await self._end("cancelled", "cancelled")
-            return await self._end("failed", error_code(error))
+                return await self._end("cancelled", "cancelled", on_failure=on_failure)
+            return await self._end("failed", error_code(error), on_failure=on_failure)
         return await uncancellable(self._succeed(result))
 
     async def _succeed(self, result: JobResult) -> JobOutcome:
@@ -188,9 +196,16 @@ class JobSaga:
         return JobOutcome("succeeded", outputs=result.outputs, usage=usage)
 
     async def _end(
-        self, status: str, code: str, message: str | None = None, result: dict[str, Any] | None = None
+        self,
+        status: str,
+        code: str,
+        message: str | None = None,
+        result: dict[str, Any] | None = None,
+        on_failure: Callable[[str], Awaitable[None]] | None = None,
     ) -> JobOutcome:
         async def end() -> JobOutcome:
+            if on_failure is not None:
+                await on_failure(code)
             for unit in list(self.reserved):
                 await _bookkeeping("ledger.release", ReleaseInput(self.ledger_key(unit), reason=code))
             await _bookkeeping(

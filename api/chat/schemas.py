@@ -24,6 +24,7 @@ class TurnIn(BaseModel):
     model: str = Field(min_length=1, max_length=64)
     message: str = Field(min_length=1, max_length=100_000)
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
+    file_ids: list[str] = Field(default_factory=list, max_length=10)  # ready files (POST /v1/files)
 
 
 class RegenerateIn(BaseModel):

@@ -9,7 +9,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.chat.schemas import RegenerateIn, TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
-from core import chat
+from api.files.attach import turn_files
+from core import chat, files
 from core.catalog import ModelInfo, offered_model
 from core.models import User
 from core.models.base import new_id
@@ -55,6 +56,7 @@ async def start_chat_turn(
 ) -> chat.NewTurn:
     model = offered_model(body.model, state.settings)
     cap = output_cap(model, body.max_tokens)
+    attached = await turn_files(session, user.id, model, body.file_ids) if body.file_ids else []
     turn = await chat.start_turn(
         session,
         user_id=user.id,
@@ -64,6 +66,8 @@ async def start_chat_turn(
         context_window=model.context_window,
         max_output_tokens=cap,
     )
+    if attached:
+        await files.attach_to_job(session, turn.turn_id, attached)
     await launch(state, session, client, user, model, cap, turn, locale)
     return turn
 
@@ -94,6 +98,7 @@ async def regenerate_chat_turn(
         max_output_tokens=cap,
         turn_id=new_turn_id,
     )
+    await files.copy_job_files(session, turn_id, new_turn_id)
     await launch(state, session, client, user, model, cap, turn, locale)
     return turn
 

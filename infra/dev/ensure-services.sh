@@ -27,10 +27,26 @@ if [ ! -x /usr/bin/chromium ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "warning: could not install chromium; browser tests will fail" >&2
 fi
+<<<<<<< HEAD
 # poppler-utils: pdftotext reads CV PDFs back for the text self-check (the CV studio).
 if ! command -v pdftotext >/dev/null 2>&1; then
   echo "installing poppler-utils for the CV text self-check"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
     || echo "warning: could not install poppler-utils; CV renders will fail their text check" >&2
+=======
+# ClamAV's clamd (uploads are scanned; the tests start their own clamd with shipped test
+# signatures, so no freshclam download is needed) and libmagic (type sniffing).
+need_scan_tools=0
+[ -x /usr/sbin/clamd ] || command -v clamd >/dev/null 2>&1 || need_scan_tools=1
+ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || need_scan_tools=1
+if [ "$need_scan_tools" = 1 ]; then
+  echo "installing clamav-daemon and libmagic1 for uploads"
+  for _ in 1 2 3 4 5 6; do
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      clamav-daemon libmagic1 >/dev/null 2>&1) && break
+    sleep 10  # another install holds the dpkg lock
+  done
+  [ -x /usr/sbin/clamd ] || echo "warning: could not install clamav-daemon; upload tests will fail" >&2
+>>>>>>> storage
 fi
 exit 0

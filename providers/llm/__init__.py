@@ -2,12 +2,21 @@
 
 from providers.llm.client import LLMClient
 from providers.llm.errors import NonRetryableProviderError, ProviderError, RetryableProviderError
-from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, ModerationResult, TextDelta, Usage
+from providers.llm.types import (
+    ChatEvent,
+    ChatMessage,
+    ChatRequest,
+    ImagePart,
+    ModerationResult,
+    TextDelta,
+    Usage,
+)
 
 __all__ = [
     "ChatEvent",
     "ChatMessage",
     "ChatRequest",
+    "ImagePart",
     "LLMClient",
     "ModerationResult",
     "NonRetryableProviderError",

@@ -4,6 +4,7 @@ The SDK is imported on first use (``LLMClient.anthropic_client``), not with this
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from providers.llm.errors import (
     by_status,
     retry_after_from,
 )
-from providers.llm.types import ChatEvent, ChatRequest, TextDelta, Usage
+from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, TextDelta, Usage
 
 if TYPE_CHECKING:
     import anthropic
@@ -70,6 +71,24 @@ def _error_type(body: object) -> tuple[str | None, str | None]:
     return inner.get("type"), detail
 
 
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Text, or ``image`` blocks (base64) then the text for a message with images."""
+    if not message.images:
+        return message.content
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": image.media_type,
+                "data": base64.b64encode(image.data).decode(),
+            },
+        }
+        for image in message.images
+    ]
+    return [*blocks, {"type": "text", "text": message.content}]
+
+
 class AnthropicChat:
     def __init__(self, client: anthropic.AsyncAnthropic) -> None:
         self.client = client
@@ -80,7 +99,7 @@ class AnthropicChat:
             "model": model.id,
             "max_tokens": request.max_output_tokens,
             "messages": [
-                {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+                {"role": m.role, "content": _content(m)} for m in request.messages if m.role != "system"
             ],
         }
         if system:

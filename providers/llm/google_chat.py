@@ -125,7 +125,14 @@ class GoogleChat:
 
         return [
             types.Content(
-                role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
+                role="model" if m.role == "assistant" else "user",
+                parts=[
+                    types.Part(text=m.content),
+                    *(
+                        types.Part.from_bytes(data=image.data, mime_type=image.media_type)
+                        for image in m.images
+                    ),
+                ],
             )
             for m in request.messages
             if m.role != "system"

@@ -21,7 +21,7 @@ from providers.llm.errors import (
     by_status,
     retry_after_from,
 )
-from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
+from providers.llm.types import ChatEvent, ChatMessage, ChatRequest, ModerationResult, TextDelta, Usage
 
 if TYPE_CHECKING:
     import openai
@@ -81,7 +81,7 @@ class OpenAIChat:
     def params(self, model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": model.id,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
             "max_completion_tokens": request.max_output_tokens,
         }
         if request.temperature is not None and not uses_completion_params(model.id):
@@ -147,6 +147,15 @@ class OpenAIChat:
             {name for result in flagged for name, on in (result.get("categories") or {}).items() if on}
         )
         return ModerationResult(flagged=bool(flagged), categories=categories)
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """Text, or text and ``image_url`` parts (data URLs) for a message with images."""
+    if not message.images:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in message.images]
+    return parts
 
 
 def _usage(raw: dict[str, Any]) -> Usage:

@@ -13,6 +13,7 @@ const modules = {
   chat: "./chat.js",
   billing: "./billing.js",
   support: "./support.js",
+  files: "./files.js",
 };
 
 // The usage and chat pages run their own watcher (it also shows the banner).

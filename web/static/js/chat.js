@@ -8,6 +8,7 @@ import { ENDPOINTS } from "./endpoints.js";
 import { formatNumber, t, unitName } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
 import { watchUsage } from "./quota.js";
+import { busy as attachmentsBusy, showAttached, takeReady, wireAttachments } from "./attach.js";
 
 const RENDER_EVERY_MS = 250;
 const STOP_GRACE_MS = 3000;
@@ -160,11 +161,13 @@ function showTurnUsage(data) {
 
 async function sendTurn(message) {
   el("chat-error").hidden = true;
-  addMessage("user", message);
+  const files = takeReady();
+  showAttached(addMessage("user", message), files);
   const model = el("chat-model").value;
   localStorage.setItem("pulse.model", model);
   const body = { model, message };
   if (state.conversationId) body.conversation_id = state.conversationId;
+  if (files.length) body.file_ids = files.map((file) => file.id);
   try {
     const started = await api(ENDPOINTS.turns, { method: "POST", body });
     if (!state.conversationId) {
@@ -331,11 +334,15 @@ function wireComposer() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const message = input.value.trim();
-    if (!message || state.turn || document.body.dataset.chatApi !== "1") return;
+    if (!message || state.turn || document.body.dataset.chatApi !== "1" || attachmentsBusy()) return;
     input.value = "";
     sendTurn(message);
   });
   el("composer-stop").addEventListener("click", stop);
+  wireAttachments(form, el("chat"));
+  document.addEventListener("pulse:attachments-changed", (event) => {
+    el("composer-send").disabled = event.detail.busy;
+  });
 }
 
 function wireMeter() {

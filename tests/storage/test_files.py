@@ -1,0 +1,180 @@
+"""Uploads through the HTTP API: create → presigned form → complete → FileScanWorkflow (size
+check, type sniffing, clamd with the shipped test signatures) → ready or rejected."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+import worker as worker_module
+from core.settings import Settings
+from providers.storage import ASSETS, QUARANTINE, LocalStorage
+from providers.storage.s3 import S3Storage
+from tests.conftest import SignedIn, serve_app
+from tests.storage.conftest import s3_settings
+from tests.storage.helpers import CUSTOM_MARKER, EICAR, PE_HEADER, create, png_bytes, upload
+from workflows import BACKGROUND
+
+SignIn = Callable[..., Awaitable[SignedIn]]
+pytestmark = pytest.mark.usefixtures("clamd")
+
+
+def local(settings: Settings) -> LocalStorage:
+    return LocalStorage(settings.storage_dir, settings.secret_key.get_secret_value())
+
+
+async def test_an_image_is_scanned_promoted_downloaded_and_deleted(
+    sign_in: SignIn, settings: Settings
+) -> None:
+    me = await sign_in()
+    image = png_bytes()
+    done = await upload(me.client, "صورة العائلة.png", image, "image/png")
+    assert done.upload_status == 204
+    assert done.file["status"] == "ready" and done.file["reason"] is None
+    store = local(settings)
+    assert done.events is not None
+    assert [e.data["step"] for e in done.events.of("step")] == ["started", "check", "scan", "store"]
+    assert done.events.last.type == "done" and done.events.last.data["detected_type"] == "image/png"
+    assert done.events.of("progress")[-1].data["done"] == len(image)
+
+    job = (await me.client.get(f"/v1/jobs/{done.file_id}")).json()
+    assert job["kind"] == "file_scan" and job["status"] == "succeeded"
+    assert job["outputs"][0]["name"] == "صورة العائلة.png" and job["outputs"][0]["size"] == len(image)
+    resumed = await me.client.get(
+        f"/v1/jobs/{done.file_id}/events", headers={"Last-Event-ID": done.events.events[2].id}
+    )
+    assert resumed.text.count("event: ") == len(done.events.events) - 3
+
+    content = await me.client.get(f"/v1/files/{done.file_id}/content")
+    assert content.status_code == 302
+    async with httpx.AsyncClient() as anonymous:
+        downloaded = await anonymous.get(content.headers["location"])
+    assert downloaded.content == image and "filename*=UTF-8''" in downloaded.headers["content-disposition"]
+    stored_key = f"u/{me.user_id}/file/{done.file_id}/png"
+    assert await store.exists(ASSETS, stored_key) and not await store.exists(QUARANTINE, stored_key)
+
+    listed = (await me.client.get("/v1/files")).json()
+    assert [f["id"] for f in listed] == [done.file_id]
+    assert (await me.client.delete(f"/v1/files/{done.file_id}")).status_code == 204
+    assert not await store.exists(ASSETS, stored_key)
+    assert (await me.client.get(f"/v1/files/{done.file_id}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "signature"), [(EICAR, "Pulse.Test.EICAR"), (b"notes " + CUSTOM_MARKER, "Pulse.Test.Custom")]
+)
+async def test_malware_is_rejected_deleted_and_the_reason_shown_in_arabic(
+    sign_in: SignIn, settings: Settings, body: bytes, signature: str
+) -> None:
+    me = await sign_in(locale="ar")
+    done = await upload(me.client, "eicar.txt", body, "text/plain")
+    assert done.file["status"] == "rejected" and done.file["reason"]["code"] == "infected"
+    assert signature in done.file["reason"]["message"] and "برمجية خبيثة" in done.file["reason"]["message"]
+    assert not await local(settings).exists(QUARANTINE, f"u/{me.user_id}/file/{done.file_id}/eicar.txt")
+    assert done.events is not None and done.events.last.type == "error"
+    assert done.events.last.data["code"] == "infected"
+    english = (await me.client.get(f"/v1/files/{done.file_id}", params={"lang": "en"})).json()
+    assert english["reason"]["message"].startswith("This file contains malware")
+    assert (await me.client.get(f"/v1/files/{done.file_id}/content")).json()["code"] == "file_not_ready"
+
+
+async def test_bytes_that_are_not_the_declared_type_are_refused(sign_in: SignIn) -> None:
+    me = await sign_in()
+    done = await upload(me.client, "holiday.png", PE_HEADER + b"\x00" * 500, "image/png")
+    assert done.file["status"] == "rejected" and done.file["reason"]["code"] == "type_mismatch"
+
+
+async def test_wrong_type_too_large_and_full_storage_are_refused_before_upload(sign_in: SignIn) -> None:
+    me = await sign_in(locale="ar")
+    wrong = await create(me.client, "tool.exe", "application/x-msdownload", 1000)
+    assert wrong.status_code == 415 and wrong.json()["code"] == "file_type_not_allowed"
+    large = await create(me.client, "big.png", "image/png", 11 * 1024 * 1024, purpose="image_input")
+    assert large.status_code == 413 and large.json()["code"] == "file_too_large"
+    assert "10" in large.json()["message"]
+    empty = await create(me.client, "empty.txt", "text/plain", 0)
+    assert empty.status_code == 422 and empty.json()["code"] == "file_empty"
+    for _ in range(5):  # Free: 100 MB; pending uploads hold their space
+        assert (await create(me.client, "part.pdf", "application/pdf", 20 * 1024 * 1024)).status_code == 201
+    full = await create(me.client, "one-more.txt", "text/plain", 10)
+    assert full.status_code == 413 and full.json()["code"] == "storage_quota_exceeded"
+    usage = (await me.client.get("/v1/files/usage")).json()
+    assert usage == {"used_bytes": 100 * 1024 * 1024, "limit_bytes": 100 * 1024 * 1024}
+
+
+async def test_another_users_file_is_404_on_every_route(sign_in: SignIn) -> None:
+    owner, stranger = await sign_in(), await sign_in()
+    done = await upload(owner.client, "a.txt", "سطر عربي\n".encode(), "text/plain")
+    assert done.file["status"] == "ready"
+    for method, path in (
+        ("GET", f"/v1/files/{done.file_id}"),
+        ("GET", f"/v1/files/{done.file_id}/content"),
+        ("POST", f"/v1/files/{done.file_id}/complete"),
+        ("DELETE", f"/v1/files/{done.file_id}"),
+        ("GET", f"/v1/jobs/{done.file_id}"),
+    ):
+        response = await stranger.client.request(method, path)
+        assert response.status_code == 404, (method, path)
+        assert response.json()["code"] in ("file_not_found", "job_not_found")
+    assert (await stranger.client.get("/v1/files")).json() == []
+
+
+async def test_uploads_are_refused_while_the_scanner_is_down(settings: Settings, sign_in: SignIn) -> None:
+    me = await sign_in(locale="ar")
+    down = settings.model_copy(update={"clamd_socket": str(settings.var_dir / "no-clamd.sock")})
+    async with serve_app(down, run_worker=False) as url:
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {me.token}"}) as client:
+            response = await create(client, "a.txt", "text/plain", 10)
+    assert response.status_code == 503 and response.json()["code"] == "scanner_unavailable"
+    assert "الفحص" in response.json()["message"] or "الفيروسات" in response.json()["message"]
+
+
+async def test_s3_upload_scan_and_a_body_larger_than_declared(
+    settings: Settings, s3_url: str, s3_storage: S3Storage, sign_in: SignIn, client: Client, run_id: str
+) -> None:
+    """The S3 backend end to end on moto: the browser posts straight to the quarantine bucket;
+    a body that differs from the declared size (moto does not enforce the signed
+    content-length-range) is caught by the scan's size check and deleted."""
+    own = s3_settings(
+        s3_url,
+        run_id,
+        **{
+            name: getattr(settings, name)
+            for name in (
+                "database_url",
+                "temporal_address",
+                "var_dir",
+                "redis_url",
+                "redis_prefix",
+                "emulator_port",
+            )
+        },
+        temporal_task_queue_prefix=f"s3{uuid.uuid4().hex[:6]}-",
+    )
+    deps = worker_module.build_deps(own)
+    workers = worker_module.build_workers(client, deps, [BACKGROUND])
+    me = await sign_in()
+    try:
+        async with workers[0], serve_app(own, run_worker=False) as url:
+            async with httpx.AsyncClient(
+                base_url=url, headers={"Authorization": f"Bearer {me.token}"}
+            ) as api:
+                image = png_bytes(32, 32)
+                done = await upload(api, "photo.png", image, "image/png", purpose="cv_photo")
+                assert done.created["upload"]["url"].startswith(s3_url)
+                assert done.file["status"] == "ready", done.file
+                assert await s3_storage.get(ASSETS, f"u/{me.user_id}/file/{done.file_id}/photo.png") == image
+                content = await api.get(f"/v1/files/{done.file_id}/content")
+                async with httpx.AsyncClient() as anonymous:
+                    assert (await anonymous.get(content.headers["location"])).content == image
+
+                liar = await upload(
+                    api, "doc.pdf", b"%PDF-1.4 " + b"x" * 100, "application/pdf", sent=b"%PDF" * 200
+                )
+                assert liar.file["status"] == "rejected" and liar.file["reason"]["code"] == "size_mismatch"
+                assert not await s3_storage.exists(QUARANTINE, f"u/{me.user_id}/file/{liar.file_id}/doc.pdf")
+    finally:
+        await deps.aclose()
