@@ -197,11 +197,15 @@ async def test_documents_worker_killed_mid_job_completes_once_billed_once(
             async def on_event(event: Any) -> None:
                 nonlocal killed
                 if event.type == "step" and event.data.get("step") == "translate" and not killed:
-                    await asyncio.sleep(0.5)  # the translation call is under way
+                    for _ in range(200):  # until the translation call is under way
+                        if (await emulator.calls()).get("openai", {}).get("requests"):
+                            break
+                        await asyncio.sleep(0.05)
                     kill_hard(first)
                     killed = True
 
-            partial = await read_events(client, started["events_url"], on_event=on_event, stop_after=3)
+            # started, translate: then the worker is gone and no event follows until the next one
+            partial = await read_events(client, started["events_url"], on_event=on_event, stop_after=2)
         assert killed
         with pulse_process(["worker", "-q", "documents"], settings_env(own), tmp_path / "w2.log"):
             stream = await read_events(client, started["events_url"], last_event_id=partial.last.id)
