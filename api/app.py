@@ -31,6 +31,7 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
 from web.billing import router as billing_router
+from web.cv import router as cv_page_router
 from web.files import router as files_page_router
 from web.pages import html_error
 from web.routes import router as web_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    app.include_router(cv_page_router)
     app.include_router(jobs_router)
     app.include_router(storage_router)
     app.include_router(files_router)
