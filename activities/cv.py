@@ -20,10 +20,8 @@ from activities.jobs import OutputRef
 from core.catalog import resolve_model
 from core.cv import service
 from core.cv.assist import AssistAction, AssistRequest, InvalidReply, build_prompt, parse_reply, suggestion
-from core.cv.render import RenderOptions, render_pdf
 from core.cv.schema import CvContent, Template
 from core.cv.text import Words
-from core.cv.textcheck import check_text, thumbnail_png
 from core.db import Database
 from core.settings import Settings
 from providers.llm import LLMClient
@@ -197,8 +195,12 @@ class CvActivities:
         except NonRetryableProviderError as error:
             raise ApplicationError(str(error), type="provider_error", non_retryable=True) from None
 
+    # WeasyPrint, pypdf and pdfium are imported by the steps that use them: every worker
+    # process (chat's too) registers these activities, few of them ever render a CV.
     @activity.defn(name="cv.render")
     async def render(self, data: RenderInput) -> RenderOutput:
+        from core.cv.render import RenderOptions, render_pdf
+
         cv = await self._content(data.source)
         photo = await self.storage.get(ASSETS, data.photo_key) if data.photo_key else None
         options = RenderOptions(Template(data.template), data.locale, data.paper, data.digits, data.bilingual)
@@ -208,6 +210,8 @@ class CvActivities:
 
     @activity.defn(name="cv.check")
     async def check(self, data: CheckInput) -> CheckOutput:
+        from core.cv.textcheck import check_text
+
         cv = await self._content(data.source)
         pdf = await self.storage.get(ASSETS, data.pdf.key)
         result = await heartbeating(
@@ -219,6 +223,8 @@ class CvActivities:
 
     @activity.defn(name="cv.thumbnail")
     async def thumbnail(self, data: ThumbnailInput) -> OutputRef:
+        from core.cv.textcheck import thumbnail_png
+
         pdf = await self.storage.get(ASSETS, data.pdf.key)
         png = await heartbeating(asyncio.to_thread(thumbnail_png, pdf))
         return await self._store(data.job_id, data.user_id, "page-1.png", png, PNG)
