@@ -24,6 +24,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from activities.accounts import AccountsActivities
 from activities.attachments import Attachments
 from activities.chat import ChatActivities
+from activities.cv import CvActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.images import ImageActivities
@@ -46,6 +47,7 @@ from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
+from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.file_scan import FileScanWorkflow
 from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
@@ -133,6 +135,8 @@ def workflow_classes() -> list[type]:
         CheckoutWorkflow,
         SubscriptionWorkflow,
         PurgeAuthWorkflow,
+        CvRenderWorkflow,
+        CvAssistWorkflow,
         FileScanWorkflow,
         FileSweeperWorkflow,
         ImageJobWorkflow,
@@ -154,6 +158,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
+    cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     images = ImageActivities(deps.settings, deps.db, deps.storage, deps.images, deps.llm, deps.bus)
     return [
@@ -182,6 +187,10 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.quote_upgrade,
         job_steps.step,
         job_steps.finish,
+        cv.assist,
+        cv.render,
+        cv.check,
+        cv.thumbnail,
         file_steps.check,
         file_steps.scan,
         file_steps.promote,

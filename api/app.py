@@ -13,6 +13,8 @@ from api.auth.apikeys import router as api_keys_router
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
+from api.cv.jobs import router as cv_jobs_router
+from api.cv.routes import router as cv_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.files.routes import router as files_router
@@ -35,6 +37,7 @@ from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
 from web.auth import signin_link_page
 from web.billing import router as billing_router
+from web.cv import router as cv_page_router
 from web.files import router as files_page_router
 from web.images import router as images_page_router
 from web.pages import html_error
@@ -80,10 +83,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(usage_admin_router)
     app.include_router(payments_router)
     app.include_router(payments_admin_router)
+    app.include_router(cv_router)
+    app.include_router(cv_jobs_router)
     if settings.is_dev:
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    app.include_router(cv_page_router)
     app.include_router(jobs_router)
     app.include_router(storage_router)
     app.include_router(files_router)

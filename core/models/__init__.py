@@ -3,6 +3,7 @@
 from core.models.accounts import ApiKey, ApiTurn, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
+from core.models.cv import Cv, CvVersion
 from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
 from core.models.image import GalleryImage, ImagePrediction
 from core.models.job import Job, JobKind, JobStatus
@@ -61,6 +62,8 @@ __all__ = [
     "SubscriptionStatus",
     "User",
     "WebhookEvent",
+    "Cv",
+    "CvVersion",
     "FilePurpose",
     "FileStatus",
     "JobFile",
