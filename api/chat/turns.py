@@ -9,8 +9,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.chat.schemas import RegenerateIn, TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
-from core import chat
-from core.catalog import ModelInfo, offered_model
+from core import chat, turn_quota
+from core.catalog import ModelInfo, default_output_tokens, offered_model
 from core.models import User
 from core.models.base import new_id
 from core.settings import Settings
@@ -25,7 +25,6 @@ from workflows import (
 )
 from workflows.chat_turn import ChatTurnInput, ChatTurnWorkflow
 
-DEFAULT_OUTPUT_TOKENS = 4096
 # A quiet API process streams a turn's reply itself (eager activity: the lowest latency). Once
 # it relays this many chat streams, replies go to the dedicated workers' STREAMS queue, so its
 # one core serves HTTP and workflow tasks (measured at 50 concurrent streams: ~30 % more turns/s
@@ -42,7 +41,7 @@ def stream_queue(settings: Settings) -> str | None:
 
 
 def output_cap(model: ModelInfo, requested: int | None) -> int:
-    return min(requested or DEFAULT_OUTPUT_TOKENS, model.max_output_tokens)
+    return min(requested or default_output_tokens(model), model.max_output_tokens)
 
 
 async def start_chat_turn(
@@ -110,6 +109,12 @@ async def launch(
 ) -> None:
     """Commit the turn's rows, then start its workflow (eagerly, in this process)."""
     settings = state.settings
+    min_output = min(chat.MIN_OUTPUT_TOKENS, cap)
+    try:
+        await turn_quota.ensure_affordable(session, user.id, model, turn.input_tokens_estimate, min_output)
+    except turn_quota.MessageNeedsMoreTokens:
+        await session.rollback()  # nothing of the refused turn is kept
+        raise
     # The request's own session (one connection per request): commit before the workflow
     # starts, since its activities read the turn from the database.
     await session.commit()
@@ -121,7 +126,7 @@ async def launch(
         max_output_tokens=cap,
         input_tokens_estimate=turn.input_tokens_estimate,
         token_weight=model.token_weight,
-        min_output_tokens=min(chat.MIN_OUTPUT_TOKENS, cap),
+        min_output_tokens=min_output,
         moderate=settings.moderation_enabled,
         locale=locale,
         stream_queue=stream_queue(settings),

@@ -197,23 +197,23 @@ async def test_provider_400_fails_fast_and_releases(
     assert (await emulator.settled())["openai"]["requests"] == 1
 
 
-async def test_not_enough_quota_sends_error_and_never_calls_the_provider(
+async def test_not_enough_quota_is_refused_before_anything_is_recorded(
     sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:
+    """A message that needs more than is left: 402 with what it needs and what is left, in the
+    caller's language; no conversation, no turn, no provider call (the workflow's reservation
+    still refuses a turn that lost a race for the last tokens)."""
     me = await sign_in(locale="en")
     await leave_only(db, me.user_id, tokens=10)
-    turn = await start(me.client)
-    stream = await read_events(me.client, turn["events_url"])
-    assert stream.last.type == "error" and stream.last.data["code"] == "quota_exceeded"
-    assert "tokens" in stream.last.data["message"]
+    refused = await me.client.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "x" * 400})
+    assert refused.status_code == 402 and refused.json()["code"] == "quota_exceeded"
+    assert re.search(r"needs about \d+ tokens but 10 are left", refused.json()["message"])
+    arabic = await me.client.post(
+        "/v1/chat/turns?lang=ar", json={"model": "gpt-5-mini", "message": "x" * 400}
+    )
+    assert arabic.status_code == 402 and ARABIC.search(arabic.json()["message"])
+    assert (await me.client.get("/v1/chat/conversations")).json() == []
     assert (await emulator.settled())["openai"]["requests"] == 0
-    # the conversation says why the turn has no reply, in the caller's language
-    url = f"/v1/chat/conversations/{turn['conversation_id']}"
-    asked = (await me.client.get(url)).json()["messages"]
-    assert [m["role"] for m in asked] == ["user"] and asked[0]["error_code"] == "quota_exceeded"
-    assert "tokens" in asked[0]["error_message"]
-    arabic = (await me.client.get(url, params={"lang": "ar"})).json()["messages"][0]
-    assert ARABIC.search(arabic["error_message"])
 
 
 async def test_reserve_shrinks_the_output_cap_to_what_is_left(
