@@ -12,6 +12,7 @@ from starlette.routing import Match
 
 from core.i18n import DEFAULT_LOCALE, LOCALES, translate
 from web.templating import render
+from web.ux_strings import UX_JS_STRINGS
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -48,7 +49,7 @@ JS_STRINGS = (
     "New conversation",
     "Delete this conversation?",
     "New title",
-)
+) + UX_JS_STRINGS
 
 
 def page_locale(request: Request) -> str:
