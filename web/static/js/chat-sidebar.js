@@ -108,6 +108,10 @@ export function startSidebar(conversationId, onTitle) {
   el("chat-drawer-toggle").addEventListener("click", () => {
     setDrawer(!el("chat-sidebar").hasAttribute("data-open"));
   });
+  el("chat-drawer-close").addEventListener("click", () => {
+    setDrawer(false);
+    el("chat-drawer-toggle").focus();
+  });
   document.addEventListener("click", (event) => {
     for (const menu of document.querySelectorAll("details.menu[open]")) {
       if (!menu.contains(event.target)) menu.removeAttribute("open");

@@ -231,7 +231,7 @@ function showTurnUsage(data) {
   if (used) el("chat-meter").dataset.turn = String(used);
 }
 
-async function sendTurn(message) {
+async function sendTurn(message, typed = message) {
   clearError();
   const asked = addMessage("user", message);
   const model = el("chat-model").value;
@@ -251,7 +251,7 @@ async function sendTurn(message) {
   } catch (error) {
     asked.remove(); // nothing was recorded: the question goes back to the composer
     const input = el("composer-input");
-    if (!input.value.trim()) input.value = message;
+    if (!input.value.trim()) input.value = typed;
     el("chat-empty").hidden = el("message-list").children.length > 0;
     showError(error.message);
     input.focus();
@@ -368,9 +368,10 @@ function wireComposer() {
       return;
     }
     if (state.turn || document.body.dataset.chatApi !== "1") return;
+    const typed = input.value;
     input.value = "";
     stopEditing();
-    sendTurn(message);
+    sendTurn(message, typed);
   });
   el("composer-stop").addEventListener("click", stop);
   el("composer-edit-cancel").addEventListener("click", () => {
