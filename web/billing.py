@@ -15,6 +15,7 @@ from core import ledger, payments, subscriptions
 from core.errors import Forbidden
 from core.models import AuditLog, Payment, PaymentStatus, Role, User
 from core.plans import FREE, PLANS
+from web import billing_text
 from web.auth import RequiredUser
 from web.pages import page, page_locale
 from web.plans import Offer, addon_offers, plan_offers
@@ -74,7 +75,7 @@ async def billing_view(request: Request, user: User, locale: str) -> BillingView
 async def billing(request: Request, user: RequiredUser) -> HTMLResponse:
     locale = page_locale(request)
     view = await billing_view(request, user, locale)
-    return page(request, "billing.html", "billing", billing=view, labels=STATUS_LABELS)
+    return page(request, "billing.html", "billing", billing=view, labels=STATUS_LABELS, ux=billing_text)
 
 
 @router.get("/billing/pay/{payment_id}", response_class=HTMLResponse)

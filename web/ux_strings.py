@@ -18,3 +18,16 @@ UX_JS_STRINGS = (
     "The connection was lost. Reload the page to see the reply.",
     "Write a message first.",
 )
+
+# Strings the templates look up by key (``tr(name)``), which the extractor cannot see.
+UX_PAGE_STRINGS = (
+    "Payment received. Thank you!",
+    "Waiting for your card payment.",
+    "Your bank is still confirming this payment. This page updates when it does.",
+    "This checkout expired before it was paid. Start a new one when you are ready.",
+    "Your card was declined. Check the card details or use another card.",
+    "The card's 3-D Secure check did not pass. Try again or use another card.",
+    "The bank could not be reached. No money was taken; try again in a few minutes.",
+    "The payment did not go through. No money was taken; try again or use another card.",
+    "You keep {current} until {date}; then {plan} starts and renews at {price} a month.",
+)

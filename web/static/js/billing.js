@@ -18,6 +18,19 @@ export function start() {
       }
     });
   }
+  for (const button of document.querySelectorAll("[data-change-plan]")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api("/v1/subscription/change", { method: "POST", body: { plan: button.dataset.changePlan } });
+        window.location.reload();
+      } catch (failure) {
+        error.textContent = failure.message;
+        error.hidden = false;
+        button.disabled = false;
+      }
+    });
+  }
   const cancel = document.getElementById("cancel-subscription");
   cancel?.addEventListener("click", async () => {
     cancel.disabled = true;
