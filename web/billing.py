@@ -4,7 +4,7 @@ Server-rendered first paint; small ES modules call the JSON API for actions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -15,7 +15,7 @@ from core import ledger, payments, subscriptions
 from core.errors import Forbidden
 from core.models import AuditLog, Payment, PaymentStatus, Role, User
 from core.plans import FREE, PLANS
-from web import billing_text
+from web import billing_text, support_text
 from web.auth import RequiredUser
 from web.pages import page, page_locale
 from web.plans import Offer, addon_offers, plan_offers
@@ -121,6 +121,7 @@ class SupportView:
     found_payments: list[Payment]
     audit: list[AuditLog]
     email: str
+    emails: dict[str, str] = field(default_factory=dict)  # audit actors and user targets by id
 
 
 @router.get("/support", response_class=HTMLResponse)
@@ -145,6 +146,7 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
                 session, actor_id=user.id, action="user.lookup", target_type="user", target_id=found.id
             )
         audit = await payments.audit_log(session, limit=50)
+        emails = await support_text.emails_by_id(session, audit)
     view = SupportView(
         failed=[(p, getattr(owners.get(p.user_id), "email", "")) for p in failed],
         found=found,
@@ -153,5 +155,8 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
         found_payments=found_payments,
         audit=audit,
         email=email,
+        emails=emails,
     )
-    return page(request, "support.html", "support", support=view, labels=STATUS_LABELS)
+    return page(
+        request, "support.html", "support", support=view, labels=STATUS_LABELS, ux=billing_text, audit=support_text
+    )

@@ -17,6 +17,8 @@ UX_JS_STRINGS = (
     "The model could not answer right now. Please try again.",
     "The connection was lost. Reload the page to see the reply.",
     "Write a message first.",
+    "Paid",
+    "Failed",
 )
 
 # Strings the templates look up by key (``tr(name)``), which the extractor cannot see.
@@ -30,4 +32,15 @@ UX_PAGE_STRINGS = (
     "The bank could not be reached. No money was taken; try again in a few minutes.",
     "The payment did not go through. No money was taken; try again or use another card.",
     "You keep {current} until {date}; then {plan} starts and renews at {price} a month.",
+    "Role granted",
+    "Account looked up",
+    "Payment retried",
+    "Plan changed",
+    "Balance adjusted",
+    "Other action",
+    "Account",
+    "Payment",
+    "Subscription",
+    "Record",
+    "System",
 )
