@@ -12,12 +12,21 @@ from tests.web.conftest import SignInTab, check_page
 pytestmark = pytest.mark.browser
 
 
-async def buy(tab: Page, web_url: str, card: str) -> None:
+CARD_FORM = {"ar": ("رقم البطاقة", "ادفع الآن", "rtl"), "en": ("Card number", "Pay now", "ltr")}
+
+
+async def buy(tab: Page, web_url: str, card: str, locale: str = "en") -> None:
     await tab.goto(f"{web_url}/billing")
     await tab.locator('[data-checkout="addon:images_10"]').click()
     await tab.wait_for_url("**/billing/pay/**")
     form = tab.locator("form.paymentWidgets")
     await expect(form.locator('[name="card.number"]')).to_be_visible()
+    label, button, direction = CARD_FORM[locale]  # COPYandPAY's locale follows the page
+    await expect(form).to_contain_text(label)
+    await expect(form.locator("button[type=submit]")).to_have_text(button)
+    assert await form.evaluate("el => getComputedStyle(el).direction") == direction
+    assert await form.locator('[name="card.number"]').evaluate("el => getComputedStyle(el).direction") == "ltr"
+    await check_page(tab, "billing-pay", locale)
     await form.locator('[name="card.number"]').fill(card)
     await form.locator('[name="card.holder"]').fill("Test Shopper")
     await form.locator("button[type=submit]").click()
@@ -26,7 +35,7 @@ async def buy(tab: Page, web_url: str, card: str) -> None:
 
 async def test_add_on_paid_in_the_browser(tab: Page, web_url: str, sign_in_tab: SignInTab) -> None:
     await sign_in_tab("ar")
-    await buy(tab, web_url, "4200000000000000")
+    await buy(tab, web_url, "4200000000000000", "ar")
     result = tab.locator('[data-testid="payment-result"]')
     await expect(result).to_have_attribute("data-status", "succeeded")
     await expect(result).to_contain_text("وصلتنا دفعتك")
