@@ -19,6 +19,10 @@ UX_JS_STRINGS = (
     "Write a message first.",
     "Paid",
     "Failed",
+    "Fill in this field.",
+    "This is too long.",
+    "Check this field.",
+    "Too many requests. Try again {when}.",
 )
 
 # Strings the templates look up by key (``tr(name)``), which the extractor cannot see.
