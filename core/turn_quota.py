@@ -32,13 +32,26 @@ def tokens_needed(model: ModelInfo, input_tokens_estimate: int, min_output_token
     return max(1, studio_tokens(model, input_tokens_estimate, min_output_tokens))
 
 
+FAIR_SHARE = 2  # a reply with the default cap holds at most 1/2 of what is available …
+MIN_DEFAULT_OUTPUT = 1024  # … but is never capped below this by that rule
+
+
+def fair_output_cap(model: ModelInfo, cap: int, available: int, input_tokens_estimate: int) -> int:
+    """The default output cap shrunk so the turn holds at most a fair share of the balance
+    (GPT-5's 8k default × 5 would hold a whole Free balance): other tabs keep chatting. A
+    request that names ``max_tokens`` is not shrunk (the reservation may still be reduced)."""
+    share = int(available / FAIR_SHARE / model.token_weight) - input_tokens_estimate
+    return max(min(cap, MIN_DEFAULT_OUTPUT), min(cap, share))
+
+
 async def ensure_affordable(
     session: AsyncSession, user_id: str, model: ModelInfo, input_tokens_estimate: int, min_output_tokens: int
-) -> None:
-    """Raise ``MessageNeedsMoreTokens`` (the caller rolls back) when even the shortest reply
-    cannot be reserved now."""
+) -> int:
+    """What is available now; raise ``MessageNeedsMoreTokens`` (the caller rolls back) when even
+    the shortest reply cannot be reserved."""
     needed = tokens_needed(model, input_tokens_estimate, min_output_tokens)
     await subscriptions.ensure_current_period(session, user_id)  # new user → Free, like reserve
     have = await ledger.available(session, user_id, "tokens")
     if have < needed:
         raise MessageNeedsMoreTokens(needed=needed, available=have)
+    return have

@@ -63,7 +63,7 @@ async def start_chat_turn(
         context_window=model.context_window,
         max_output_tokens=cap,
     )
-    await launch(state, session, client, user, model, cap, turn, locale)
+    await launch(state, session, client, user, model, cap, turn, locale, default_cap=body.max_tokens is None)
     return turn
 
 
@@ -93,7 +93,7 @@ async def regenerate_chat_turn(
         max_output_tokens=cap,
         turn_id=new_turn_id,
     )
-    await launch(state, session, client, user, model, cap, turn, locale)
+    await launch(state, session, client, user, model, cap, turn, locale, default_cap=body.max_tokens is None)
     return turn
 
 
@@ -106,15 +106,19 @@ async def launch(
     cap: int,
     turn: chat.NewTurn,
     locale: str,
+    *,
+    default_cap: bool = False,  # no max_tokens asked: the cap may shrink to a fair share
 ) -> None:
     """Commit the turn's rows, then start its workflow (eagerly, in this process)."""
     settings = state.settings
     min_output = min(chat.MIN_OUTPUT_TOKENS, cap)
     try:
-        await turn_quota.ensure_affordable(session, user.id, model, turn.input_tokens_estimate, min_output)
+        have = await turn_quota.ensure_affordable(session, user.id, model, turn.input_tokens_estimate, min_output)
     except turn_quota.MessageNeedsMoreTokens:
         await session.rollback()  # nothing of the refused turn is kept
         raise
+    if default_cap:
+        cap = turn_quota.fair_output_cap(model, cap, have, turn.input_tokens_estimate)
     # The request's own session (one connection per request): commit before the workflow
     # starts, since its activities read the turn from the database.
     await session.commit()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core import catalog, ledger
+from core import catalog, ledger, turn_quota
 from core.db import Database
 from tests.chat.helpers import read_events
 from tests.chat.test_turns import leave_only, start, tokens_usage
@@ -56,3 +56,27 @@ async def test_a_max_tokens_request_adjusts_the_hold(sign_in: Any, db: Database,
         held = (await ledger.usage(session, me.user_id)).units["tokens"].reserved
     assert 300 < held <= 300 + 200
     assert (await read_events(me.client, turn["events_url"])).last.type == "done"
+
+
+def test_the_default_cap_shrinks_to_a_fair_share_of_a_small_balance() -> None:
+    gpt5 = catalog.MODELS["gpt-5"]
+    cap = catalog.default_output_tokens(gpt5)
+    assert turn_quota.fair_output_cap(gpt5, cap, 1_000_000, 50) == cap
+    assert turn_quota.fair_output_cap(gpt5, cap, 20_000, 50) == 20_000 // 2 // 5 - 50
+    assert turn_quota.fair_output_cap(gpt5, cap, 2_000, 50) == turn_quota.MIN_DEFAULT_OUTPUT
+
+
+async def test_two_gpt5_tabs_on_a_free_balance_both_hold_a_share(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()  # Free: 20,000 tokens
+    await emulator.fault(provider="openai", kind="slow", count=2, delay_s=0.1, model="gpt-5")
+    first = await start(me.client, "gpt-5")
+    await asyncio.sleep(0.3)
+    second = await start(me.client, "gpt-5", message="A second tab")
+    await asyncio.sleep(0.3)
+    async with db.session() as session:
+        mid = (await ledger.usage(session, me.user_id)).units["tokens"]
+    assert mid.reserved <= 20_000 // 2 + 20_000 // 4 + 1_000 and mid.remaining > 4_000
+    for turn in (first, second):
+        assert (await read_events(me.client, turn["events_url"])).last.type == "done"
