@@ -421,7 +421,8 @@ WIDGET_JS = """(function () {
         '<input type="hidden" name="shopperResultUrl">' +
         '<label>' + text[0] + ' <input name="card.number" inputmode="numeric" dir="ltr" required></label>' +
         '<label>' + text[1] + ' <input name="card.holder" autocomplete="cc-name" dir="auto"></label>' +
-        '<label>' + text[2] + ' <input name="card.expiry" placeholder="MM/YY" value="12/30" dir="ltr"></label>' +
+        '<label>' + text[2] +
+        ' <input name="card.expiry" placeholder="MM/YY" value="12/30" dir="ltr"></label>' +
         '<label>' + text[3] + ' <input name="card.cvv" value="123" dir="ltr"></label>' +
         '<button type="submit" class="wpwl-button-pay">' + text[4] + '</button>';
       form.querySelector('[name="shopperResultUrl"]').value = back;

@@ -158,5 +158,11 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
         emails=emails,
     )
     return page(
-        request, "support.html", "support", support=view, labels=STATUS_LABELS, ux=billing_text, audit=support_text
+        request,
+        "support.html",
+        "support",
+        support=view,
+        labels=STATUS_LABELS,
+        ux=billing_text,
+        audit=support_text,
     )

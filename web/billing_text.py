@@ -74,5 +74,7 @@ def plan_action(plan_id: str, current_id: str, paid_period: bool) -> PlanAction:
         return PlanAction("current", "")
     here, there = PLANS.get(current_id), PLANS.get(plan_id)
     if paid_period and here is not None and there is not None and there.price_fils < here.price_fils:
-        return PlanAction("downgrade", "You keep {current} until {date}; then {plan} starts and renews at {price} a month.")
+        return PlanAction(
+            "downgrade", "You keep {current} until {date}; then {plan} starts and renews at {price} a month."
+        )
     return PlanAction("upgrade", "")

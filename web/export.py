@@ -44,7 +44,12 @@ def filename(item: Transcript, suffix: str) -> str:
 
 def to_markdown(item: Transcript, locale: str) -> str:
     title = item.title or translate("New conversation", locale)
-    lines = [f"# {title}", "", f"_{translate('Exported {time}', locale, time=format_when(item.exported_at, locale))}_", ""]
+    lines = [
+        f"# {title}",
+        "",
+        f"_{translate('Exported {time}', locale, time=format_when(item.exported_at, locale))}_",
+        "",
+    ]
     for role, model, text in item.messages:
         label = translate(ROLE_LABELS.get(role, role), locale)
         heading = f"## {label}" if role == "user" else f"## {label} ({model})"
@@ -59,9 +64,14 @@ def to_html(item: Transcript, locale: str) -> str:
     for role, model, text in item.messages:
         label = escape(translate(ROLE_LABELS.get(role, role), locale))
         body = f'<p class="plain">{escape(text)}</p>' if role == "user" else str(render_markdown(text))
-        who = f"{label}" if role == "user" else f'{label} <span class="model" dir="ltr">{escape(model)}</span>'
+        who = (
+            f"{label}" if role == "user" else f'{label} <span class="model" dir="ltr">{escape(model)}</span>'
+        )
         parts.append(f'<section class="message {role}"><h2>{who}</h2><div dir="auto">{body}</div></section>')
-    regular, bold = (FONTS / "IBMPlexSansArabic-Regular.ttf").as_uri(), (FONTS / "IBMPlexSansArabic-Bold.ttf").as_uri()
+    regular, bold = (
+        (FONTS / "IBMPlexSansArabic-Regular.ttf").as_uri(),
+        (FONTS / "IBMPlexSansArabic-Bold.ttf").as_uri(),
+    )
     return f"""<!doctype html><html lang="{locale}" dir="{direction(locale)}"><head><meta charset="utf-8">
 <style>
 @font-face {{ font-family: "Plex Arabic"; src: url("{regular}"); font-weight: 400; }}
@@ -79,7 +89,8 @@ p, li {{ unicode-bidi: plaintext; }}
 pre {{ direction: ltr; text-align: left; background: #f3f4f5; padding: 2mm 3mm; border-radius: 2mm;
       white-space: pre-wrap; font-family: "DejaVu Sans Mono", monospace; font-size: 9pt; }}
 code {{ direction: ltr; unicode-bidi: isolate; }}
-</style></head><body><h1 dir="auto">{title}</h1><p class="when">{exported}</p>{"".join(parts)}</body></html>"""
+</style></head><body><h1 dir="auto">{title}</h1><p class="when">{exported}</p>
+{"".join(parts)}</body></html>"""
 
 
 def _pdf(html: str) -> bytes:

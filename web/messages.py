@@ -30,7 +30,14 @@ def template_msgids(directory: Path = TEMPLATES) -> list[str]:
 
 
 def msgids() -> list[str]:
-    tables = [*JS_STRINGS, *ERROR_HEADINGS.values(), *UNIT_NAMES.values(), NOT_FOUND_TEXT, CONTEXT_LABEL, *UX_PAGE_STRINGS]
+    tables = [
+        *JS_STRINGS,
+        *ERROR_HEADINGS.values(),
+        *UNIT_NAMES.values(),
+        NOT_FOUND_TEXT,
+        CONTEXT_LABEL,
+        *UX_PAGE_STRINGS,
+    ]
     return list(dict.fromkeys([*template_msgids(), *tables]))
 
 

@@ -168,7 +168,7 @@ def html_error(request: Request, status_code: int, message: str, params: dict[st
 
 
 def rate_limit_message(retry_after: int, locale: str) -> str:
-    """"Try again in about 10 minutes" rather than "in 593 seconds"."""
+    """ "Try again in about 10 minutes" rather than "in 593 seconds"."""
     wait = timedelta(seconds=max(retry_after, 1))
     when = format_timedelta(wait, add_direction=True, threshold=1.5, locale=babel_locale(locale))
     return translate(RATE_LIMIT_TEXT, locale, when=when)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from core.models.base import utcnow
 from core.errors import NotFound
-from web.auth import PageUser, RequiredUser
+from core.models.base import utcnow
 from web import export
+from web.auth import PageUser, RequiredUser
 from web.chat import MAX_MARKDOWN_CHARS, model_groups, render_markdown
 from web.pages import page, page_locale
 from web.plans import addon_offers, plan_offers
@@ -76,7 +76,9 @@ async def chat_export(request: Request, conversation_id: str, suffix: str, user:
         item = await export.transcript(session, user.id, conversation_id[:64], utcnow())
     headers = {"Content-Disposition": export.filename(item, suffix), "Cache-Control": "no-store"}
     if suffix == "md":
-        return Response(export.to_markdown(item, locale), media_type="text/markdown; charset=utf-8", headers=headers)
+        return Response(
+            export.to_markdown(item, locale), media_type="text/markdown; charset=utf-8", headers=headers
+        )
     return Response(await export.to_pdf(item, locale), media_type="application/pdf", headers=headers)
 
 

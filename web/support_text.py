@@ -35,4 +35,4 @@ async def emails_by_id(session: AsyncSession, entries: Iterable[AuditLog]) -> di
     if not ids:
         return {}
     rows = await session.execute(select(User.id, User.email).where(User.id.in_(ids)))
-    return {user_id: email for user_id, email in rows.all()}
+    return {str(user_id): str(email) for user_id, email in rows.all()}  # noqa: C416 (typed)

@@ -113,7 +113,9 @@ async def launch(
     settings = state.settings
     min_output = min(chat.MIN_OUTPUT_TOKENS, cap)
     try:
-        have = await turn_quota.ensure_affordable(session, user.id, model, turn.input_tokens_estimate, min_output)
+        have = await turn_quota.ensure_affordable(
+            session, user.id, model, turn.input_tokens_estimate, min_output
+        )
     except turn_quota.MessageNeedsMoreTokens:
         await session.rollback()  # nothing of the refused turn is kept
         raise

@@ -46,7 +46,9 @@ async def test_running_turns_hold_a_plausible_amount_and_two_tabs_chat_at_once(
     assert after.reserved == 0 and after.remaining == 50_000 - sum(billed)
 
 
-async def test_a_max_tokens_request_adjusts_the_hold(sign_in: Any, db: Database, emulator: EmulatorControl) -> None:
+async def test_a_max_tokens_request_adjusts_the_hold(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
     me = await sign_in()
     await leave_only(db, me.user_id, tokens=50_000)
     await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.1, model="gpt-5-mini")

@@ -25,7 +25,9 @@ async def buy(tab: Page, web_url: str, card: str, locale: str = "en") -> None:
     await expect(form).to_contain_text(label)
     await expect(form.locator("button[type=submit]")).to_have_text(button)
     assert await form.evaluate("el => getComputedStyle(el).direction") == direction
-    assert await form.locator('[name="card.number"]').evaluate("el => getComputedStyle(el).direction") == "ltr"
+    assert (
+        await form.locator('[name="card.number"]').evaluate("el => getComputedStyle(el).direction") == "ltr"
+    )
     await check_page(tab, "billing-pay", locale)
     await form.locator('[name="card.number"]').fill(card)
     await form.locator('[name="card.holder"]').fill("Test Shopper")
@@ -53,7 +55,9 @@ async def test_declined_card_in_the_browser(tab: Page, web_url: str, sign_in_tab
     result = tab.locator('[data-testid="payment-result"]')
     await expect(result).to_have_attribute("data-status", "failed")
     await expect(result).to_have_attribute("data-kind", "declined")
-    await expect(result).to_contain_text("Your card was declined. Check the card details or use another card.")
+    await expect(result).to_contain_text(
+        "Your card was declined. Check the card details or use another card."
+    )
     await expect(result).not_to_contain_text("800.100.152")
     assert await result.evaluate("el => getComputedStyle(el).color") == "rgb(179, 38, 30)"  # --danger
     await expect(tab.locator('[data-testid="payment-history"] li')).to_contain_text("10 images")

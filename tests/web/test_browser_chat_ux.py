@@ -67,7 +67,12 @@ async def add_conversations(db: Database, owner: str, count: int) -> None:
             title = f"محادثة رقم {index + 1} عن موضوع طويل جدًا يحتاج إلى سطرين في القائمة"
             session.add(
                 Conversation(
-                    id=new_id(), user_id=owner, title=title, model="gpt-5-mini", created_at=moment, updated_at=moment
+                    id=new_id(),
+                    user_id=owner,
+                    title=title,
+                    model="gpt-5-mini",
+                    created_at=moment,
+                    updated_at=moment,
                 )
             )
         await session.commit()
@@ -90,7 +95,22 @@ def assert_arabic_font_embedded(pdf: bytes, name: str) -> None:
     path.write_bytes(pdf)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     assert any("Plex-Arabic" in line and " yes " in line for line in fonts.splitlines()), fonts
-    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(path), str(path.with_suffix(""))], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "70",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(path),
+            str(path.with_suffix("")),
+        ],
+        check=True,
+    )
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -162,12 +182,19 @@ async def test_chat_on_a_phone_and_a_desktop(
     await expect(sidebar).to_be_visible()
     for item in (await sidebar.locator("li").all())[:3]:
         link, menu = await item.locator("a").bounding_box(), await item.locator("summary").bounding_box()
-        assert link and menu and menu["y"] < link["y"] + link["height"] and link["y"] < menu["y"] + menu["height"]
+        assert (
+            link
+            and menu
+            and menu["y"] < link["y"] + link["height"]
+            and link["y"] < menu["y"] + menu["height"]
+        )
     await check_page(tab, "chat-1280", locale)
 
     # export: Markdown with the code block, a PDF that embeds the Arabic font
     markdown = await tab.request.get(f"{web_url}/chat/{conversation_id}/export.md")
-    assert markdown.ok and "ما عاصمة الأردن؟" in await markdown.text() and "```python" in await markdown.text()
+    assert (
+        markdown.ok and "ما عاصمة الأردن؟" in await markdown.text() and "```python" in await markdown.text()
+    )
     assert "attachment" in markdown.headers["content-disposition"]
     pdf = await tab.request.get(f"{web_url}/chat/{conversation_id}/export.pdf")
     assert pdf.ok and (await pdf.body()).startswith(b"%PDF")
