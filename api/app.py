@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
+from api.account.routes import link_router as account_link_router
+from api.account.routes import router as account_router
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         app.include_router(dev_router)
     app.include_router(web_router)
     app.include_router(billing_router)
+    app.include_router(account_router)
+    app.include_router(account_link_router)
     return app
 
 

@@ -46,7 +46,8 @@ async def usage(request: Request, user: RequiredUser) -> HTMLResponse:
 
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, user: RequiredUser) -> HTMLResponse:
-    return page(request, "account.html", "account")
+    changed = request.query_params.get("email") == "changed"
+    return page(request, "account.html", "account", request_email_changed=changed)
 
 
 @router.get("/chat", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ UX_JS_STRINGS = (
     "This is too long.",
     "Check this field.",
     "Too many requests. Try again {when}.",
+    "Saved.",
 )
 
 # Strings the templates look up by key (``tr(name)``), which the extractor cannot see.
