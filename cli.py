@@ -360,6 +360,7 @@ def set_plan(
 
     asyncio.run(main())
 
+
 @admin_app.command("erase-deleted")
 def erase_deleted() -> None:
     """Erase the accounts whose deletion grace period is over (run it daily)."""

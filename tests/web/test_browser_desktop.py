@@ -18,7 +18,9 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
-async def test_every_page_at_1280(tab: Page, web_url: str, sign_in_tab: SignInTab, db: Database, locale: str) -> None:
+async def test_every_page_at_1280(
+    tab: Page, web_url: str, sign_in_tab: SignInTab, db: Database, locale: str
+) -> None:
     await tab.set_viewport_size(DESKTOP)
     for name, path in VISITOR_PAGES.items():
         await tab.goto(f"{web_url}{path}?lang={locale}")
