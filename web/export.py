@@ -5,6 +5,7 @@ it like the page does (nh3-sanitized), right-to-left on Arabic, code left-to-rig
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -57,6 +58,17 @@ def to_markdown(item: Transcript, locale: str) -> str:
     return "\n".join(lines)
 
 
+ARABIC_OR_LATIN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]|[A-Za-z]")
+
+
+def text_direction(text: str, fallback: str) -> str:
+    """The direction of the first strong letter (WeasyPrint has no ``dir="auto"``)."""
+    found = ARABIC_OR_LATIN.search(text)
+    if found is None:
+        return fallback
+    return "ltr" if found.group().isascii() else "rtl"
+
+
 def to_html(item: Transcript, locale: str) -> str:
     title = escape(item.title or translate("New conversation", locale))
     exported = escape(translate("Exported {time}", locale, time=format_when(item.exported_at, locale)))
@@ -67,7 +79,8 @@ def to_html(item: Transcript, locale: str) -> str:
         who = (
             f"{label}" if role == "user" else f'{label} <span class="model" dir="ltr">{escape(model)}</span>'
         )
-        parts.append(f'<section class="message {role}"><h2>{who}</h2><div dir="auto">{body}</div></section>')
+        way = text_direction(text, direction(locale))
+        parts.append(f'<section class="message {role}"><h2>{who}</h2><div dir="{way}">{body}</div></section>')
     regular, bold = (
         (FONTS / "IBMPlexSansArabic-Regular.ttf").as_uri(),
         (FONTS / "IBMPlexSansArabic-Bold.ttf").as_uri(),
@@ -84,12 +97,13 @@ h1 {{ font-size: 18pt; margin: 0 0 2mm; }}
 .message.user {{ background: #e3f1ef; }}
 h2 {{ font-size: 10pt; color: #0b5c55; margin: 0 0 1mm; }}
 .plain {{ white-space: pre-wrap; margin: 0; }}
-div[dir="auto"] {{ unicode-bidi: plaintext; text-align: start; }}
+div[dir] {{ text-align: start; }}
 p, li {{ unicode-bidi: plaintext; }}
 pre {{ direction: ltr; text-align: left; background: #f3f4f5; padding: 2mm 3mm; border-radius: 2mm;
       white-space: pre-wrap; font-family: "DejaVu Sans Mono", monospace; font-size: 9pt; }}
 code {{ direction: ltr; unicode-bidi: isolate; }}
-</style></head><body><h1 dir="auto">{title}</h1><p class="when">{exported}</p>
+</style></head><body><h1 dir="{text_direction(str(title), direction(locale))}">{title}</h1>
+<p class="when">{exported}</p>
 {"".join(parts)}</body></html>"""
 
 
