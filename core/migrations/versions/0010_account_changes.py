@@ -31,14 +31,13 @@ def upgrade() -> None:
         sa.Column("used_at", UTCDateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_email_changes_user", "email_changes", ["user_id"])
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("delete_after", UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("deleted_at", UTCDateTime(timezone=True), nullable=True))
+    # plain ADD COLUMN (SQLite too): a batch copy of users would drop its lower(email) index
+    op.add_column("users", sa.Column("delete_after", UTCDateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("deleted_at", UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("deleted_at")
-        batch_op.drop_column("delete_after")
+    op.drop_column("users", "deleted_at")  # ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 too)
+    op.drop_column("users", "delete_after")
     op.drop_index("ix_email_changes_user", table_name="email_changes")
     op.drop_table("email_changes")
