@@ -110,6 +110,8 @@ async def test_sidebar_rename_delete_regenerate_and_language(
     await sidebar.get_by_role("button", name="إعادة التسمية").click()
     await expect(sidebar.get_by_role("link", name="عاصمة الأردن")).to_be_visible()
     await expect(tab.locator("#chat-title")).to_have_text("عاصمة الأردن")
+    await tab.keyboard.press("Escape")  # closes the drawer
+    await expect(tab.locator("#chat-sidebar")).to_be_hidden()
 
     await tab.get_by_test_id("lang-switch").click()
     await tab.wait_for_url("**?lang=en")
