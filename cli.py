@@ -379,6 +379,26 @@ def set_plan(
     asyncio.run(main())
 
 
+@admin_app.command("erase-deleted")
+def erase_deleted() -> None:
+    """Erase the accounts whose deletion grace period is over (run it daily)."""
+    from core import account_changes
+    from core.db import Database
+
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                erased = await account_changes.erase_due_accounts(session)
+        finally:
+            await database.dispose()
+        typer.echo(f"erased {len(erased)} accounts")
+
+    asyncio.run(main())
+
+
 if __name__ == "__main__":
     app()
 

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
+from api.account.routes import link_router as account_link_router
+from api.account.routes import router as account_router
 from api.auth.apikeys import router as api_keys_router
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(images_router)
     app.include_router(image_webhooks_router)
     app.include_router(images_page_router)
+    app.include_router(account_router)
+    app.include_router(account_link_router)
     return app
 
 

@@ -149,6 +149,19 @@ def available_models(settings: Settings, today: date | None = None) -> list[Mode
     ]
 
 
+# What a turn reserves when the request names no ``max_tokens``: what a reply plausibly uses,
+# not the model's maximum (128k for GPT-5 held the whole balance during every reply). A model
+# may get its own default here (none does yet: 8,192 for the reasoning models made the
+# emulator's replies, and so the tests, slower). A request may ask for up to ``max_output_tokens``.
+DEFAULT_OUTPUT_TOKENS = 4096
+DEFAULT_OUTPUT_BY_MODEL: dict[str, int] = {}
+
+
+def default_output_tokens(model: ModelInfo) -> int:
+    """The output cap (and so the reservation) of a turn that asks for none."""
+    return min(DEFAULT_OUTPUT_BY_MODEL.get(model.id, DEFAULT_OUTPUT_TOKENS), model.max_output_tokens)
+
+
 def utc_today() -> date:
     return datetime.now(UTC).date()
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger, subscriptions
+from core import ledger
 from core.catalog import estimate_input_tokens
 from core.errors import AppError, Conflict, NotFound
 from core.i18n import format_number, translate
@@ -178,22 +178,6 @@ async def start_turn(
 def studio_amount(provider_tokens: int, weight: float) -> int:
     """Provider tokens in studio tokens, rounded up (the workflow's reserve uses the same)."""
     return max(1, -(-int(provider_tokens * weight * 1000) // 1000))
-
-
-async def check_quota(
-    session: AsyncSession, user_id: str, *, input_estimate: int, token_weight: float, locale: str | None
-) -> None:
-    """Refuse a turn that could not get even a short reply, before anything is committed (the
-    caller rolls back: no empty conversation stays behind). One aggregate read when there is
-    enough; the workflow's reserve stays the authority (concurrent turns race for the rest)."""
-    needed = studio_amount(input_estimate + MIN_OUTPUT_TOKENS, token_weight)
-    if await ledger.available(session, user_id, "tokens") >= needed:
-        return
-    await subscriptions.ensure_current_period(session, user_id)  # a new user's Free grant
-    if await ledger.available(session, user_id, "tokens") >= needed:
-        return
-    held = (await ledger.usage(session, user_id)).units["tokens"].reserved
-    raise TurnQuotaExceeded(held=held, locale=locale)
 
 
 async def quota_message(session: AsyncSession, turn_id: str, locale: str | None) -> str | None:

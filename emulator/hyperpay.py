@@ -420,19 +420,29 @@ def new_payment(entity_id: str, kind: str, amount: str, reference: str, outcome:
 
 WIDGET_JS = """(function () {
   var base = %(base)s, checkoutId = %(checkout)s;
+  // COPYandPAY's wpwlOptions.locale (set before this script): "ar" gives an Arabic, right-to-left form.
+  var TEXT = {
+    en: ["Card number", "Card holder", "Expiry", "CVV", "Pay now", "ltr"],
+    ar: ["رقم البطاقة", "اسم حامل البطاقة", "تاريخ الانتهاء", "رمز التحقق", "ادفع الآن", "rtl"]
+  };
+  var options = window.wpwlOptions || {};
+  var text = TEXT[String(options.locale || "en").slice(0, 2)] || TEXT.en;
   function render() {
     var forms = document.querySelectorAll("form.paymentWidgets");
     for (var i = 0; i < forms.length; i++) {
       var form = forms[i], back = form.getAttribute("action") || "";
       form.setAttribute("action", base + "/v1/checkouts/" + encodeURIComponent(checkoutId) + "/pay");
       form.setAttribute("method", "post");
+      form.setAttribute("dir", text[5]);
+      form.setAttribute("lang", text === TEXT.ar ? "ar" : "en");
       form.innerHTML =
         '<input type="hidden" name="shopperResultUrl">' +
-        '<label>Card number <input name="card.number" inputmode="numeric" required></label>' +
-        '<label>Card holder <input name="card.holder" autocomplete="cc-name"></label>' +
-        '<label>Expiry <input name="card.expiry" placeholder="MM/YY" value="12/30"></label>' +
-        '<label>CVV <input name="card.cvv" value="123"></label>' +
-        '<button type="submit" class="wpwl-button-pay">Pay now</button>';
+        '<label>' + text[0] + ' <input name="card.number" inputmode="numeric" dir="ltr" required></label>' +
+        '<label>' + text[1] + ' <input name="card.holder" autocomplete="cc-name" dir="auto"></label>' +
+        '<label>' + text[2] +
+        ' <input name="card.expiry" placeholder="MM/YY" value="12/30" dir="ltr"></label>' +
+        '<label>' + text[3] + ' <input name="card.cvv" value="123" dir="ltr"></label>' +
+        '<button type="submit" class="wpwl-button-pay">' + text[4] + '</button>';
       form.querySelector('[name="shopperResultUrl"]').value = back;
     }
   }
@@ -442,8 +452,9 @@ WIDGET_JS = """(function () {
 """
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>HyperPay emulator</title></head>
+<html lang="%(lang)s" dir="%(dir)s"><head><meta charset="utf-8"><title>HyperPay emulator</title></head>
 <body><h1>HyperPay emulator</h1><p>Amount: %(amount)s %(currency)s</p>
+<script>var wpwlOptions = {locale: "%(lang)s"};</script>
 <script src="%(script)s"></script>
 <form action="%(back)s" class="paymentWidgets" data-brands="%(brands)s"></form>
 <p>Test cards: 4200000000000000 (success), 4000000000000002 (declined),
@@ -466,11 +477,19 @@ async def widget(request: Request, checkoutId: str = "") -> Response:  # noqa: N
 
 
 @api.get("/v1/checkouts/{checkout_id}/page")
-async def hosted_page(checkout_id: str, request: Request, shopperResultUrl: str = "") -> HTMLResponse:  # noqa: N803
+async def hosted_page(
+    checkout_id: str,
+    request: Request,
+    shopperResultUrl: str = "",  # noqa: N803
+    locale: str = "en",  # the widget's wpwlOptions.locale: "ar" for an Arabic, right-to-left page
+) -> HTMLResponse:
     checkout = state.checkouts.get(checkout_id)
     if checkout is None:
         return HTMLResponse("<p>Unknown checkout</p>", status_code=404)
+    lang = "ar" if locale.startswith("ar") else "en"
     values = {
+        "lang": lang,
+        "dir": "rtl" if lang == "ar" else "ltr",
         "amount": html.escape(checkout.params.get("amount", "")),
         "currency": html.escape(checkout.params.get("currency", "")),
         "script": html.escape(f"{base_of(request)}/v1/paymentWidgets.js?checkoutId={checkout_id}"),

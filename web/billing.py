@@ -16,6 +16,7 @@ from core.errors import Forbidden
 from core.models import AuditLog, Payment, PaymentStatus, Role, User
 from core.plans import FREE, PLANS
 from core.proration import Quote
+from web import billing_text, support_text
 from web.auth import RequiredUser
 from web.pages import page, page_locale
 from web.plans import Offer, addon_offers, plan_offers
@@ -82,7 +83,7 @@ async def billing_view(request: Request, user: User, locale: str) -> BillingView
 async def billing(request: Request, user: RequiredUser) -> HTMLResponse:
     locale = page_locale(request)
     view = await billing_view(request, user, locale)
-    return page(request, "billing.html", "billing", billing=view, labels=STATUS_LABELS)
+    return page(request, "billing.html", "billing", billing=view, labels=STATUS_LABELS, ux=billing_text)
 
 
 @router.get("/billing/pay/{payment_id}", response_class=HTMLResponse)
@@ -128,6 +129,7 @@ class SupportView:
     found_payments: list[Payment]
     audit: list[AuditLog]
     email: str
+    emails: dict[str, str] = field(default_factory=dict)  # audit actors and user targets by id
 
 
 @router.get("/support", response_class=HTMLResponse)
@@ -152,6 +154,7 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
                 session, actor_id=user.id, action="user.lookup", target_type="user", target_id=found.id
             )
         audit = await payments.audit_log(session, limit=50)
+        emails = await support_text.emails_by_id(session, audit)
     view = SupportView(
         failed=[(p, getattr(owners.get(p.user_id), "email", "")) for p in failed],
         found=found,
@@ -160,5 +163,14 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
         found_payments=found_payments,
         audit=audit,
         email=email,
+        emails=emails,
     )
-    return page(request, "support.html", "support", support=view, labels=STATUS_LABELS)
+    return page(
+        request,
+        "support.html",
+        "support",
+        support=view,
+        labels=STATUS_LABELS,
+        ux=billing_text,
+        audit=support_text,
+    )

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from babel.dates import format_date
-from babel.numbers import format_compact_decimal
+from babel.numbers import format_compact_decimal, format_decimal
 from markupsafe import Markup
 
 from core.catalog import DEFAULT_MODEL, available_models
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
-CONTEXT_LABEL = "{model} · {context} context"
+# Brand names stay in Latin script on Arabic pages (as Arabic products show them); ×N is the
+# model's quota weight (studio tokens per provider token, GPT-5 mini = ×1).
+CONTEXT_LABEL = "{model} · ×{weight} · {context} context"
 RETIRING_LABEL = "{label} · until {date}"  # the last day a retiring model takes new messages
 MAX_MARKDOWN_CHARS = 200_000
 
@@ -40,20 +42,24 @@ class ModelOption:
     provider: str
     context_window: int
     default: bool
+    weight: str
 
 
 def model_groups(settings: Settings, locale: str) -> list[tuple[str, list[ModelOption]]]:
-    """Enabled models grouped by provider, labelled with the context window (e.g. "GPT-4o · 128K")."""
+    """Enabled models grouped by provider, labelled with weight and context (e.g. "GPT-4o · ×5.6 · 128K")."""
     groups: dict[str, list[ModelOption]] = {}
     for model in available_models(settings):
         context = format_compact_decimal(model.context_window, locale=babel_locale(locale))
-        label = translate(CONTEXT_LABEL, locale, model=model.display_name(locale), context=context)
+        weight = format_decimal(model.token_weight, "#,##0.#", locale=babel_locale(locale))
+        label = translate(CONTEXT_LABEL, locale, model=model.display_name_en, weight=weight, context=context)
         if model.retires_on is not None:
             last_day = format_date(
                 model.retires_on - timedelta(days=1), "d MMMM", locale=babel_locale(locale)
             )
             label = translate(RETIRING_LABEL, locale, label=label, date=last_day)
-        option = ModelOption(model.id, label, model.provider, model.context_window, model.id == DEFAULT_MODEL)
+        option = ModelOption(
+            model.id, label, model.provider, model.context_window, model.id == DEFAULT_MODEL, weight
+        )
         groups.setdefault(PROVIDER_NAMES.get(model.provider, model.provider), []).append(option)
     return list(groups.items())
 

@@ -11,6 +11,7 @@ from core.i18n import translations
 from web.chat import CONTEXT_LABEL
 from web.pages import ERROR_HEADINGS, JS_STRINGS, NOT_FOUND_TEXT, UNIT_NAMES
 from web.templating import TEMPLATES
+from web.ux_strings import UX_PAGE_STRINGS
 
 OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
 
@@ -29,7 +30,14 @@ def template_msgids(directory: Path = TEMPLATES) -> list[str]:
 
 
 def msgids() -> list[str]:
-    tables = [*JS_STRINGS, *ERROR_HEADINGS.values(), *UNIT_NAMES.values(), NOT_FOUND_TEXT, CONTEXT_LABEL]
+    tables = [
+        *JS_STRINGS,
+        *ERROR_HEADINGS.values(),
+        *UNIT_NAMES.values(),
+        NOT_FOUND_TEXT,
+        CONTEXT_LABEL,
+        *UX_PAGE_STRINGS,
+    ]
     return list(dict.fromkeys([*template_msgids(), *tables]))
 
 

@@ -3,21 +3,25 @@ signed-in user, strings the scripts need, and localized error pages."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_timedelta
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 
-from core.i18n import DEFAULT_LOCALE, LOCALES, translate
+from core.i18n import DEFAULT_LOCALE, LOCALES, babel_locale, translate
 from web.templating import render
+from web.ux_strings import UX_JS_STRINGS
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 UNIT_NAMES = {"tokens": "Tokens", "images": "Images", "videos": "Videos"}
 NOT_FOUND_TEXT = "The page you are looking for does not exist or has moved."
+RATE_LIMIT_TEXT = "Too many requests. Try again {when}."
 
 # Strings the ES modules show (looked up in the page's language, read from #i18n).
 JS_STRINGS = (
@@ -66,7 +70,7 @@ JS_STRINGS = (
     "Waiting for upload",
     "No files yet.",
     "{used} of {limit} used",
-)
+) + UX_JS_STRINGS
 
 
 def page_locale(request: Request) -> str:
@@ -180,4 +184,14 @@ def html_error(request: Request, status_code: int, message: str, params: dict[st
             signin_url(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")),
             status_code=303,
         )
-    return error_page(request, status_code, translate(message, page_locale(request), **params))
+    locale = page_locale(request)
+    if status_code == 429 and isinstance(params.get("retry_after"), int):
+        return error_page(request, status_code, rate_limit_message(params["retry_after"], locale))
+    return error_page(request, status_code, translate(message, locale, **params))
+
+
+def rate_limit_message(retry_after: int, locale: str) -> str:
+    """ "Try again in about 10 minutes" rather than "in 593 seconds"."""
+    wait = timedelta(seconds=max(retry_after, 1))
+    when = format_timedelta(wait, add_direction=True, threshold=1.5, locale=babel_locale(locale))
+    return translate(RATE_LIMIT_TEXT, locale, when=when)

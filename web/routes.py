@@ -6,10 +6,12 @@ from pathlib import Path
 
 import fontpkg_ibm_plex_sans_arabic
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from core.errors import NotFound
+from core.models.base import utcnow
+from web import export
 from web.auth import PageUser, RequiredUser, same_origin_path
 from web.chat import MAX_MARKDOWN_CHARS, model_groups, render_markdown
 from web.pages import page, page_locale
@@ -45,7 +47,8 @@ async def usage(request: Request, user: RequiredUser) -> HTMLResponse:
 
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, user: RequiredUser) -> HTMLResponse:
-    return page(request, "account.html", "account")
+    changed = request.query_params.get("email") == "changed"
+    return page(request, "account.html", "account", request_email_changed=changed)
 
 
 @router.get("/chat", response_class=HTMLResponse)
@@ -63,6 +66,22 @@ def _chat_page(request: Request, conversation_id: str | None) -> HTMLResponse:
     settings = request.app.state.pulse.settings
     groups = model_groups(settings, page_locale(request))
     return page(request, "chat.html", "chat", model_groups=groups, conversation_id=conversation_id)
+
+
+@router.get("/chat/{conversation_id}/export.{suffix}")
+async def chat_export(request: Request, conversation_id: str, suffix: str, user: RequiredUser) -> Response:
+    """The conversation as a Markdown file or an Arabic-correct PDF (the owner's only)."""
+    if suffix not in ("md", "pdf"):
+        raise NotFound()
+    locale = page_locale(request)
+    async with request.app.state.pulse.db.session() as session:
+        item = await export.transcript(session, user.id, conversation_id[:64], utcnow())
+    headers = {"Content-Disposition": export.filename(item, suffix), "Cache-Control": "no-store"}
+    if suffix == "md":
+        return Response(
+            export.to_markdown(item, locale), media_type="text/markdown; charset=utf-8", headers=headers
+        )
+    return Response(await export.to_pdf(item, locale), media_type="application/pdf", headers=headers)
 
 
 class MarkdownIn(BaseModel):

@@ -17,6 +17,7 @@ class Meter:
     used: int
     remaining: int
     percent: int
+    reserved: int
     level: str  # ok (green, < 80 %), warning (yellow, 80–99 %), exceeded (red, 100 %)
 
 
@@ -47,6 +48,7 @@ async def usage_view(state: Any, user_id: str, locale: str) -> UsageView:
             used=state_.used,
             remaining=state_.remaining,
             percent=state_.percent,
+            reserved=state_.reserved,
             level=level(state_.percent, state_.warning, state_.exceeded),
         )
         for unit in UNITS

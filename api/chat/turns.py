@@ -10,8 +10,8 @@ from api.chat.schemas import RegenerateIn, TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
 from api.files.attach import turn_files
-from core import chat, files
-from core.catalog import ModelInfo, offered_model
+from core import chat, files, turn_quota
+from core.catalog import ModelInfo, default_output_tokens, offered_model
 from core.models import User
 from core.models.base import new_id
 from core.settings import Settings
@@ -26,7 +26,6 @@ from workflows import (
 )
 from workflows.chat_turn import ChatTurnInput, ChatTurnWorkflow
 
-DEFAULT_OUTPUT_TOKENS = 4096
 # A quiet API process streams a turn's reply itself (eager activity: the lowest latency). Once
 # it relays this many chat streams, replies go to the dedicated workers' STREAMS queue, so its
 # one core serves HTTP and workflow tasks (measured at 50 concurrent streams: ~30 % more turns/s
@@ -44,7 +43,7 @@ def stream_queue(settings: Settings) -> str | None:
 
 
 def output_cap(model: ModelInfo, requested: int | None) -> int:
-    return min(requested or DEFAULT_OUTPUT_TOKENS, model.max_output_tokens)
+    return min(requested or default_output_tokens(model), model.max_output_tokens)
 
 
 async def start_chat_turn(
@@ -67,23 +66,10 @@ async def start_chat_turn(
         context_window=model.context_window,
         max_output_tokens=cap,
     )
-    await _check_quota(session, user, model, turn, locale)
     if attached:
         await files.attach_to_job(session, turn.turn_id, attached)
-    await launch(state, session, client, user, model, cap, turn, locale)
+    await launch(state, session, client, user, model, cap, turn, locale, default_cap=body.max_tokens is None)
     return turn
-
-
-async def _check_quota(
-    session: AsyncSession, user: User, model: ModelInfo, turn: chat.NewTurn, locale: str
-) -> None:
-    await chat.check_quota(
-        session,
-        user.id,
-        input_estimate=turn.input_tokens_estimate,
-        token_weight=model.token_weight,
-        locale=locale,
-    )
 
 
 async def regenerate_chat_turn(
@@ -112,9 +98,8 @@ async def regenerate_chat_turn(
         max_output_tokens=cap,
         turn_id=new_turn_id,
     )
-    await _check_quota(session, user, model, turn, locale)
     await files.copy_job_files(session, turn_id, new_turn_id)
-    await launch(state, session, client, user, model, cap, turn, locale)
+    await launch(state, session, client, user, model, cap, turn, locale, default_cap=body.max_tokens is None)
     return turn
 
 
@@ -129,10 +114,21 @@ async def launch(
     locale: str,
     *,
     stateless: bool = False,
+    default_cap: bool = False,  # no max_tokens asked: the cap may shrink to a fair share
 ) -> None:
     """Commit the turn's rows, then start its workflow (eagerly, in this process).
     ``stateless``: an OpenAI-API turn (no conversation; its request is in ``api_turns``)."""
     settings = state.settings
+    min_output = min(chat.MIN_OUTPUT_TOKENS, cap)
+    try:
+        have = await turn_quota.ensure_affordable(
+            session, user.id, model, turn.input_tokens_estimate, min_output, locale
+        )
+    except (turn_quota.MessageNeedsMoreTokens, chat.TurnQuotaExceeded):
+        await session.rollback()  # nothing of the refused turn is kept
+        raise
+    if default_cap:
+        cap = turn_quota.fair_output_cap(model, cap, have, turn.input_tokens_estimate)
     # The request's own session (one connection per request): commit before the workflow
     # starts, since its activities read the turn from the database.
     await session.commit()
@@ -144,7 +140,7 @@ async def launch(
         max_output_tokens=cap,
         input_tokens_estimate=turn.input_tokens_estimate,
         token_weight=model.token_weight,
-        min_output_tokens=min(chat.MIN_OUTPUT_TOKENS, cap),
+        min_output_tokens=min_output,
         moderate=settings.moderation_enabled,
         locale=locale,
         stream_queue=stream_queue(settings),

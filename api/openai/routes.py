@@ -12,14 +12,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from temporalio.client import Client
 
-from api.chat.turns import DEFAULT_OUTPUT_TOKENS, launch
+from api.chat.turns import launch
 from api.deps import AppState, SessionDep, StateDep, TemporalDep
 from api.openai.errors import OpenAIError, invalid
 from api.openai.keys import Caller, CallerDep, KeyLimits, KeyLimitsDep
 from api.openai.schemas import CompletionRequest, parse_completion
 from api.openai.stream import Answer, TurnEvents, collect, sse, stopper, turn_error
 from core import apiturns, chat
-from core.catalog import ModelInfo, available_models, estimate_input_tokens, offered_model
+from core.catalog import (
+    ModelInfo,
+    available_models,
+    default_output_tokens,
+    estimate_input_tokens,
+    offered_model,
+)
 from core.errors import AppError
 from core.settings import Settings
 
@@ -78,7 +84,7 @@ def _output_cap(request: CompletionRequest, model: ModelInfo) -> int:
             asked=request.max_tokens,
             most=model.max_output_tokens,
         )
-    return request.max_tokens or min(DEFAULT_OUTPUT_TOKENS, model.max_output_tokens)
+    return request.max_tokens or default_output_tokens(model)
 
 
 @router.post("/chat/completions")

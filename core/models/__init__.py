@@ -1,5 +1,6 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
+from core.models.account_changes import EmailChange
 from core.models.accounts import ApiKey, ApiTurn, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
@@ -30,6 +31,7 @@ from core.models.payments import (
 from core.models.user import Locale, Role, User
 
 __all__ = [
+    "EmailChange",
     "ChatMessage",
     "Conversation",
     "MessageStatus",

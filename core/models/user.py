@@ -30,3 +30,6 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(2), default=Locale.ar.value, nullable=False)
     role: Mapped[str] = mapped_column(String(16), default=Role.user.value, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # account deletion: scheduled (grace period, undoable) until delete_after, erased at deleted_at
+    delete_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -197,6 +197,25 @@ async def test_provider_400_fails_fast_and_releases(
     assert (await emulator.settled())["openai"]["requests"] == 1
 
 
+async def test_not_enough_quota_is_refused_before_anything_is_recorded(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    """A message that needs more than is left: 402 with what it needs and what is left, in the
+    caller's language; no conversation, no turn, no provider call (the workflow's reservation
+    still refuses a turn that lost a race for the last tokens)."""
+    me = await sign_in(locale="en")
+    await leave_only(db, me.user_id, tokens=10)
+    refused = await me.client.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "x" * 400})
+    assert refused.status_code == 402 and refused.json()["code"] == "quota_exceeded"
+    assert re.search(r"needs about \d+ tokens but 10 are left", refused.json()["message"])
+    arabic = await me.client.post(
+        "/v1/chat/turns?lang=ar", json={"model": "gpt-5-mini", "message": "x" * 400}
+    )
+    assert arabic.status_code == 402 and ARABIC.search(arabic.json()["message"])
+    assert (await me.client.get("/v1/chat/conversations")).json() == []
+    assert (await emulator.settled())["openai"]["requests"] == 0
+
+
 async def test_reserve_shrinks_the_output_cap_to_what_is_left(
     sign_in: Any, db: Database, emulator: EmulatorControl
 ) -> None:

@@ -36,7 +36,7 @@ async def test_arabic_reply_streams_and_survives_a_reload(
     await sign_in_tab("ar")
     await tab.goto(f"{web_url}/chat")
     meter = tab.get_by_test_id("chat-meter")
-    await expect(meter).to_contain_text("الرموز المتبقية: ")
+    await expect(meter).to_contain_text("الرموز المتاحة: ")
     meter_before = await meter.text_content()
 
     await tab.get_by_role("textbox", name="الرسالة").fill("اشرح لي باختصار ما هي الحوسبة السحابية؟")
@@ -105,9 +105,13 @@ async def test_sidebar_rename_delete_regenerate_and_language(
     await expect(tab.locator(".message-user")).to_have_count(1)
 
     tab.once("dialog", lambda dialog: dialog.accept("عاصمة الأردن"))
+    await tab.get_by_role("button", name="المحادثات (1)").click()  # the drawer, on a phone
+    await sidebar.locator("summary").first.click()  # the conversation's actions menu
     await sidebar.get_by_role("button", name="إعادة التسمية").click()
     await expect(sidebar.get_by_role("link", name="عاصمة الأردن")).to_be_visible()
     await expect(tab.locator("#chat-title")).to_have_text("عاصمة الأردن")
+    await tab.keyboard.press("Escape")  # closes the drawer
+    await expect(tab.locator("#chat-sidebar")).to_be_hidden()
 
     await tab.get_by_test_id("lang-switch").click()
     await tab.wait_for_url("**?lang=en")
@@ -120,6 +124,8 @@ async def test_sidebar_rename_delete_regenerate_and_language(
     await check_page(tab, "chat-conversation", "ar")
 
     tab.once("dialog", lambda dialog: dialog.accept())
+    await tab.get_by_role("button", name="المحادثات (1)").click()
+    await sidebar.locator("summary").first.click()
     await sidebar.get_by_role("button", name="حذف").click()
     await tab.wait_for_url(f"{web_url}/chat")
     await expect(sidebar.locator("li")).to_have_count(0)
@@ -133,7 +139,10 @@ async def test_a_failed_turn_says_why_after_a_reload_and_regenerate_retries_it(
     await tab.goto(f"{web_url}/chat")
     await tab.get_by_role("textbox", name="الرسالة").fill("ما عاصمة الأردن؟")
     await tab.keyboard.press("Enter")
-    await expect(tab.locator("#chat-error")).to_be_visible(timeout=30_000)
+    live = tab.locator(".message-assistant").last  # the error in place, never an empty reply
+    await expect(live.locator(".failed-note")).to_be_visible(timeout=30_000)
+    await expect(live.get_by_role("button", name="أعد التوليد")).to_be_visible()
+    await expect(live.get_by_role("button", name="نسخ")).to_be_hidden()
     await tab.wait_for_url(re.compile(r"/chat/[\w-]+$"))
 
     await tab.reload()

@@ -50,12 +50,13 @@ async def test_model_selector_shows_provider_and_context(
     for model in MODELS.values():
         assert f'value="{model.id}"' in english
     # a retiring model says until when it takes new messages; once retired it is gone
-    assert "Claude Sonnet 4.5 · 200K context · until 29 November" in english
-    assert "كلود سونيت 4.5 · سياق 200\xa0ألف رمز · حتى 29 تشرين الثاني" in arabic
+    assert "Claude Sonnet 4.5 · ×8 · 200K context · until 29 November" in english
+    assert "Claude Sonnet 4.5 · سياق 200\xa0ألف رمز · \u200e×8\u200e · حتى 29 تشرين الثاني" in arabic
     monkeypatch.setattr(catalog, "utc_today", lambda: date(2026, 11, 30))
     retired = (await me.client.get("/chat?lang=en")).text
     assert 'value="claude-sonnet-4-5"' not in retired and 'value="claude-sonnet-4-6"' in retired
     assert '<optgroup label="Anthropic">' in english
-    assert "GPT-4o · 128K context" in english
-    assert "جي بي تي 4o · سياق 128\xa0ألف رمز" in arabic
+    assert "GPT-4o · ×5.6 · 128K context" in english
+    assert "GPT-4o · سياق 128\xa0ألف رمز · \u200e×5.6\u200e" in arabic
+    assert "GPT-5 mini · سياق" in arabic and "\u200e×2.7\u200e" in arabic  # brand names in Latin
     assert 'dir="auto"' in arabic

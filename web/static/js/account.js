@@ -129,8 +129,51 @@ function wireSignOut() {
   });
 }
 
+function wireForm(formId, statusId, send) {
+  const form = document.getElementById(formId);
+  const status = document.getElementById(statusId);
+  form?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      status.textContent = await send(form);
+      status.classList.remove("field-error");
+    } catch (failure) {
+      status.textContent = failure.message;
+      status.classList.add("field-error");
+    } finally {
+      status.hidden = false;
+      button.disabled = false;
+    }
+  });
+}
+
+// Display name, sign-in email (a link to the new address confirms it), deletion with a grace period.
+function wireProfile() {
+  wireForm("name-form", "name-status", async (form) => {
+    await api(ENDPOINTS.me, { method: "PATCH", body: { name: form.elements.name.value.trim() } });
+    return t("Saved.");
+  });
+  wireForm("email-form", "email-status", async (form) => {
+    const body = await api("/v1/account/email", { method: "POST", body: { email: form.elements.email.value.trim() } });
+    form.reset();
+    return body.message;
+  });
+  wireForm("delete-form", "delete-status", async (form) => {
+    await api("/v1/account/deletion", { method: "POST", body: { confirm_email: form.elements.confirm_email.value.trim() } });
+    window.location.reload();
+    return "";
+  });
+  document.getElementById("deletion-undo")?.addEventListener("click", async () => {
+    await api("/v1/account/deletion", { method: "DELETE" });
+    window.location.reload();
+  });
+}
+
 export function start({ signedIn }) {
   if (!signedIn) return;
+  wireProfile();
   wireKeyForm();
   wireSignOut();
   document.getElementById("openai-base-url").textContent = `${window.location.origin}/openai/v1`;

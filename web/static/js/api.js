@@ -1,7 +1,7 @@
 // fetch() for the JSON API: same-origin cookies, the CSRF double-submit header from the
 // pulse_csrf cookie on unsafe methods, the page language, and errors as ApiError.
 
-import { locale } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -44,6 +44,21 @@ export async function api(path, { method = "GET", body, signal, idempotencyKey }
   } catch {
     data = null;
   }
+  if (response.status === 429) data = { ...data, message: rateLimitMessage(response.headers.get("Retry-After")) };
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+/** "Try again in about 10 minutes", not "in 593 seconds" (Retry-After is in seconds). */
+export function rateLimitMessage(retryAfter) {
+  const seconds = Number(retryAfter);
+  if (!Number.isFinite(seconds) || seconds <= 0) return t("Too many requests. Try again in a moment.");
+  const relative = new Intl.RelativeTimeFormat(locale === "ar" ? "ar-JO-u-nu-latn" : "en", { numeric: "always" });
+  const when =
+    seconds < 60
+      ? relative.format(Math.ceil(seconds), "second")
+      : seconds < 3600
+        ? relative.format(Math.ceil(seconds / 60), "minute")
+        : relative.format(Math.ceil(seconds / 3600), "hour");
+  return t("Too many requests. Try again {when}.", { when });
 }

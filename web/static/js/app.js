@@ -1,5 +1,6 @@
 // Entry module: the upgrade banner on every page for signed-in people, then the page's module.
 
+import { ownValidation } from "./forms.js";
 import { watchUsage } from "./quota.js";
 
 const page = document.body.dataset.page;
@@ -16,6 +17,8 @@ const modules = {
   files: "./files.js",
   images: "./images.js",
 };
+
+ownValidation();
 
 // The usage and chat pages run their own watcher (it also shows the banner).
 if (signedIn && usageApi && page !== "usage" && page !== "chat") watchUsage();

@@ -27,6 +27,23 @@ export function start() {
   const wanted = new URLSearchParams(window.location.search).get("item");
   const chosen = wanted && [...document.querySelectorAll("[data-checkout]")].find((b) => b.dataset.checkout === wanted);
   if (chosen && !chosen.disabled) chosen.click();
+  for (const button of document.querySelectorAll("[data-change-plan]")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api("/v1/subscription/change", {
+          method: "POST",
+          body: { plan: button.dataset.changePlan },
+          idempotencyKey: crypto.randomUUID(),
+        });
+        window.location.reload();
+      } catch (failure) {
+        error.textContent = failure.message;
+        error.hidden = false;
+        button.disabled = false;
+      }
+    });
+  }
   const cancel = document.getElementById("cancel-subscription");
   cancel?.addEventListener("click", async () => {
     cancel.disabled = true;

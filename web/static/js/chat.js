@@ -1,9 +1,11 @@
-// Chat: conversations sidebar (new, rename, delete), model selector, streamed replies over SSE
-// (delta / usage / done / error / restart with event ids; EventSource resumes with Last-Event-ID),
-// Stop, regenerate, copy, a compact token meter, and re-attaching to a running reply on reload.
-// Works against the chat API (/v1/chat/..., docs/chat.md); without it the page is a skeleton.
+// Chat: model selector, streamed replies over SSE (delta / usage / done / error / restart with
+// event ids; EventSource resumes with Last-Event-ID), Stop (button or Esc), regenerate, copy (the
+// reply or one code block), edit a question, a token meter (available and held), re-attaching
+// to a running reply on reload. The sidebar lives in chat-sidebar.js. Works against the chat API
+// (/v1/chat/..., docs/chat.md); without it the page is a skeleton.
 
 import { api } from "./api.js";
+import { closeMenus, loadConversations, setCurrentConversation, setDrawer, startSidebar } from "./chat-sidebar.js";
 import { ENDPOINTS } from "./endpoints.js";
 import { formatNumber, t, unitName } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
@@ -16,7 +18,7 @@ const el = (id) => document.getElementById(id);
 
 const state = {
   conversationId: "",
-  turn: null, // {id, eventsUrl, source, text, item, seq}
+  turn: null, // {id, eventsUrl, source, text, item, timer}
 };
 
 function storageKey(conversationId) {
@@ -37,9 +39,17 @@ function showError(message) {
   box.hidden = false;
 }
 
+function clearError() {
+  el("chat-error").hidden = true;
+}
+
 function setStreaming(on) {
   el("composer-send").hidden = on;
   el("composer-stop").hidden = !on;
+}
+
+function setTitle(title) {
+  el("chat-title").textContent = title;
 }
 
 function addMessage(role, text = "") {
@@ -50,14 +60,33 @@ function addMessage(role, text = "") {
   if (role === "user") {
     body.classList.add("plain");
     body.textContent = text;
-    item.querySelector(".message-actions").remove();
+    body.dataset.text = text;
+    for (const button of item.querySelectorAll("[data-action=copy], [data-action=regenerate]")) button.remove();
   } else {
+    item.querySelector("[data-action=edit]").remove();
     item.querySelector(".message-actions").hidden = true;
   }
   el("message-list").append(item);
   el("chat-empty").hidden = true;
   item.scrollIntoView({ block: "end" });
   return item;
+}
+
+// Each code block gets its own Copy button; code stays left-to-right inside Arabic replies.
+function addCodeButtons(body) {
+  for (const pre of body.querySelectorAll("pre")) {
+    if (pre.parentElement.classList.contains("code-block")) continue;
+    const wrap = document.createElement("div");
+    wrap.className = "code-block";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-small button-secondary code-copy";
+    button.dataset.action = "copy-code";
+    button.textContent = t("Copy code");
+    pre.dir = "ltr";
+    pre.replaceWith(wrap);
+    wrap.append(button, pre);
+  }
 }
 
 async function paintReply(item, text, final = false) {
@@ -69,6 +98,7 @@ async function paintReply(item, text, final = false) {
       body.classList.remove("plain");
       body.dataset.rendered = "1";
       body.innerHTML = html; // sanitized by nh3 on the server
+      addCodeButtons(body);
     }
   } catch {
     body.textContent = text;
@@ -79,16 +109,52 @@ async function paintReply(item, text, final = false) {
   }
 }
 
+function note(item, className, text) {
+  item.querySelector(`.${className}`)?.remove();
+  const paragraph = document.createElement("p");
+  paragraph.className = `muted ${className}`;
+  paragraph.setAttribute("role", "status");
+  paragraph.textContent = text;
+  item.querySelector(".message-body").after(paragraph);
+  return paragraph;
+}
+
+// A turn that failed has no reply: say why in its place, and offer Regenerate (never Copy).
+function markFailed(item, message) {
+  item.dataset.failed = "1";
+  item.dataset.state = "failed";
+  const body = item.querySelector(".message-body");
+  body.textContent = "";
+  body.dataset.text = "";
+  item.querySelector(".writing-note")?.remove();
+  const shown = note(item, "failed-note", message || t("The model could not answer right now. Please try again."));
+  shown.classList.remove("muted");
+  item.querySelector(".message-actions").hidden = false;
+}
+
+async function copyText(button, text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = t("Copied");
+  } catch {
+    button.textContent = t("Copy failed");
+  }
+}
+
 function wireMessageActions() {
   el("message-list").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const item = button.closest(".message");
-    if (button.dataset.action === "copy") {
-      await navigator.clipboard?.writeText(item.querySelector(".message-body").dataset.text || "");
-      button.textContent = t("Copied");
-    } else if (button.dataset.action === "regenerate" && item.dataset.turnId && !state.turn) {
+    const action = button.dataset.action;
+    if (action === "copy") {
+      await copyText(button, item.querySelector(".message-body").dataset.text || "");
+    } else if (action === "copy-code") {
+      await copyText(button, button.parentElement.querySelector("pre").textContent);
+    } else if (action === "regenerate" && item.dataset.turnId && !state.turn) {
       await regenerate(item);
+    } else if (action === "edit") {
+      startEditing(item.querySelector(".message-body").dataset.text || "");
     }
   });
 }
@@ -97,12 +163,13 @@ function wireMessageActions() {
 
 function attach(turnId, eventsUrl, item) {
   // attempt: the newest stream attempt announced by a restart; deltas of older ones are stale
-  const turn = { id: turnId, eventsUrl, text: "", item, seq: 0, timer: null, attempt: 0 };
+  const turn = { id: turnId, eventsUrl, text: "", item, timer: null, attempt: 0 };
   state.turn = turn;
   sessionStorage.setItem(storageKey(state.conversationId), JSON.stringify({ turnId, eventsUrl }));
   setStreaming(true);
   item.dataset.state = "streaming";
   item.dataset.turnId = turnId;
+  note(item, "writing-note", t("Writing…"));
   const source = new EventSource(eventsUrl, { withCredentials: true });
   turn.source = source;
   const schedule = () => {
@@ -116,6 +183,7 @@ function attach(turnId, eventsUrl, item) {
     const data = parseData(event);
     if ((data.attempt ?? 0) < turn.attempt) return; // a superseded attempt still publishing
     turn.text += data.text ?? data.delta ?? data.content ?? "";
+    item.querySelector(".writing-note")?.remove();
     const body = item.querySelector(".message-body");
     if (!body.dataset.rendered) {
       body.classList.add("plain"); // plain text until the first Markdown render arrives
@@ -132,29 +200,34 @@ function attach(turnId, eventsUrl, item) {
     delete body.dataset.rendered;
     body.dataset.text = "";
     body.textContent = "";
+    note(item, "writing-note", t("The model did not answer; trying again…"));
   });
   source.addEventListener("usage", (event) => showTurnUsage(parseData(event)));
   source.addEventListener("done", (event) => finish(turn, parseData(event)));
   source.addEventListener("error", (event) => {
     if (event.data) {
-      finish(turn, null);
-      showError(parseData(event).message);
+      finish(turn, null, parseData(event).message || t("The model could not answer right now. Please try again."));
     } else if (source.readyState === EventSource.CLOSED) {
-      finish(turn, null);
+      finish(turn, null, turn.text ? null : t("The connection was lost. Reload the page to see the reply."));
     } // otherwise EventSource reconnects with Last-Event-ID by itself
   });
 }
 
-async function finish(turn, data) {
+async function finish(turn, data, failure = null) {
   if (state.turn !== turn) return;
   turn.source.close();
   clearTimeout(turn.timer);
   state.turn = null;
   sessionStorage.removeItem(storageKey(state.conversationId));
   setStreaming(false);
+  turn.item.querySelector(".writing-note")?.remove();
   if (data?.stopped || data?.status === "cancelled") turn.item.dataset.stopped = "1";
-  await paintReply(turn.item, turn.text, true);
-  if (turn.item.dataset.stopped) addStoppedNote(turn.item);
+  if (failure && !turn.text) {
+    markFailed(turn.item, failure);
+  } else {
+    await paintReply(turn.item, turn.text, true);
+    if (turn.item.dataset.stopped) note(turn.item, "stopped-note", t("Stopped"));
+  }
   document.dispatchEvent(new Event("pulse:turn-finished"));
   loadConversations();
 }
@@ -164,10 +237,11 @@ function showTurnUsage(data) {
   if (used) el("chat-meter").dataset.turn = String(used);
 }
 
-async function sendTurn(message) {
-  el("chat-error").hidden = true;
+async function sendTurn(message, typed = message) {
+  clearError();
   const files = takeReady();
-  showAttached(addMessage("user", message), files);
+  const asked = addMessage("user", message);
+  showAttached(asked, files);
   const model = el("chat-model").value;
   localStorage.setItem("pulse.model", model);
   const body = { model, message };
@@ -177,17 +251,25 @@ async function sendTurn(message) {
     const started = await api(ENDPOINTS.turns, { method: "POST", body });
     if (!state.conversationId) {
       state.conversationId = started.conversation_id;
+      setCurrentConversation(started.conversation_id);
       history.replaceState(null, "", `/chat/${started.conversation_id}`);
+      showExport(started.conversation_id);
     }
     attach(started.turn_id, started.events_url, addMessage("assistant"));
+    document.dispatchEvent(new Event("pulse:turn-started"));
   } catch (error) {
+    asked.remove(); // nothing was recorded: the question goes back to the composer
+    const input = el("composer-input");
+    if (!input.value.trim()) input.value = typed;
+    el("chat-empty").hidden = el("message-list").children.length > 0;
     showError(error.message);
+    input.focus();
   }
 }
 
 // The new reply replaces this one (the API keeps the question once and the old reply billed).
 async function regenerate(item) {
-  el("chat-error").hidden = true;
+  clearError();
   const model = el("chat-model").value;
   try {
     const started = await api(`${ENDPOINTS.turns}/${item.dataset.turnId}/regenerate`, {
@@ -218,91 +300,40 @@ async function stop() {
   setTimeout(() => finish(turn, { status: "cancelled" }), STOP_GRACE_MS);
 }
 
-// --- conversations -----------------------------------------------------------------------------
+// --- editing -----------------------------------------------------------------------------------
 
-function items(body, ...keys) {
-  if (Array.isArray(body)) return body;
-  for (const key of keys) if (Array.isArray(body?.[key])) return body[key];
-  return [];
+function startEditing(text) {
+  const input = el("composer-input");
+  input.value = text;
+  el("composer-editing").hidden = false;
+  input.focus();
+  input.setSelectionRange(text.length, text.length);
 }
 
-async function loadConversations() {
-  const list = el("conversation-list");
-  let conversations = [];
-  try {
-    conversations = items(await api(ENDPOINTS.conversations), "items", "conversations");
-  } catch {
-    return;
-  }
-  list.replaceChildren(
-    ...conversations.map((conversation) => {
-      const item = document.createElement("li");
-      const link = document.createElement("a");
-      link.href = `/chat/${conversation.id}`;
-      link.dir = "auto";
-      link.textContent = conversation.title || t("New conversation");
-      if (conversation.id === state.conversationId) {
-        link.setAttribute("aria-current", "page");
-        if (conversation.title) el("chat-title").textContent = conversation.title;
-      }
-      const rename = smallButton(t("Rename"), () => renameConversation(conversation));
-      const remove = smallButton(t("Delete"), () => deleteConversation(conversation));
-      item.append(link, rename, remove);
-      return item;
-    }),
-  );
+function stopEditing() {
+  el("composer-editing").hidden = true;
 }
 
-function smallButton(label, onClick) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "link-button";
-  button.textContent = label;
-  button.addEventListener("click", onClick);
-  return button;
+// --- conversation ------------------------------------------------------------------------------
+
+function showExport(conversationId) {
+  el("export-markdown").href = `/chat/${conversationId}/export.md`;
+  el("export-pdf").href = `/chat/${conversationId}/export.pdf`;
+  el("chat-export").hidden = false;
 }
 
-async function renameConversation(conversation) {
-  const title = window.prompt(t("New title"), conversation.title || "");
-  if (!title?.trim()) return;
-  await api(`${ENDPOINTS.conversations}/${conversation.id}`, { method: "PATCH", body: { title: title.trim() } });
-  if (conversation.id === state.conversationId) el("chat-title").textContent = title.trim();
-  loadConversations();
-}
-
-async function deleteConversation(conversation) {
-  if (!window.confirm(t("Delete this conversation?"))) return;
-  await api(`${ENDPOINTS.conversations}/${conversation.id}`, { method: "DELETE" });
-  if (conversation.id === state.conversationId) window.location.assign("/chat");
-  else loadConversations();
-}
-
-function addStoppedNote(item) {
-  const note = document.createElement("p");
-  note.className = "muted stopped-note";
-  note.textContent = t("Stopped");
-  item.querySelector(".message-body").after(note);
-}
-
-// A turn that failed has no reply: say why, and offer Regenerate (it retries the question).
 async function addFailedReply(message) {
   const item = addMessage("assistant");
   item.dataset.turnId = message.turn_id;
-  item.dataset.failed = "1";
-  await paintReply(item, "", true);
-  const note = document.createElement("p");
-  note.className = "muted failed-note";
-  note.setAttribute("role", "status");
-  note.textContent = message.error_message;
-  item.querySelector(".message-body").after(note);
+  markFailed(item, message.error_message);
 }
 
 async function loadConversation(conversationId) {
   const conversation = await api(`${ENDPOINTS.conversations}/${conversationId}`);
-  el("chat-title").textContent = conversation.title || t("New conversation");
+  setTitle(conversation.title || t("New conversation"));
   const select = el("chat-model");
   if ([...select.options].some((option) => option.value === conversation.model)) select.value = conversation.model;
-  for (const message of items(conversation, "messages")) {
+  for (const message of conversation.messages ?? []) {
     const text = message.content ?? "";
     if (message.role === "user") {
       addMessage("user", text);
@@ -311,7 +342,7 @@ async function loadConversation(conversationId) {
       const item = addMessage("assistant");
       item.dataset.turnId = message.turn_id;
       await paintReply(item, text, true);
-      if (message.status === "stopped") addStoppedNote(item);
+      if (message.status === "stopped") note(item, "stopped-note", t("Stopped"));
     }
   }
   // Re-attach to a reply still running: the API names it; this tab may also remember it.
@@ -336,17 +367,36 @@ function wireComposer() {
       form.requestSubmit();
     }
   });
+  input.addEventListener("input", clearError);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const message = input.value.trim();
-    if (!message || state.turn || document.body.dataset.chatApi !== "1" || attachmentsBusy()) return;
+    if (!message) {
+      showError(t("Write a message first."));
+      input.focus();
+      return;
+    }
+    if (state.turn || document.body.dataset.chatApi !== "1" || attachmentsBusy()) return;
+    const typed = input.value;
     input.value = "";
-    sendTurn(message);
+    stopEditing();
+    sendTurn(message, typed);
   });
   el("composer-stop").addEventListener("click", stop);
   wireAttachments(form, el("chat"));
   document.addEventListener("pulse:attachments-changed", (event) => {
     el("composer-send").disabled = event.detail.busy;
+  });
+  el("composer-edit-cancel").addEventListener("click", () => {
+    stopEditing();
+    input.value = "";
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (state.turn) stop();
+    else if (document.querySelector("details.menu[open]")) closeMenus();
+    else if (!el("composer-editing").hidden) stopEditing();
+    else if (el("chat-sidebar").hasAttribute("data-open")) setDrawer(false);
   });
 }
 
@@ -356,10 +406,14 @@ function wireMeter() {
     const tokens = entries?.find((entry) => entry.unit === "tokens");
     if (!tokens) return;
     meter.dataset.level = tokens.warning ? (tokens.exceeded ? "exceeded" : "warning") : "ok";
-    meter.textContent = t("{unit} left: {remaining}", {
+    const available = t("{unit} available: {remaining}", {
       unit: unitName("tokens"),
       remaining: formatNumber(tokens.remaining),
     });
+    const held = tokens.reserved
+      ? ` · ${t("{reserved} held for replies in progress", { reserved: formatNumber(tokens.reserved) })}`
+      : "";
+    meter.textContent = available + held;
   });
 }
 
@@ -373,6 +427,6 @@ export function start({ signedIn, usageApi }) {
   if (saved && [...select.options].some((option) => option.value === saved)) select.value = saved;
   wireMessageActions();
   state.conversationId = el("chat").dataset.conversationId || "";
-  loadConversations();
+  startSidebar(state.conversationId, setTitle);
   if (state.conversationId) loadConversation(state.conversationId).catch((error) => showError(error.message));
 }

@@ -3,6 +3,7 @@
 export const ENDPOINTS = {
   magicLink: "/v1/auth/magic-link",
   signout: "/v1/auth/logout",
+  me: "/v1/auth/me",
   sessions: "/v1/auth/sessions",
   keys: "/v1/auth/api-keys",
   usage: "/v1/usage/me",

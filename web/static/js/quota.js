@@ -84,9 +84,14 @@ export function renderMeter(element, entry) {
     used: formatNumber(entry.used),
     granted: formatNumber(entry.granted),
   });
-  element.querySelector(".meter-note").textContent = t("{remaining} left", {
+  element.querySelector(".meter-note").textContent = t("{remaining} available", {
     remaining: formatNumber(entry.remaining),
   });
+  const held = element.querySelector(".meter-held");
+  if (held) {
+    held.hidden = !entry.reserved;
+    held.textContent = t("{reserved} held for replies in progress", { reserved: formatNumber(entry.reserved) });
+  }
   element.querySelector(".meter-cta").hidden = state !== "exceeded";
 }
 
@@ -105,5 +110,6 @@ export function watchUsage(onUpdate = () => {}) {
   refresh();
   timer = setInterval(refresh, REFRESH_MS);
   document.addEventListener("pulse:turn-finished", refresh);
+  document.addEventListener("pulse:turn-started", refresh);
   return { refresh, stop: () => clearInterval(timer) };
 }

@@ -1,6 +1,7 @@
 // Support console: retry a failed renewal on the user's saved card.
 
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 
 export function start() {
   const status = document.getElementById("retry-result");
@@ -15,8 +16,8 @@ export function start() {
           idempotencyKey,
         });
         idempotencyKey = crypto.randomUUID();
-        status.textContent = `${outcome.status} ${outcome.result_code}`;
-        if (outcome.status === "succeeded") button.closest("tr").remove();
+        status.textContent = outcome.status === "succeeded" ? t("Paid") : t("Failed");
+        if (outcome.status === "succeeded") button.closest("li").remove();
         else button.disabled = false;
       } catch (failure) {
         status.textContent = failure.message;
