@@ -22,7 +22,7 @@ from tests.storage.conftest import s3_settings
 from tests.storage.helpers import CUSTOM_MARKER, EICAR, PE_HEADER, create, png_bytes, post_form, upload
 from workflows import BACKGROUND
 from workflows.file_scan import FileScanWorkflow
-from workflows.file_sweeper import ensure_file_sweeper_schedule
+from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
 
 SignIn = Callable[..., Awaitable[SignedIn]]
 pytestmark = pytest.mark.usefixtures("clamd")
@@ -206,6 +206,14 @@ async def test_the_sweeper_expires_uploads_never_completed(
     sweep = FileActivities(settings, worker.db, worker.bus, store, ClamdScanner(settings)).sweep
     result = await sweep(FileSweepInput(pending_grace_seconds=0))
     assert result.expired >= 1 and not await store.exists(QUARANTINE, key)
+    # the scheduled workflow runs the same sweep (nothing left to expire now)
+    again = await client.execute_workflow(
+        FileSweeperWorkflow.run,
+        FileSweepInput(pending_grace_seconds=0),
+        id=f"files-sweep-{uuid.uuid4().hex[:8]}",
+        task_queue=settings.task_queue(BACKGROUND),
+    )
+    assert again.expired == 0
     swept = (await me.client.get(f"/v1/files/{created['file_id']}", params={"lang": "en"})).json()
     assert swept["status"] == "rejected" and swept["reason"]["code"] == "expired"
     assert await ensure_file_sweeper_schedule(client, settings) in ("created", "updated")
