@@ -8,7 +8,6 @@ import { ENDPOINTS } from "./endpoints.js";
 import { formatNumber, t, unitName } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
 import { watchUsage } from "./quota.js";
-import { busy as attachmentsBusy, showAttached, takeReady, wireAttachments } from "./attach.js";
 
 const RENDER_EVERY_MS = 250;
 const STOP_GRACE_MS = 3000;
@@ -161,8 +160,9 @@ function showTurnUsage(data) {
 
 async function sendTurn(message) {
   el("chat-error").hidden = true;
-  const files = takeReady();
-  showAttached(addMessage("user", message), files);
+  const files = attachments ? attachments.takeReady() : [];
+  const asked = addMessage("user", message);
+  attachments?.showAttached(asked, files);
   const model = el("chat-model").value;
   localStorage.setItem("pulse.model", model);
   const body = { model, message };
@@ -320,6 +320,8 @@ async function loadConversation(conversationId) {
   }
 }
 
+let attachments = null; // web/static/js/attach.js once loaded
+
 // --- start -------------------------------------------------------------------------------------
 
 function wireComposer() {
@@ -334,12 +336,16 @@ function wireComposer() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const message = input.value.trim();
-    if (!message || state.turn || document.body.dataset.chatApi !== "1" || attachmentsBusy()) return;
+    if (!message || state.turn || document.body.dataset.chatApi !== "1" || attachments?.busy()) return;
     input.value = "";
     sendTurn(message);
   });
   el("composer-stop").addEventListener("click", stop);
-  wireAttachments(form, el("chat"));
+  // The attach UI (attach.js) loads after the composer works, so typing never waits for it.
+  import("./attach.js").then((module) => {
+    attachments = module;
+    module.wireAttachments(form, el("chat"));
+  });
   document.addEventListener("pulse:attachments-changed", (event) => {
     el("composer-send").disabled = event.detail.busy;
   });
