@@ -45,8 +45,10 @@ class FileScanWorkflow:
         job = JobRef(data.file_id, data.user_id, "file_scan", workflow.info().workflow_id)
         saga = JobSaga(job, locale=data.locale)
         step = FileStepInput(data.file_id)
+        rejected: list[str] = []  # the reason once recorded (cleanup then has nothing to do)
 
         async def reject(code: str, detail: str | None = None) -> str:
+            rejected.append(code)
             message: str = await workflow.execute_activity_method(
                 FileActivities.reject,
                 RejectInput(data.file_id, code, detail),
@@ -96,6 +98,7 @@ class FileScanWorkflow:
             return JobResult(outputs=[output], result=result)
 
         async def cleanup(code: str) -> None:
-            await reject(code if code in ("cancelled", "scanner_unavailable") else "scan_failed")
+            if not rejected:  # a cancel, or an error before a reason was recorded
+                await reject(code if code in ("cancelled", "scanner_unavailable") else "scan_failed")
 
         return await saga.run(work, on_failure=cleanup)

@@ -10,7 +10,6 @@ import { ENDPOINTS } from "./endpoints.js";
 import { formatNumber, t, unitName } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
 import { watchUsage } from "./quota.js";
-import { busy as attachmentsBusy, showAttached, takeReady, wireAttachments } from "./attach.js";
 
 const RENDER_EVERY_MS = 250;
 const STOP_GRACE_MS = 3000;
@@ -239,9 +238,9 @@ function showTurnUsage(data) {
 
 async function sendTurn(message, typed = message) {
   clearError();
-  const files = takeReady();
+  const files = attachments ? attachments.takeReady() : [];
   const asked = addMessage("user", message);
-  showAttached(asked, files);
+  attachments?.showAttached(asked, files);
   const model = el("chat-model").value;
   localStorage.setItem("pulse.model", model);
   const body = { model, message };
@@ -356,6 +355,8 @@ async function loadConversation(conversationId) {
   }
 }
 
+let attachments = null; // web/static/js/attach.js once loaded
+
 // --- start -------------------------------------------------------------------------------------
 
 function wireComposer() {
@@ -376,14 +377,18 @@ function wireComposer() {
       input.focus();
       return;
     }
-    if (state.turn || document.body.dataset.chatApi !== "1" || attachmentsBusy()) return;
+    if (state.turn || document.body.dataset.chatApi !== "1" || attachments?.busy()) return;
     const typed = input.value;
     input.value = "";
     stopEditing();
     sendTurn(message, typed);
   });
   el("composer-stop").addEventListener("click", stop);
-  wireAttachments(form, el("chat"));
+  // The attach UI (attach.js) loads after the composer works, so typing never waits for it.
+  import("./attach.js").then((module) => {
+    attachments = module;
+    module.wireAttachments(form, el("chat"));
+  });
   document.addEventListener("pulse:attachments-changed", (event) => {
     el("composer-send").disabled = event.detail.busy;
   });
