@@ -19,6 +19,7 @@ STREAM_KINDS = {"stream_error", "truncate", "slow", "hang"}
 REPLICATE_KINDS = {"prediction_failed", "webhook_lost", "webhook_duplicate", "webhook_slow"}
 FAULT_KINDS = {"http_400", "http_429", "http_500", "http_529", "quota", *STREAM_KINDS}
 FAULT_KINDS |= {"refusal", *REPLICATE_KINDS}  # images: safety refusal; Replicate predictions
+FAULT_KINDS |= {"video_failed", "video_filtered", "never_finish"}  # Veo and Runway renders
 RESET_HOOKS: list[Callable[[], None]] = []
 
 
