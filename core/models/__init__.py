@@ -5,6 +5,7 @@ from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
 from core.models.image import GalleryImage, ImagePrediction
+from core.models.video import Video
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -65,4 +66,5 @@ __all__ = [
     "FileStatus",
     "JobFile",
     "StoredFile",
+    "Video",
 ]

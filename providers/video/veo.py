@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import IO, TYPE_CHECKING, Any
 
 from providers.llm.google_chat import caught, classify
@@ -50,6 +51,12 @@ def state_of(operation: Any) -> RenderState:
     return RenderState(name, "failed", error="provider_error")
 
 
+def file_name(uri: str) -> str:
+    """``files/<id>`` from a video uri (the SDK parses only ``https://`` uris itself)."""
+    match = re.search(r"files/([a-z0-9]+)", uri)
+    return f"files/{match.group(1)}" if match else uri
+
+
 class VeoVideos:
     def __init__(self, client: genai.Client) -> None:
         self.client = client
@@ -78,10 +85,8 @@ class VeoVideos:
         return False  # no cancel on the Gemini API: abandoned
 
     async def download(self, output: str, destination: IO[bytes]) -> str:
-        from google.genai import types
-
         try:
-            await self.client.aio.files.download(file=types.Video(uri=output), destination=destination)
+            await self.client.aio.files.download(file=file_name(output), destination=destination)
         except caught() as error:
             raise classify(error) from error
         return "video/mp4"
