@@ -27,6 +27,7 @@ from api.storage.routes import router as storage_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
+from api.videos.routes import router as videos_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(files_router)
     app.include_router(files_page_router)
     app.include_router(images_router)
+    app.include_router(videos_router)
     app.include_router(image_webhooks_router)
     app.include_router(images_page_router)
     return app
