@@ -34,6 +34,7 @@ from core.tracing import configure_tracing
 from web.billing import router as billing_router
 from web.files import router as files_page_router
 from web.images import router as images_page_router
+from web.video import router as video_page_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(videos_router)
     app.include_router(image_webhooks_router)
     app.include_router(images_page_router)
+    app.include_router(video_page_router)
     return app
 
 

@@ -15,6 +15,7 @@ const modules = {
   support: "./support.js",
   files: "./files.js",
   images: "./images.js",
+  video: "./video.js",
 };
 
 // The usage and chat pages run their own watcher (it also shows the banner).
