@@ -53,6 +53,8 @@ class VideoJobInput:
     max_poll_s: float = 30.0
     ceiling_s: float = 1200.0
     email_after_s: float = 120.0  # a render longer than this emails the person when ready
+    notify_to: str | None = None  # the person's address (payloads are encrypted by the codec)
+    link: str = ""  # the video page
 
 
 @dataclass

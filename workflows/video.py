@@ -11,14 +11,15 @@ duration read from the file) → settle. A safety-filtered result fails ``conten
 
 Progress: ``step`` events ``queued`` → ``running`` (+ ``progress`` with the provider's own
 figure where it gives one) → ``storing``; the workflow's current details say provider, model
-and phase for an operator in the Temporal UI. Unsandboxed (like the image job); the replay
+and phase for an operator in the Temporal UI. A render that took longer than
+``email_after_s`` ends with a "your video is ready" email (ar/en) to a person who left. Unsandboxed (like the image job); the replay
 test guards its determinism.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.images import ImageActivities
     from activities.jobs import OutputRef
     from activities.video import StoreVideoInput, VideoActivities, VideoJobInput
+    from workflows.payments_common import send_email
     from workflows.pipeline import (
         PROVIDER_UPDATE,
         JobFailed,
@@ -115,7 +117,23 @@ class VideoJobWorkflow:
             )
             return JobResult(outputs=outputs, usage={"videos": data.cost}, result={"model": data.model})
 
-        return await saga.run(work)
+        started = workflow.now()
+        outcome = await saga.run(work)
+        if outcome.status == "succeeded" and self._left(data, started):
+            await send_email(
+                f"email-video-ready-{data.job_id}",
+                str(data.notify_to),
+                "video_ready",
+                data.locale,
+                {"prompt": data.prompt[:120], "link": data.link},
+            )
+        return outcome
+
+    @staticmethod
+    def _left(data: VideoJobInput, started: datetime) -> bool:
+        """A render longer than ``email_after_s``: the person has most likely left the page."""
+        took = (workflow.now() - started).total_seconds()
+        return data.notify_to is not None and took >= data.email_after_s
 
     async def _render(self, saga: JobSaga, data: VideoJobInput) -> ProviderUpdate:
         self._details(data, "submitting")

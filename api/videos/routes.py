@@ -130,6 +130,7 @@ async def create_video_job(
     await session.commit()
     data = job_input(spec, settings, job_id, user.id, locale)
     data.first_frame_key, data.first_frame_type = frame_key, frame_type
+    data.notify_to, data.link = user.email, f"{settings.public_url.rstrip('/')}/video"
     data.webhook_url = webhook_url(request, settings) if model.provider == "replicate" else None
     try:
         await client.start_workflow(

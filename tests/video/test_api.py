@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from core.db import Database
+from providers.email.outbox import read_outbox
 from core.settings import Settings
 from tests.chat.helpers import read_events
 from tests.conftest import EmulatorControl, serve_app
@@ -170,3 +171,24 @@ async def test_bad_input_and_another_users_video(
     assert (await me.client.get(f"/v1/videos/{job_id}")).status_code == 404
     models = (await me.client.get("/v1/videos/models")).json()["models"]
     assert {m["provider"] for m in models} == {"google", "runway", "replicate"}
+
+
+async def test_a_person_who_left_gets_an_email_when_the_video_is_ready(
+    settings: Settings, sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in(locale="ar")
+    await set_videos(db, me.user_id, 1)
+    async with serve_app(
+        settings.model_copy(update={"video_ready_email_after_seconds": 0}), run_worker=False
+    ) as url:
+        client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=30)
+        job_id = await start(client, model="veo-3.0-fast-generate-001")
+        assert (await finished(client, job_id))["status"] == "succeeded"
+        await client.aclose()
+
+    async def emailed() -> bool:
+        return any(
+            e.to == me.email and "جاهز" in e.subject for e in read_outbox(settings.outbox_dir, limit=1000)
+        )
+
+    await wait_for(emailed)
