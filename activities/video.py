@@ -78,7 +78,7 @@ async def put_file(storage: Storage, bucket: Bucket, key: str, path: Path, conte
         extra = {"ContentType": content_type, **storage._encryption()}  # type: ignore[attr-defined]
         target = storage._bucket(bucket)  # type: ignore[attr-defined]
         await asyncio.to_thread(client.upload_file, str(path), target, key, ExtraArgs=extra)
-        return path.stat().st_size
+        return (await asyncio.to_thread(path.stat)).st_size
     return (await storage.put(bucket, key, await asyncio.to_thread(path.read_bytes), content_type)).size
 
 
@@ -151,7 +151,7 @@ class VideoActivities:
         except ProviderError as error:
             raise to_application_error(error) from None
         if state.status == "running" and state.progress is not None:
-            job_id = activity.info().workflow_id.removeprefix("video-")
+            job_id = (activity.info().workflow_id or "").removeprefix("video-")
             done = round(state.progress * PROGRESS_TOTAL)
             await publish_progress(self.bus, job_id, "running", done, PROGRESS_TOTAL)
         return ProviderUpdate(provider_job_id, state.status, output=state.output, error=state.error)

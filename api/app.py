@@ -34,9 +34,9 @@ from core.tracing import configure_tracing
 from web.billing import router as billing_router
 from web.files import router as files_page_router
 from web.images import router as images_page_router
-from web.video import router as video_page_router
 from web.pages import html_error
 from web.routes import router as web_router
+from web.video import router as video_page_router
 from worker import build_deps
 
 

@@ -268,7 +268,9 @@ class Settings(BaseSettings):
         if self.runway_enabled is None:
             self.runway_enabled = not (prod and placeholder)
         if prod and self.runway_enabled and placeholder:
-            raise ValueError("PULSE_RUNWAY_API_KEY must be a real key in prod (or PULSE_RUNWAY_ENABLED=false)")
+            raise ValueError(
+                "PULSE_RUNWAY_API_KEY must be a real key in prod (or PULSE_RUNWAY_ENABLED=false)"
+            )
         return self
 
     @model_validator(mode="after")

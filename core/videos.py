@@ -178,7 +178,7 @@ def probe(path: Path) -> Probe:
             stream = container.streams.video[0]
             duration = container.duration or 0  # microseconds
             frame = next(container.decode(stream))
-            image = frame.to_image()
+            image = frame.to_image()  # type: ignore[no-untyped-call]
     except (av.FFmpegError, StopIteration, OSError) as error:
         raise InvalidVideoFile(str(error)) from error
     if image.width > POSTER_WIDTH:

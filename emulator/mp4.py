@@ -47,7 +47,8 @@ def make_mp4(duration_s: int, aspect_ratio: str, seed: int = 0) -> bytes:
             image = Image.new("RGB", (width, height), ((40 + seed * 37) % 256, 60, 110))
             x = int(width * index / total)
             ImageDraw.Draw(image).rectangle((x, 0, x + width // 10, height), fill=(240, 200, 60))
-            for packet in stream.encode(av.VideoFrame.from_image(image)):
+            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

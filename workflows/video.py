@@ -12,8 +12,8 @@ duration read from the file) → settle. A safety-filtered result fails ``conten
 Progress: ``step`` events ``queued`` → ``running`` (+ ``progress`` with the provider's own
 figure where it gives one) → ``storing``; the workflow's current details say provider, model
 and phase for an operator in the Temporal UI. A render that took longer than
-``email_after_s`` ends with a "your video is ready" email (ar/en) to a person who left. Unsandboxed (like the image job); the replay
-test guards its determinism.
+``email_after_s`` ends with a "your video is ready" email (ar/en) to a person who left.
+Unsandboxed (like the image job); the replay test guards its determinism.
 """
 
 from __future__ import annotations
@@ -167,9 +167,9 @@ class VideoJobWorkflow:
 
     async def _cancel_at_provider(self, data: VideoJobInput) -> None:
         await uncancellable(
-            workflow.execute_activity(
+            workflow.execute_activity_method(
                 CANCELS[data.provider],
-                self.provider.provider_job_id,
+                str(self.provider.provider_job_id),
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=CANCEL_RETRY,
             )

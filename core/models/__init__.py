@@ -5,7 +5,6 @@ from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
 from core.models.image import GalleryImage, ImagePrediction
-from core.models.video import Video
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
     EntryKind,
@@ -28,6 +27,7 @@ from core.models.payments import (
     WebhookEvent,
 )
 from core.models.user import Locale, Role, User
+from core.models.video import Video
 
 __all__ = [
     "ChatMessage",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 PROVIDER = "runway"
 STATUSES = {"PENDING": "queued", "THROTTLED": "queued", "RUNNING": "running", "SUCCEEDED": "succeeded"}
 CHUNK = 1024 * 1024
+DOWNLOAD_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, *TRANSPORT_ERRORS)
 
 
 def caught() -> tuple[type[Exception], ...]:
@@ -105,8 +106,8 @@ async def stream_to(http: httpx.AsyncClient, url: str, destination: IO[bytes], p
                 )
             async for chunk in response.aiter_bytes(CHUNK):
                 destination.write(chunk)
-            return response.headers.get("content-type", "video/mp4").split(";")[0]
-    except (httpx.HTTPError, *TRANSPORT_ERRORS) as error:
+            return str(response.headers.get("content-type", "video/mp4")).split(";")[0]
+    except DOWNLOAD_ERRORS as error:
         raise RetryableProviderError(
             str(error) or "download failed", provider, None, "connection_error"
         ) from error

@@ -75,7 +75,7 @@ class VeoVideos:
 
         try:
             operation = await self.client.aio.operations.get(
-                types.GenerateVideosOperation(name=operation_name)
+                types.GenerateVideosOperation.model_validate({"name": operation_name})
             )
         except caught() as error:
             raise classify(error) from error
@@ -86,7 +86,7 @@ class VeoVideos:
 
     async def download(self, output: str, destination: IO[bytes]) -> str:
         try:
-            await self.client.aio.files.download(file=file_name(output), destination=destination)
+            await self.client.aio.files.download(file=file_name(output), destination=destination)  # type: ignore[call-overload]
         except caught() as error:
             raise classify(error) from error
         return "video/mp4"

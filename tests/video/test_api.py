@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from core.db import Database
-from providers.email.outbox import read_outbox
 from core.settings import Settings
+from providers.email.outbox import read_outbox
 from tests.chat.helpers import read_events
 from tests.conftest import EmulatorControl, serve_app
 from tests.video.helpers import (
