@@ -67,6 +67,7 @@ class Render:
     started: float
     render_s: float
     cancelled: bool = False
+    started_wall: float = 0.0  # time.time() at the create (benches compare it with their clock)
 
     def kind(self) -> str | None:
         return self.fault.kind if self.fault is not None else None
@@ -114,6 +115,7 @@ def start_render(state: EmulatorState, provider: str, model: str, duration: int,
     render = Render(
         uuid.uuid4().hex[:16], provider, model, duration, ratio, fault, time.monotonic(), render_s
     )
+    render.started_wall = time.time()
     RENDERS[render.id] = render
     return render
 
@@ -127,6 +129,15 @@ class ConfigIn(BaseModel):
 async def configure(body: ConfigIn) -> dict[str, Any]:
     CONFIG.render_s, CONFIG.pad_mb = body.render_s, body.pad_mb
     return {"render_s": CONFIG.render_s, "pad_mb": CONFIG.pad_mb}
+
+
+@router.get("/_emulator/video/renders")
+async def renders() -> dict[str, Any]:
+    """When each render finished (``done_at``, epoch seconds), for benchmarks."""
+    return {
+        r.id: {"provider": r.provider, "done_at": r.started_wall + r.render_s, "cancelled": r.cancelled}
+        for r in RENDERS.values()
+    }
 
 
 # --- the MP4 files (Veo downloads, Runway and Replicate output URLs) ---
