@@ -13,6 +13,8 @@ from core.settings import Settings
 from providers.email.outbox import read_outbox
 from tests.chat.helpers import read_events
 from tests.conftest import EmulatorControl, serve_app
+from tests.images.helpers import job_images, outcome, set_images
+from tests.images.helpers import start as start_image
 from tests.video.helpers import (
     finished,
     parse_mp4,
@@ -192,3 +194,22 @@ async def test_a_person_who_left_gets_an_email_when_the_video_is_ready(
         )
 
     await wait_for(emailed)
+
+
+async def test_image_to_video_starts_from_a_gallery_image(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    me = await sign_in()
+    await set_videos(db, me.user_id, 1)
+    await set_images(db, me.user_id, 1)
+    image_job = await start_image(me.client, size="1536x1024")
+    assert (await outcome(me.client, image_job))["status"] == "succeeded"
+    [image] = await job_images(me.client, image_job)
+    job_id = await start(me.client, model="runway/gen4_turbo", duration=5, first_frame_image_id=image["id"])
+    video = await finished(me.client, job_id)
+    assert video["status"] == "succeeded" and abs(video["duration_ms"] - 5000) < 200
+    other = await sign_in()
+    stolen = await other.client.post(
+        "/v1/videos", json={"prompt": "x", "model": "runway/gen4_turbo", "first_frame_image_id": image["id"]}
+    )
+    assert stolen.status_code == 404
