@@ -33,6 +33,7 @@ from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
 from activities.storage import FileActivities
+from activities.video import VideoActivities
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
@@ -43,6 +44,7 @@ from providers.payments.hyperpay import HyperPayClient
 from providers.scanner import ClamdScanner
 from providers.storage import Storage, build_storage
 from providers.streams import StreamBus, create_stream_bus
+from providers.video import VideoClient
 from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
@@ -58,6 +60,7 @@ from workflows.purge_auth import PurgeAuthWorkflow
 from workflows.schedules import ensure_purge_auth_schedule
 from workflows.send_email import SendEmailWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.video import VideoJobWorkflow
 
 log = structlog.get_logger(__name__)
 # Set, not derived: the SDK's default hashes the code of every loaded module, which costs each
@@ -105,7 +108,17 @@ class WorkerDeps:
         images: ImageClient = self.extras["images"]
         return images
 
+    @property
+    def video(self) -> VideoClient:
+        """One video-provider client per process (shares the image client's SDK clients)."""
+        if "video" not in self.extras:
+            self.extras["video"] = VideoClient(self.settings, self.images)
+        video: VideoClient = self.extras["video"]
+        return video
+
     async def aclose(self) -> None:
+        if "video" in self.extras:
+            await self.extras["video"].aclose()
         if "images" in self.extras:
             await self.extras["images"].aclose()
         if "storage" in self.extras:
@@ -140,6 +153,7 @@ def workflow_classes() -> list[type]:
         FileScanWorkflow,
         FileSweeperWorkflow,
         ImageJobWorkflow,
+        VideoJobWorkflow,
     ]
 
 
@@ -161,6 +175,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     images = ImageActivities(deps.settings, deps.db, deps.storage, deps.images, deps.llm, deps.bus)
+    video = VideoActivities(deps.db, deps.storage, deps.video, deps.bus)
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -202,6 +217,14 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         images.poll,
         images.cancel,
         images.store,
+        video.submit,
+        video.poll_google,
+        video.poll_runway,
+        video.poll_replicate,
+        video.cancel_google,
+        video.cancel_runway,
+        video.cancel_replicate,
+        video.store,
     ]
 
 

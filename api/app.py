@@ -34,6 +34,7 @@ from api.storage.routes import router as storage_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
 from api.usage.routes import router as usage_router
+from api.videos.routes import router as videos_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
@@ -44,6 +45,7 @@ from web.files import router as files_page_router
 from web.images import router as images_page_router
 from web.pages import html_error
 from web.routes import router as web_router
+from web.video import router as video_page_router
 from worker import build_deps
 
 
@@ -99,10 +101,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     openai_app = create_openai_app()
     app.mount(OPENAI_PATH, openai_app)
     app.include_router(images_router)
+    app.include_router(videos_router)
     app.include_router(image_webhooks_router)
     app.include_router(images_page_router)
     app.include_router(account_router)
     app.include_router(account_link_router)
+    app.include_router(video_page_router)
     return app
 
 

@@ -176,6 +176,14 @@ class Settings(BaseSettings):
     replicate_webhook_tolerance_seconds: int = Field(300, ge=1)  # older timestamps are refused
     image_poll_initial_seconds: float = Field(1.0, gt=0)  # first poll of a prediction after submit
     image_poll_max_seconds: float = Field(10.0, gt=0)  # polling backoff cap (webhook usually wins)
+    # Video (docs/video.md): Runway, and overrides of the catalog's polling pace and ceiling.
+    runway_api_key: SecretStr = SecretStr(DEV_PROVIDER_KEY)
+    runway_base_url: str = ""  # empty: the emulator in dev/test, api.dev.runwayml.com in prod
+    runway_enabled: bool | None = None  # unset: on, except in prod without a real key
+    video_poll_initial_seconds: float | None = Field(None, gt=0)  # unset: the model's own
+    video_poll_max_seconds: float | None = Field(None, gt=0)
+    video_ceiling_seconds: float | None = Field(None, gt=0)  # unset: the model's own ceiling
+    video_ready_email_after_seconds: int = Field(120, ge=0)  # renders longer than this send an email
 
     # --- ledger ---
     ledger_warning_percent: int = Field(80, ge=1, le=100)  # usage warning (banner + one email)
@@ -280,6 +288,20 @@ class Settings(BaseSettings):
                 setattr(self, f"{provider}_base_url", default)
         if self.env == Env.prod:
             self._refuse_placeholders()
+        return self
+
+    @model_validator(mode="after")
+    def _derive_video(self) -> Settings:
+        prod = self.env == Env.prod
+        if not self.runway_base_url:
+            self.runway_base_url = "https://api.dev.runwayml.com" if prod else self.emulator_url
+        placeholder = self.runway_api_key.get_secret_value() in PLACEHOLDER_SECRETS | {DEV_PROVIDER_KEY}
+        if self.runway_enabled is None:
+            self.runway_enabled = not (prod and placeholder)
+        if prod and self.runway_enabled and placeholder:
+            raise ValueError(
+                "PULSE_RUNWAY_API_KEY must be a real key in prod (or PULSE_RUNWAY_ENABLED=false)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from emulator import anthropic, control, google, hyperpay, openai, openai_images, replicate
+from emulator import anthropic, control, google, hyperpay, openai, openai_images, replicate, video
 from emulator.state import EmulatorState
 
 DEFAULT_TTFT_MS = 300
@@ -15,6 +15,7 @@ DEFAULT_TOKEN_MS = 30
 
 ROUTERS: list[APIRouter] = [
     control.router,
+    video.router,  # before google's: its /models/{target} would take :predictLongRunning
     openai.router,
     anthropic.router,
     google.router,

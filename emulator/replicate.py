@@ -29,6 +29,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from emulator import imaging
+from emulator.mp4 import make_mp4
 from emulator.state import (
     Calls,
     EmulatorState,
@@ -48,6 +49,7 @@ NSFW_ERROR = "NSFW content detected. Try running it again, or try a different pr
 TERMINAL = {"succeeded", "failed", "canceled", "aborted"}
 GENERATORS = {"black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"}
 EDITORS = {"black-forest-labs/flux-kontext-pro", "black-forest-labs/flux-kontext-dev"}
+VIDEO_MODELS = {"bytedance/seedance-1-lite", "bytedance/seedance-1-pro"}  # one MP4 URI out
 ASPECTS = {
     "1:1": (1024, 1024),
     "16:9": (1344, 768),
@@ -99,6 +101,7 @@ class Prediction:
         if self.status != "succeeded":
             return None
         fmt = str(self.input.get("output_format") or ("webp" if self.model in GENERATORS else "png"))
+        fmt = "mp4" if self.model in VIDEO_MODELS else fmt
         urls = [f"{self.base_url}replicate/files/{self.id}/out-{i}.{fmt}" for i in range(len(self.files))]
         return urls if self.model in GENERATORS else urls[0]
 
@@ -173,6 +176,8 @@ async def render(prediction: Prediction) -> list[bytes]:
     prompt = str(params.get("prompt") or "")
     fmt = str(params.get("output_format") or ("webp" if prediction.model in GENERATORS else "png"))
     aspect = str(params.get("aspect_ratio") or "1:1")
+    if prediction.model in VIDEO_MODELS:
+        return [make_mp4(int(params.get("duration") or 5), str(params.get("aspect_ratio") or "16:9"))]
     if prediction.model in EDITORS:
         source = await source_image(str(params["input_image"]))
         size = imaging.size_of(source) if aspect == "match_input_image" else ASPECTS[aspect]
@@ -244,6 +249,10 @@ def spawn(coro: Any) -> asyncio.Task[None]:
 
 
 def validate(model: str, params: dict[str, Any]) -> str | None:
+    if model in VIDEO_MODELS:
+        if not 2 <= int(params.get("duration") or 5) <= 12:
+            return "input.duration: must be between 2 and 12"
+        return None if str(params.get("prompt") or "").strip() else "input: prompt is required"
     if model not in GENERATORS | EDITORS:
         return f"The specified model does not exist: {model}"
     if not str(params.get("prompt") or "").strip():
@@ -346,5 +355,6 @@ async def output_file(prediction_id: str, name: str) -> Response:
     if prediction is None or not index.isdigit() or int(index) >= len(prediction.files):
         return problem(404, "Not found.")
     return Response(
-        prediction.files[int(index)], media_type=imaging.MIME.get(ext, "application/octet-stream")
+        prediction.files[int(index)],
+        media_type=imaging.MIME.get(ext, "video/mp4" if ext == "mp4" else "application/octet-stream"),
     )

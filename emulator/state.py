@@ -20,6 +20,7 @@ REPLICATE_KINDS = {"prediction_failed", "webhook_lost", "webhook_duplicate", "we
 # invalid_json: a complete, well-formed reply that breaks the requested JSON schema
 FAULT_KINDS = {"http_400", "http_429", "http_500", "http_529", "quota", "invalid_json", *STREAM_KINDS}
 FAULT_KINDS |= {"refusal", *REPLICATE_KINDS}  # images: safety refusal; Replicate predictions
+FAULT_KINDS |= {"video_failed", "video_filtered", "never_finish"}  # Veo and Runway renders
 RESET_HOOKS: list[Callable[[], None]] = []
 
 

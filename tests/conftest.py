@@ -113,6 +113,8 @@ def provider_overrides(emulator_url: str) -> dict[str, object]:
         "openai_base_url": f"{emulator_url}/v1",
         "anthropic_base_url": emulator_url,
         "google_base_url": emulator_url,
+        "video_poll_initial_seconds": 0.2,  # the catalog's 5-10 s first polls, shortened
+        "video_poll_max_seconds": 0.5,
     }
 
 

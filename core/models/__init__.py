@@ -29,6 +29,7 @@ from core.models.payments import (
     WebhookEvent,
 )
 from core.models.user import Locale, Role, User
+from core.models.video import Video
 
 __all__ = [
     "EmailChange",
@@ -71,4 +72,5 @@ __all__ = [
     "JobFile",
     "StoredFile",
     "ApiTurn",
+    "Video",
 ]

@@ -16,6 +16,7 @@ const modules = {
   support: "./support.js",
   files: "./files.js",
   images: "./images.js",
+  video: "./video.js",
 };
 
 ownValidation();
