@@ -24,6 +24,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from activities.accounts import AccountsActivities
 from activities.attachments import Attachments
 from activities.chat import ChatActivities
+from activities.cv import CvActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.job_sweeper import job_sweeper
@@ -44,6 +45,7 @@ from workflows import ALL_QUEUES, BACKGROUND
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
+from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.file_scan import FileScanWorkflow
 from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
@@ -120,6 +122,8 @@ def workflow_classes() -> list[type]:
         CheckoutWorkflow,
         SubscriptionWorkflow,
         PurgeAuthWorkflow,
+        CvRenderWorkflow,
+        CvAssistWorkflow,
         FileScanWorkflow,
         FileSweeperWorkflow,
     ]
@@ -140,6 +144,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
+    cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     return [
         accounts.purge_auth,
@@ -167,6 +172,10 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.quote_upgrade,
         job_steps.step,
         job_steps.finish,
+        cv.assist,
+        cv.render,
+        cv.check,
+        cv.thumbnail,
         file_steps.check,
         file_steps.scan,
         file_steps.promote,

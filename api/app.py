@@ -12,6 +12,8 @@ from api import errors
 from api.auth.routes import link_router as auth_link_router
 from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
+from api.cv.jobs import router as cv_jobs_router
+from api.cv.routes import router as cv_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.files.routes import router as files_router
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(usage_admin_router)
     app.include_router(payments_router)
     app.include_router(payments_admin_router)
+    app.include_router(cv_router)
+    app.include_router(cv_jobs_router)
     if settings.is_dev:
         app.include_router(dev_router)
     app.include_router(web_router)

@@ -176,6 +176,9 @@ async def chat_completions(request: Request) -> Response:
     if fault is not None and fault.status is not None:
         return fault_response(fault)
     reply = compose(body)
+    if fault is not None and fault.kind == "invalid_json" and schema_of(body) is not None:
+        broken = ['{"unexpected":', " true}"]
+        reply = text.Reply(chunks=broken, input_tokens=reply.input_tokens, truncated=False)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))

@@ -16,7 +16,8 @@ from fastapi import Request
 
 PROVIDERS = ("openai", "anthropic", "google")
 STREAM_KINDS = {"stream_error", "truncate", "slow", "hang"}
-FAULT_KINDS = {"http_400", "http_429", "http_500", "http_529", "quota", *STREAM_KINDS}
+# invalid_json: a complete, well-formed reply that breaks the requested JSON schema
+FAULT_KINDS = {"http_400", "http_429", "http_500", "http_529", "quota", "invalid_json", *STREAM_KINDS}
 RESET_HOOKS: list[Callable[[], None]] = []
 
 

@@ -3,6 +3,7 @@
 from core.models.accounts import ApiKey, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
+from core.models.cv import Cv, CvVersion
 from core.models.files import FilePurpose, FileStatus, JobFile, StoredFile
 from core.models.job import Job, JobKind, JobStatus
 from core.models.ledger import (
@@ -58,6 +59,8 @@ __all__ = [
     "SubscriptionStatus",
     "User",
     "WebhookEvent",
+    "Cv",
+    "CvVersion",
     "FilePurpose",
     "FileStatus",
     "JobFile",

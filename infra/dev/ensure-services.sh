@@ -27,6 +27,12 @@ if [ ! -x /usr/bin/chromium ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "warning: could not install chromium; browser tests will fail" >&2
 fi
+# poppler-utils: pdftotext reads CV PDFs back for the text self-check (the CV studio).
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "installing poppler-utils for the CV text self-check"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+    || echo "warning: could not install poppler-utils; CV renders will fail their text check" >&2
+fi
 # ClamAV's clamd (uploads are scanned; the tests start their own clamd with shipped test
 # signatures, so no freshclam download is needed) and libmagic (type sniffing).
 need_scan_tools=0

@@ -1,0 +1,1 @@
+"""The CV studio's domain: the document schema, its storage, rendering and the text self-check."""

@@ -1,0 +1,131 @@
+"""What the CV templates print, prepared for both directions: dates formatted by Babel for
+ar-JO/en, the user's digit choice, section headings (gettext domain ``cv``), and runs of the
+other script isolated with ``<bdi>`` so mixed lines keep their logical order."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from babel.dates import format_date
+from markupsafe import Markup, escape
+
+from core.i18n import babel_locale, translate
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+ARABIC_LETTERS = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
+# A run of Latin text (words, numbers, emails, URLs, versions) inside an Arabic line, and the
+# other way round. Spaces and ASCII punctuation between the run's words stay inside the run.
+LATIN_RUN = re.compile(
+    r"[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*(?:[ ,]+[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*)*"
+)
+ARABIC_RUN = re.compile(rf"[{ARABIC_LETTERS}]+(?:[ ]+[{ARABIC_LETTERS}]+)*")
+
+HEADINGS = {
+    "summary": "Summary",
+    "work": "Experience",
+    "education": "Education",
+    "skills": "Skills",
+    "languages": "Languages",
+    "projects": "Projects",
+    "certificates": "Certificates",
+    "awards": "Awards",
+    "volunteer": "Volunteering",
+    "references": "References",
+    "contact": "Contact",
+}
+FLUENCY = {
+    "native": "Native",
+    "A1": "Beginner (A1)",
+    "A2": "Elementary (A2)",
+    "B1": "Intermediate (B1)",
+    "B2": "Upper intermediate (B2)",
+    "C1": "Advanced (C1)",
+    "C2": "Proficient (C2)",
+}
+PRESENT = "Present"
+
+
+class Words:
+    """Formatting for one CV render (its locale and digit choice)."""
+
+    def __init__(self, locale: str, digits: str) -> None:
+        self.locale = locale
+        self.rtl = locale == "ar"
+        self.arabic_digits = digits == "arabic"
+
+    def tr(self, message: str) -> str:
+        return translate(message, self.locale)
+
+    def digits(self, text: str) -> str:
+        return text.translate(ARABIC_INDIC) if self.arabic_digits else text
+
+    def heading(self, section: str, *, bilingual: bool) -> str:
+        english = HEADINGS[section]
+        own = translate(english, self.locale)
+        return f"{own} · {english}" if bilingual and own != english else own
+
+    def fluency(self, level: str | None) -> str:
+        return self.tr(FLUENCY[level]) if level else ""
+
+    def date(self, value: str) -> str:
+        """``2021-01`` → ``كانون الثاني 2021`` / ``January 2021``; ``2021`` stays a year."""
+        if not value:
+            return ""
+        parts = [int(p) for p in value.split("-")]
+        if len(parts) == 1:
+            return self.digits(str(parts[0]))
+        text = format_date(date(parts[0], parts[1], 1), "LLLL y", locale=babel_locale(self.locale))
+        return self.digits(text)
+
+    def span(self, start: str, end: str) -> str:
+        if not start and not end:
+            return ""
+        first = self.date(start)
+        last = self.date(end) if end else self.tr(PRESENT)
+        return f"{first} – {last}" if first else last
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+    def dir_for(self, text: str) -> str:
+        """The direction a field's own block takes: the other script's when the field has no
+        letter of the CV's own script (an English skill line in an Arabic CV, two Arabic names
+        joined by "·" in an English one), else the CV's. Its words then keep their order on the
+        page and when the PDF is read back."""
+        own = ("R", "AL") if self.rtl else ("L",)
+        other = ("L",) if self.rtl else ("R", "AL")
+        kinds = {unicodedata.bidirectional(char) for char in text}
+        if kinds.intersection(other) and not kinds.intersection(own):
+            return "ltr" if self.rtl else "rtl"
+        return self.dir
+
+    @staticmethod
+    def dir_of(text: str) -> str:
+        """The direction of ``text``'s first strong character (HTML's ``dir=auto`` rule, which
+        would skip a ``<bdi>`` and so cannot be left to the browser here)."""
+        for char in text:
+            kind = unicodedata.bidirectional(char)
+            if kind == "L":
+                return "ltr"
+            if kind in ("R", "AL"):
+                return "rtl"
+        return "rtl" if not text else "ltr"
+
+    def iso(self, text: str, base: str | None = None) -> Markup:
+        """Escape ``text`` and isolate runs of the other script (than ``base``, by default the
+        CV's direction) in ``<bdi dir>``."""
+        rtl = self.rtl if base is None else base == "rtl"
+        pattern, run_dir = (LATIN_RUN, "ltr") if rtl else (ARABIC_RUN, "rtl")
+        out: list[str] = []
+        last = 0
+        for match in pattern.finditer(text):
+            run = match.group(0).rstrip(" ,")
+            end = match.start() + len(run)
+            out.append(str(escape(text[last : match.start()])))
+            out.append(f'<bdi dir="{run_dir}">{escape(run)}</bdi>')
+            last = end
+        out.append(str(escape(text[last:])))
+        return Markup("".join(out))

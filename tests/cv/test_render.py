@@ -1,0 +1,85 @@
+"""Rendering and the text self-check on real PDFs (WeasyPrint → poppler's pdftotext, pypdf,
+pdfium): each template in Arabic and English reads back whole and in order, fonts are embedded
+and subset, metadata is set, headings never end a page."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from core.cv.render import RenderOptions, render_pdf
+from core.cv.schema import CvContent, Template
+from core.cv.text import Words
+from core.cv.textcheck import check_text, extract_text, fonts_in, thumbnail_png, words
+from tests.cv.samples import arabic_cv, english_cv
+
+
+def rendered(data: dict, **options: object) -> tuple[CvContent, RenderOptions, bytes]:
+    cv = CvContent.model_validate(data)
+    chosen = RenderOptions.of(cv, **options)
+    return cv, chosen, render_pdf(cv, chosen).pdf
+
+
+@pytest.mark.parametrize(
+    ("sample", "template"), [(arabic_cv, Template.two_column), (english_cv, Template.photo)]
+)
+def test_reads_back_in_logical_order_with_metadata(sample, template: Template) -> None:
+    """(Each template × language is rendered through the HTTP API in test_cv_jobs.py.)"""
+    cv, options, pdf = rendered(sample(), template=template)
+    result = check_text(pdf, cv, Words(options.locale, options.digits))
+    assert result.ok, (result.missing, result.out_of_order)
+    text = words(extract_text(pdf))
+    # the mixed-direction fields, literally: phone and email whole, Latin company inside Arabic
+    joined = " ".join(text)
+    assert " ".join(words(cv.basics.phone)) in joined and cv.basics.email in text
+    fonts = fonts_in(pdf)
+    assert fonts and all(f.embedded and f.subset for f in fonts), fonts
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata.title == cv.basics.name and reader.metadata.author == cv.basics.name
+    assert reader.trailer["/Root"]["/Lang"] == cv.locale
+
+
+def test_arabic_digits_bilingual_headings_letter_paper() -> None:
+    cv, options, pdf = rendered(arabic_cv(), digits="arabic", bilingual=True, paper="Letter")
+    assert check_text(pdf, cv, Words("ar", "arabic"), bilingual=True).ok
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout.decode()
+    assert "٢٠٢١" in text and "2021" not in text and "Experience" in text and "الخبرة" in text
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    assert round(float(page.mediabox.width)) == 612 and round(float(page.mediabox.height)) == 792
+
+
+def test_the_check_fails_when_the_pdf_says_something_else() -> None:
+    cv, options, pdf = rendered(arabic_cv())
+    other = CvContent.model_validate(arabic_cv())
+    other.basics.phone = "+962 7 9999 0000"
+    other.work[0].highlights.append("أطلقت تطبيقاً جديداً على iOS و Android")
+    result = check_text(pdf, other, Words("ar", "latin"))
+    assert not result.ok and result.missing == ["phone", "highlight"]
+
+
+def long_cv() -> dict:
+    data = arabic_cv()
+    job = data["work"][0]
+    data["work"] = [job | {"name": f"Company {i}", "highlights": job["highlights"] * 3} for i in range(14)]
+    return data
+
+
+def test_three_pages_no_heading_ends_a_page_and_thumbnail() -> None:
+    cv, options, pdf = rendered(long_cv())
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 3
+    assert check_text(pdf, cv, Words("ar", "latin")).ok
+    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout.decode()
+    headings = {"الخبرة العملية", "التعليم", "المهارات", "اللغات", "الشهادات", "مهندسة برمجيات أولى"}
+    for page in out.split("\f")[:-1]:
+        lines = [line.strip("\u202a\u202b\u202c ") for line in page.splitlines() if line.strip()]
+        last = [line for line in lines if "/" not in line][-1]  # skip the page-number footer
+        assert last not in headings, page
+    png = thumbnail_png(pdf, width=400)
+    assert png.startswith(b"\x89PNG")
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(png)).size[0] == 400
