@@ -25,6 +25,7 @@ from activities.accounts import AccountsActivities
 from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.cv import CvActivities
+from activities.slides import SlidesActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.job_sweeper import job_sweeper
@@ -46,6 +47,7 @@ from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
+from workflows.slides import SlideDeckWorkflow, SlideRegenerateWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.file_scan import FileScanWorkflow
 from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
@@ -126,6 +128,8 @@ def workflow_classes() -> list[type]:
         CvAssistWorkflow,
         FileScanWorkflow,
         FileSweeperWorkflow,
+        SlideDeckWorkflow,
+        SlideRegenerateWorkflow,
     ]
 
 
@@ -145,6 +149,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
     cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
+    slides = SlidesActivities(deps.settings, deps.db, deps.llm, deps.storage)
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     return [
         accounts.purge_auth,
@@ -181,6 +186,12 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         file_steps.promote,
         file_steps.reject,
         file_steps.sweep,
+        slides.outline,
+        slides.record,
+        slides.content,
+        slides.fit,
+        slides.render,
+        slides.load,
     ]
 
 

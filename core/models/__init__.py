@@ -27,8 +27,10 @@ from core.models.payments import (
     WebhookEvent,
 )
 from core.models.user import Locale, Role, User
+from core.models.slides import SlideDeck
 
 __all__ = [
+    "SlideDeck",
     "ChatMessage",
     "Conversation",
     "MessageStatus",
