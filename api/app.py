@@ -14,6 +14,7 @@ from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
 from api.cv.jobs import router as cv_jobs_router
 from api.cv.routes import router as cv_router
+from api.slides.routes import router as slides_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.files.routes import router as files_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(payments_admin_router)
     app.include_router(cv_router)
     app.include_router(cv_jobs_router)
+    app.include_router(slides_router)
     if settings.is_dev:
         app.include_router(dev_router)
     app.include_router(web_router)
