@@ -167,7 +167,9 @@ def apply_content(layout: Layout, heading: str, reply: BaseModel) -> SlideConten
 
 
 def reserve_estimate(brief: Brief) -> int:
-    """Provider tokens a whole deck may take: the outline, every slide, one rewrite per slide."""
+    """Provider tokens a deck is expected to take: the outline, every slide at its output cap,
+    and a rewrite for one slide in four (more is charged from what is left, as overage)."""
     outline = outline_prompt(brief)
-    per_slide = 900 + 700
-    return outline.input_estimate() + outline.max_output_tokens + brief.slides * (per_slide + 900)
+    per_slide = 300 + 700  # the content prompt's input, the reply's cap
+    rewrites = -(-brief.slides // 4) * 1300
+    return outline.input_estimate() + outline.max_output_tokens + brief.slides * per_slide + rewrites
