@@ -25,13 +25,13 @@ from activities.accounts import AccountsActivities
 from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.cv import CvActivities
-from activities.slides import SlidesActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.job_sweeper import job_sweeper
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
+from activities.slides import SlidesActivities
 from activities.storage import FileActivities
 from core.db import Database
 from core.settings import Settings
@@ -47,7 +47,6 @@ from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
-from workflows.slides import SlideDeckWorkflow, SlideRegenerateWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.file_scan import FileScanWorkflow
 from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
@@ -56,6 +55,7 @@ from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
 from workflows.schedules import ensure_purge_auth_schedule
 from workflows.send_email import SendEmailWorkflow
+from workflows.slides import SlideDeckWorkflow, SlideRegenerateWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)

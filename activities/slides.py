@@ -134,7 +134,9 @@ class SlidesActivities:
                 log.warning("slides.invalid_reply", job_id=job_id, attempt=attempt, error=str(error))
                 continue
             return reply, studio_tokens(usage.input_tokens + usage.output_tokens, weight)
-        raise ApplicationError("the model's replies broke the schema", type="provider_error", non_retryable=True)
+        raise ApplicationError(
+            "the model's replies broke the schema", type="provider_error", non_retryable=True
+        )
 
     async def _complete(self, chat: ChatRequest) -> tuple[str, Any]:
         try:
@@ -190,7 +192,9 @@ class SlidesActivities:
             prompt = prompts.shorten_prompt(data.language, data.tone, slide, attempt)
             reply, used = await self._structured(data.job_id, data.model, prompt)
             tokens += used
-            slide = prompts.apply_content(slide.layout, slide.heading, reply).model_copy(update={"shortened": True})
+            slide = prompts.apply_content(slide.layout, slide.heading, reply).model_copy(
+                update={"shortened": True}
+            )
         overflow = bool(overflowing(boxes(slide)))
         return SlideOutput(slide=slide.model_dump(mode="json"), tokens=tokens, overflow=overflow)
 
@@ -198,7 +202,7 @@ class SlidesActivities:
     async def render(self, data: RenderInput) -> RenderOutput:
         deck = Deck(
             title=data.title,
-            language=data.language,  # type: ignore[arg-type]
+            language=data.language,
             theme=data.theme,
             digits=data.digits,
             slides=[SlideContent.model_validate(s) for s in data.slides],
@@ -210,7 +214,10 @@ class SlidesActivities:
             await self._store(data, "deck.pptx", pptx, PPTX),
             await self._store(data, "deck.pdf", pdf, "application/pdf"),
             await self._store(
-                data, "deck.json", json.dumps(deck.model_dump(mode="json"), ensure_ascii=False).encode(), "application/json"
+                data,
+                "deck.json",
+                json.dumps(deck.model_dump(mode="json"), ensure_ascii=False).encode(),
+                "application/json",
             ),
         ]
         for i, png in enumerate(pngs, start=1):
@@ -235,8 +242,13 @@ class SlidesActivities:
                 return int(existing["version"])
             version = row.version + 1
             summary = [
-                {"index": i, "heading": s.heading, "layout": s.layout.value, "shortened": s.shortened,
-                 "overflow": i + 1 in overflow}
+                {
+                    "index": i,
+                    "heading": s.heading,
+                    "layout": s.layout.value,
+                    "shortened": s.shortened,
+                    "overflow": i + 1 in overflow,
+                }
                 for i, s in enumerate(deck.slides)
             ]
             row.versions = [*row.versions, {"version": version, "job_id": data.job_id, "slides": summary}]

@@ -14,7 +14,6 @@ from api.auth.routes import router as auth_router
 from api.chat.routes import router as chat_router
 from api.cv.jobs import router as cv_jobs_router
 from api.cv.routes import router as cv_router
-from api.slides.routes import router as slides_router
 from api.deps import AppState
 from api.dev.routes import router as dev_router
 from api.files.routes import router as files_router
@@ -24,6 +23,7 @@ from api.middleware import MetricsMiddleware, RequestContextMiddleware
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
+from api.slides.routes import router as slides_router
 from api.storage.routes import router as storage_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router

@@ -183,8 +183,14 @@ class SlideDeckWorkflow:
         brief = data.brief
         rendered = await _render(
             RenderInput(
-                data.deck_id, data.job_id, data.user_id, outline["title"], brief["language"],
-                brief.get("theme", "ocean"), brief.get("digits", "latin"), slides,
+                data.deck_id,
+                data.job_id,
+                data.user_id,
+                outline["title"],
+                brief["language"],
+                brief.get("theme", "ocean"),
+                brief.get("digits", "latin"),
+                slides,
             )
         )
         return JobResult(
@@ -199,7 +205,9 @@ class SlideDeckWorkflow:
             },
         )
 
-    async def _content(self, saga: JobSaga, data: SlideDeckInput, outline: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _content(
+        self, saga: JobSaga, data: SlideDeckInput, outline: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         total = len(outline["slides"])
         brief = data.brief
         written: list[dict[str, Any]] = []
@@ -207,7 +215,10 @@ class SlideDeckWorkflow:
         for start in range(0, total, BATCH):
             indexes = range(start, min(start + BATCH, total))
             drafts: list[SlideOutput] = await asyncio.gather(
-                *(_llm(SlidesActivities.content, ContentInput(data.job_id, brief, outline, i, data.model)) for i in indexes)
+                *(
+                    _llm(SlidesActivities.content, ContentInput(data.job_id, brief, outline, i, data.model))
+                    for i in indexes
+                )
             )
             for i, draft in zip(indexes, drafts, strict=True):
                 self.usage.tokens += draft.tokens
@@ -216,7 +227,9 @@ class SlideDeckWorkflow:
                 *(
                     _llm(
                         SlidesActivities.fit,
-                        FitInput(data.job_id, brief["language"], brief.get("tone", "formal"), d.slide, data.model),
+                        FitInput(
+                            data.job_id, brief["language"], brief.get("tone", "formal"), d.slide, data.model
+                        ),
                     )
                     for d in drafts
                 )
@@ -241,7 +254,9 @@ class SlideRegenerateWorkflow:
             await saga.reserve("tokens", data.reserve_tokens)
             await saga.step("regenerate", slide=data.index + 1)
             deck: LoadOutput = await workflow.execute_activity_method(
-                SlidesActivities.load, data.deck_id, start_to_close_timeout=timedelta(seconds=30),
+                SlidesActivities.load,
+                data.deck_id,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=LOCAL_RETRY,
             )
             if not 0 <= data.index < len(deck.slides):
@@ -254,7 +269,9 @@ class SlideRegenerateWorkflow:
             brief = deck.brief
             fit: SlideOutput = await _llm(
                 SlidesActivities.fit,
-                FitInput(data.job_id, brief["language"], brief.get("tone", "formal"), draft.slide, data.model),
+                FitInput(
+                    data.job_id, brief["language"], brief.get("tone", "formal"), draft.slide, data.model
+                ),
             )
             used.tokens += fit.tokens
             slides = list(deck.slides)
@@ -262,8 +279,14 @@ class SlideRegenerateWorkflow:
             await saga.step("render")
             rendered = await _render(
                 RenderInput(
-                    data.deck_id, data.job_id, data.user_id, deck.outline["title"], brief["language"],
-                    brief.get("theme", "ocean"), brief.get("digits", "latin"), slides,
+                    data.deck_id,
+                    data.job_id,
+                    data.user_id,
+                    deck.outline["title"],
+                    brief["language"],
+                    brief.get("theme", "ocean"),
+                    brief.get("digits", "latin"),
+                    slides,
                 )
             )
             return JobResult(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
@@ -72,7 +73,7 @@ def _studio(provider_tokens: int, weight: float) -> int:
     return max(1, -(-int(provider_tokens * weight * 1000) // 1000))
 
 
-async def _owned(session: Any, user_id: str, deck_id: str) -> SlideDeck:
+async def _owned(session: AsyncSession, user_id: str, deck_id: str) -> SlideDeck:
     deck = await session.get(SlideDeck, deck_id)
     if deck is None or deck.user_id != user_id:
         raise DeckNotFound()
@@ -91,7 +92,11 @@ async def create_deck(
     model = resolve_model(DEFAULT_MODEL, settings)
     job_id, deck_id = new_id(), new_id()
     brief = body.model_dump(mode="json")
-    session.add(SlideDeck(id=deck_id, user_id=user.id, job_id=job_id, language=body.language, brief=brief, versions=[]))
+    session.add(
+        SlideDeck(
+            id=deck_id, user_id=user.id, job_id=job_id, language=body.language, brief=brief, versions=[]
+        )
+    )
     data = SlideDeckInput(
         job_id=job_id,
         user_id=user.id,
@@ -103,7 +108,19 @@ async def create_deck(
         outline_timeout_s=settings.slides_outline_timeout_seconds,
     )
     workflow_id = deck_workflow_id(job_id)
-    await _start(session, client, settings, user.id, "slides", workflow_id, job_id, SlideDeckWorkflow.run, data, model.provider, model.id)
+    await _start(
+        session,
+        client,
+        settings,
+        user.id,
+        "slides",
+        workflow_id,
+        job_id,
+        SlideDeckWorkflow.run,
+        data,
+        model.provider,
+        model.id,
+    )
     return DeckStarted(deck_id=deck_id, job_id=job_id, events_url=f"/v1/jobs/{job_id}/events")
 
 
@@ -134,7 +151,12 @@ def _deck_out(deck: SlideDeck, files: list[FileOut]) -> DeckOut:
 
 @router.get("/{deck_id}", response_model=DeckOut)
 async def get_deck(
-    deck_id: str, request: Request, user: CurrentUser, session: SessionDep, storage: StorageDep, settings: SettingsDep
+    deck_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
 ) -> DeckOut:
     """The deck with the files of its latest version (signed links: PPTX, PDF, one PNG per slide)."""
     deck = await _owned(session, user.id, deck_id)
@@ -149,7 +171,14 @@ async def get_deck(
                 content_type=output.content_type,
                 expires_in=settings.storage_download_ttl_seconds,
             )
-            files.append(FileOut(name=output.name, content_type=output.content_type, size=output.size, url=absolute(request, url)))
+            files.append(
+                FileOut(
+                    name=output.name,
+                    content_type=output.content_type,
+                    size=output.size,
+                    url=absolute(request, url),
+                )
+            )
     return _deck_out(deck, files)
 
 
@@ -199,7 +228,19 @@ async def regenerate_slide(
         reserve_tokens=_studio(REGENERATE_TOKENS, model.token_weight),
     )
     workflow_id = regenerate_workflow_id(job_id)
-    await _start(session, client, settings, user.id, "slides", workflow_id, job_id, SlideRegenerateWorkflow.run, data, model.provider, model.id)
+    await _start(
+        session,
+        client,
+        settings,
+        user.id,
+        "slides",
+        workflow_id,
+        job_id,
+        SlideRegenerateWorkflow.run,
+        data,
+        model.provider,
+        model.id,
+    )
     return DeckStarted(deck_id=deck.id, job_id=job_id, events_url=f"/v1/jobs/{job_id}/events")
 
 

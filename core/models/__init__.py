@@ -26,8 +26,8 @@ from core.models.payments import (
     PaymentStatus,
     WebhookEvent,
 )
-from core.models.user import Locale, Role, User
 from core.models.slides import SlideDeck
+from core.models.user import Locale, Role, User
 
 __all__ = [
     "SlideDeck",

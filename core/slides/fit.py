@@ -35,7 +35,7 @@ def advance(text: str, bold: bool = False) -> float:
     buffer.add_str(text)
     buffer.guess_segment_properties()
     hb.shape(font, buffer, {"kern": True, "liga": True})
-    return sum(position.x_advance for position in buffer.glyph_positions) / upem
+    return float(sum(position.x_advance for position in buffer.glyph_positions)) / upem
 
 
 def line_count(text: str, width_pt: float, size: float, bold: bool = False) -> int:

@@ -69,12 +69,38 @@ def boxes(slide: SlideContent) -> list[Box]:
         for i, figure in enumerate(slide.figures):
             x = 48 + i * width
             placed.append(
-                Box(f"value-{i + 1}", x + 6, 160, width - 12, 96, 48, 28, (figure.value,), bold=True, accent=True, center=True)
+                Box(
+                    f"value-{i + 1}",
+                    x + 6,
+                    160,
+                    width - 12,
+                    96,
+                    48,
+                    28,
+                    (figure.value,),
+                    bold=True,
+                    accent=True,
+                    center=True,
+                )
             )
-            placed.append(Box(f"label-{i + 1}", x + 6, 262, width - 12, 150, 20, 13, (figure.label,), center=True))
+            placed.append(
+                Box(f"label-{i + 1}", x + 6, 262, width - 12, 150, 20, 13, (figure.label,), center=True)
+            )
     elif layout is Layout.quote:
         placed = [
-            Box("quote", 96, 110, 768, 250, 32, 18, (slide.quote or slide.heading,), italic=True, accent=True, center=True),
+            Box(
+                "quote",
+                96,
+                110,
+                768,
+                250,
+                32,
+                18,
+                (slide.quote or slide.heading,),
+                italic=True,
+                accent=True,
+                center=True,
+            ),
             Box("attribution", 96, 380, 768, 56, 20, 14, (slide.attribution,), center=True),
         ]
     elif layout is Layout.table:

@@ -14,7 +14,7 @@ HEADING_MAX = 200  # what the person may type; the fit check shortens what does 
 
 
 class Layout(StrEnum):
-    title = "title"
+    title = "title"  # type: ignore[assignment]  # (shadows str.title; the value is what counts)
     section = "section"
     bullets = "bullets"
     comparison = "comparison"

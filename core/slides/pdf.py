@@ -106,10 +106,8 @@ def _table_html(box: Box, theme: Theme) -> str:
         tag = "th" if r == 0 else "td"
         shade = theme.accent if r == 0 else theme.panel
         ink = "ffffff" if r == 0 else theme.ink
-        cells = "".join(
-            f'<{tag} style="background:#{shade};color:#{ink}">{escape(row[c] if c < len(row) else "")}</{tag}>'
-            for c in range(columns)
-        )
+        texts = [escape(row[c]) if c < len(row) else "" for c in range(columns)]
+        cells = "".join(f'<{tag} style="background:#{shade};color:#{ink}">{t}</{tag}>' for t in texts)
         rows.append(f"<tr>{cells}</tr>")
     return f"<table>{''.join(rows)}</table>"
 
@@ -118,7 +116,9 @@ def render_pdf(deck: Deck) -> bytes:
     """The PDF twin: one page per slide, fonts embedded (subset)."""
     with _LOCK:  # the font configuration is shared by the process
         fonts, css = _styles()
-        document = HTML(string=render_html(deck), url_fetcher=_fetcher).render(stylesheets=[css], font_config=fonts)
+        document = HTML(string=render_html(deck), url_fetcher=_fetcher).render(
+            stylesheets=[css], font_config=fonts
+        )
         return bytes(document.write_pdf())
 
 

@@ -17,6 +17,7 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml.ns import qn
+from pptx.presentation import Presentation as PresentationT
 from pptx.slide import Slide
 from pptx.text.text import TextFrame
 from pptx.util import Pt
@@ -72,12 +73,12 @@ def _draw_slide(slide: Slide, deck: Deck, content: SlideContent, theme: Theme) -
     if rect is not None:
         shape = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, *(Pt(v) for v in rect))
         shape.fill.solid()
-        shape.fill.fore_color.rgb = RGBColor.from_string(theme.panel)
+        shape.fill.fore_color.rgb = _rgb(theme.panel)
         shape.line.fill.background()
     if content.layout in (Layout.title, Layout.section, Layout.closing):
         bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Pt(0), Pt(SLIDE_H - 18), Pt(SLIDE_W), Pt(18))
         bar.fill.solid()
-        bar.fill.fore_color.rgb = RGBColor.from_string(theme.accent)
+        bar.fill.fore_color.rgb = _rgb(theme.accent)
         bar.line.fill.background()
     for box in found:
         size = sizes[box.role].size or box.floor
@@ -104,7 +105,7 @@ def _text_box(slide: Slide, deck: Deck, box: Box, size: float, theme: Theme) -> 
         font = paragraph.runs[0].font
         font.bold = box.bold
         font.italic = box.italic
-        font.color.rgb = RGBColor.from_string(theme.accent if box.accent else theme.ink)
+        font.color.rgb = _rgb(theme.accent if box.accent else theme.ink)
     _style_frame(frame, deck, size=size, align_center=box.center)
     if box.kind in ("bullets", "numbered"):
         for paragraph in frame.paragraphs:
@@ -116,8 +117,9 @@ def _table(slide: Slide, deck: Deck, box: Box, size: float, theme: Theme) -> Non
     shape = slide.shapes.add_table(rows, cols, Pt(box.x), Pt(box.y), Pt(box.w), Pt(box.h))
     shape.name = "table"
     table = shape.table
-    if deck.rtl:
-        table._tbl.tblPr.set("rtl", "1")  # <a:tblPr rtl="1">: the first column on the right
+    properties = table._tbl.tblPr
+    if deck.rtl and properties is not None:
+        properties.set("rtl", "1")  # <a:tblPr rtl="1">: the first column on the right
     for r, row in enumerate(box.rows):
         for c in range(cols):
             cell = table.cell(r, c)
@@ -182,7 +184,9 @@ def _bullet(p: etree._Element, deck: Deck, size: float, *, numbered: bool) -> No
     else:
         mark = etree.Element(qn("a:buChar"), char="•")
     # pPr children order: lnSpc, spcBef, spcAft, buClr*, buSz*, buFont*, bu*, tabLst, defRPr, extLst
-    anchor = next((p_pr.find(qn(n)) for n in ("a:tabLst", "a:defRPr", "a:extLst") if p_pr.find(qn(n)) is not None), None)
+    anchor = next(
+        (p_pr.find(qn(n)) for n in ("a:tabLst", "a:defRPr", "a:extLst") if p_pr.find(qn(n)) is not None), None
+    )
     if anchor is not None:
         anchor.addprevious(font)
         anchor.addprevious(mark)
@@ -191,13 +195,17 @@ def _bullet(p: etree._Element, deck: Deck, size: float, *, numbered: bool) -> No
         p_pr.append(mark)
 
 
+def _rgb(hex_code: str) -> RGBColor:
+    return RGBColor(int(hex_code[0:2], 16), int(hex_code[2:4], 16), int(hex_code[4:6], 16))  # type: ignore[no-untyped-call]
+
+
 def _background(slide: Slide, theme: Theme) -> None:
     fill = slide.background.fill
     fill.solid()
-    fill.fore_color.rgb = RGBColor.from_string(theme.background)
+    fill.fore_color.rgb = _rgb(theme.background)
 
 
-def _theme_fonts(prs: Presentation, deck: Deck) -> None:
+def _theme_fonts(prs: PresentationT, deck: Deck) -> None:
     """The theme's major/minor fonts: the Office-safe face in latin and cs, and in the Arabic
     script slot, so text typed later in PowerPoint gets it too."""
     part = prs.slide_master.part.part_related_by(RT.THEME)

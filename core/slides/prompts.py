@@ -31,11 +31,32 @@ def _budgets(scale: float = 1.0) -> dict[str, Any]:
     return {
         "heading": (str, Field(max_length=chars(70))),
         "subtitle": (str, Field(max_length=chars(120))),
-        "bullets": (list[str], Field(min_length=2, max_length=6, json_schema_extra={"items": {"type": "string", "maxLength": chars(110)}})),
+        "bullets": (
+            list[str],
+            Field(
+                min_length=2,
+                max_length=6,
+                json_schema_extra={"items": {"type": "string", "maxLength": chars(110)}},
+            ),
+        ),
         "left_title": (str, Field(max_length=chars(40))),
-        "left": (list[str], Field(min_length=2, max_length=5, json_schema_extra={"items": {"type": "string", "maxLength": chars(80)}})),
+        "left": (
+            list[str],
+            Field(
+                min_length=2,
+                max_length=5,
+                json_schema_extra={"items": {"type": "string", "maxLength": chars(80)}},
+            ),
+        ),
         "right_title": (str, Field(max_length=chars(40))),
-        "right": (list[str], Field(min_length=2, max_length=5, json_schema_extra={"items": {"type": "string", "maxLength": chars(80)}})),
+        "right": (
+            list[str],
+            Field(
+                min_length=2,
+                max_length=5,
+                json_schema_extra={"items": {"type": "string", "maxLength": chars(80)}},
+            ),
+        ),
         "figures": (list[Figure], Field(min_length=2, max_length=4)),
         "quote": (str, Field(max_length=chars(200))),
         "attribution": (str, Field(max_length=chars(60))),
@@ -45,7 +66,12 @@ def _budgets(scale: float = 1.0) -> dict[str, Any]:
                 min_length=2,
                 max_length=6,
                 json_schema_extra={
-                    "items": {"type": "array", "minItems": 2, "maxItems": 4, "items": {"type": "string", "maxLength": chars(40)}}
+                    "items": {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": 4,
+                        "items": {"type": "string", "maxLength": chars(40)},
+                    }
                 },
             ),
         ),
@@ -111,7 +137,9 @@ def outline_prompt(brief: Brief) -> Prompt:
         f"For each slide give a heading, its key message and one layout of: {layouts}. "
         f"The first slide is the title slide, the last a closing slide.{source}"
     )
-    return Prompt(_system(brief.language, brief.tone), user, outline_model(brief.slides), 120 + 90 * brief.slides)
+    return Prompt(
+        _system(brief.language, brief.tone), user, outline_model(brief.slides), 120 + 90 * brief.slides
+    )
 
 
 def normalise_outline(reply: BaseModel, count: int) -> Outline:
@@ -127,7 +155,9 @@ def normalise_outline(reply: BaseModel, count: int) -> Outline:
             layout = Layout.closing
         elif layout in (Layout.title, Layout.closing):
             layout = Layout.bullets
-        slides.append(OutlineSlide(heading=item["heading"] or "-", key_message=item["key_message"], layout=layout))
+        slides.append(
+            OutlineSlide(heading=item["heading"] or "-", key_message=item["key_message"], layout=layout)
+        )
     return Outline(title=data["title"] or slides[0].heading, slides=slides)
 
 
@@ -151,7 +181,9 @@ def shorten_prompt(language: str, tone: str, slide: SlideContent, attempt: int) 
         "This slide's text does not fit its boxes. Rewrite it clearly shorter, keeping the meaning "
         "and every number; keep the notes.\n" + json.dumps(current, ensure_ascii=False)
     )
-    return Prompt(_system(language, tone), user, reply_model(slide.layout, with_heading=True, scale=scale), 700)
+    return Prompt(
+        _system(language, tone), user, reply_model(slide.layout, with_heading=True, scale=scale), 700
+    )
 
 
 def parse(prompt: Prompt, text: str) -> BaseModel:

@@ -73,7 +73,10 @@ def check_rtl_pptx(pptx: bytes) -> None:
     for group in ("majorFont", "minorFont"):
         fonts = theme.find(f".//a:{group}", NS)
         assert fonts.find("a:cs", NS).get("typeface") == OFFICE_FACE
-        assert any(f.get("script") == "Arab" and f.get("typeface") == OFFICE_FACE for f in fonts.findall("a:font", NS))
+        assert any(
+            f.get("script") == "Arab" and f.get("typeface") == OFFICE_FACE
+            for f in fonts.findall("a:font", NS)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +112,20 @@ def test_libreoffice_opens_and_converts_the_arabic_deck(pptx: bytes, tmp_path: P
     source = tmp_path / "deck.pptx"
     source.write_bytes(pptx)
     done = subprocess.run(
-        [soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-        capture_output=True, text=True, timeout=180,
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     converted = tmp_path / "deck.pdf"
     assert done.returncode == 0 and converted.exists(), done.stderr
@@ -128,7 +142,9 @@ def test_pdf_twin_embeds_fonts_and_reads_back_in_logical_order(deck: Deck, tmp_p
     path.write_bytes(pdf)
     pages = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
     assert re.search(rf"^Pages:\s+{len(deck.slides)}$", pages, re.M), pages
-    text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(path), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", str(path), "-"], capture_output=True, text=True
+    ).stdout
     assert "الأهداف" in text and "توسيع الفريق إلى" in text
     pngs = thumbnails(pdf, 320)
     assert len(pngs) == len(deck.slides) and all(p.startswith(b"\x89PNG") for p in pngs)
@@ -144,6 +160,8 @@ def test_fit_shrinks_within_the_floor_and_reports_what_cannot_fit() -> None:
     assert fitted.size is not None and 22 <= fitted.size < 32  # shrunk, not below the floor
     long = SlideContent(layout=Layout.bullets, heading=wordy * 4, bullets=[wordy * 8] * 6)
     assert set(overflowing(boxes(long))) == {"heading", "body"}
-    english = Box("body", 48, 116, 864, 390, 22, 14, ("Grow revenue 20% through WhatsApp",) * 3, kind="bullets")
+    english = Box(
+        "body", 48, 116, 864, 390, 22, 14, ("Grow revenue 20% through WhatsApp",) * 3, kind="bullets"
+    )
     assert fit_box(english).size == 22
     assert boxes(short)[0].mirrored().x == SLIDE_W - 48 - 864

@@ -28,10 +28,14 @@ from tests.cv.test_cv_jobs import record
 from tests.slides.test_render import check_rtl_pptx
 
 # 191 characters: within what the person may type (200), too long for a heading box even at its floor
-LONG_HEADING = ("خطة شاملة ومفصلة لزيادة الإيرادات في جميع الأسواق الإقليمية عبر قنوات البيع الرقمية " * 3)[:196].rsplit(" ", 1)[0]
+LONG_HEADING = ("خطة شاملة ومفصلة لزيادة الإيرادات في جميع الأسواق الإقليمية عبر قنوات البيع الرقمية " * 3)[
+    :196
+].rsplit(" ", 1)[0]
 
 
-async def wait_status(client: httpx.AsyncClient, deck_id: str, *wanted: str, timeout: float = 30) -> dict[str, Any]:
+async def wait_status(
+    client: httpx.AsyncClient, deck_id: str, *wanted: str, timeout: float = 30
+) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         deck = (await client.get(f"/v1/slides/{deck_id}")).json()
@@ -43,8 +47,12 @@ async def wait_status(client: httpx.AsyncClient, deck_id: str, *wanted: str, tim
 
 async def reservation(db: Database, key: str) -> tuple[LedgerReservation, list[str]]:
     async with db.session() as session:
-        row = (await session.execute(select(LedgerReservation).where(LedgerReservation.key == key))).scalar_one()
-        kinds = (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.key == key))).scalars().all()
+        row = (
+            await session.execute(select(LedgerReservation).where(LedgerReservation.key == key))
+        ).scalar_one()
+        kinds = (
+            (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.key == key))).scalars().all()
+        )
     return row, sorted(kinds)
 
 
@@ -78,7 +86,10 @@ async def test_arabic_deck_outline_edited_then_files_then_one_slide_regenerated(
     started = await start_deck(me.client, slides=6, language="ar", digits="arabic")
     deck = await wait_status(me.client, started["deck_id"], "awaiting_outline")
     assert len(deck["outline"]["slides"]) == 6
-    assert deck["outline"]["slides"][0]["layout"] == "title" and deck["outline"]["slides"][-1]["layout"] == "closing"
+    assert (
+        deck["outline"]["slides"][0]["layout"] == "title"
+        and deck["outline"]["slides"][-1]["layout"] == "closing"
+    )
     # another person's deck is not found, whatever they try
     assert (await other.client.get(f"/v1/slides/{deck['id']}")).status_code == 404
     refused = await other.client.post(f"/v1/slides/{deck['id']}/outline", json=edited(deck["outline"]))
@@ -116,7 +127,11 @@ async def test_arabic_deck_outline_edited_then_files_then_one_slide_regenerated(
 
     job = (await me.client.get(f"/v1/jobs/{started['job_id']}")).json()
     row, kinds = await reservation(db, f"slides-{started['job_id']}:tokens")
-    assert row.status == "settled" and row.charged == job["usage"]["tokens"] > 0 and kinds == ["reserve", "settle"]
+    assert (
+        row.status == "settled"
+        and row.charged == job["usage"]["tokens"] > 0
+        and kinds == ["reserve", "settle"]
+    )
     await record(client, f"slides-{started['job_id']}", "slidedeck-edited-outline")
 
     # one slide regenerated: a new version, its own job, billed alone
@@ -161,7 +176,9 @@ async def test_cancel_mid_deck_bills_only_what_was_used(sign_in: Any, db: Databa
     stream = await read_events(me.client, started["events_url"])
     assert stream.last.type == "error" and stream.last.data["code"] == "cancelled", stream.events
     row, kinds = await reservation(db, f"slides-{started['job_id']}:tokens")
-    assert row.status == "settled" and 0 < row.charged < row.amount  # the outline (+ any slides), not the deck
+    assert (
+        row.status == "settled" and 0 < row.charged < row.amount
+    )  # the outline (+ any slides), not the deck
     assert kinds == ["reserve", "settle"]
     assert (await wait_status(me.client, deck["id"], "cancelled"))["status"] == "cancelled"
 
@@ -171,7 +188,9 @@ async def test_abandoned_outline_times_out_and_releases(
     sign_in: Any, db: Database, settings: Settings, worker: Any, client: Any
 ) -> None:
     me = await sign_in()
-    async with serve_app(settings.model_copy(update={"slides_outline_timeout_seconds": 5}), run_worker=False) as url:
+    async with serve_app(
+        settings.model_copy(update={"slides_outline_timeout_seconds": 5}), run_worker=False
+    ) as url:
         async with httpx.AsyncClient(base_url=url, headers=me.client.headers, timeout=30) as short:
             started = await start_deck(short, slides=4)
             stream = await read_events(short, started["events_url"])
