@@ -23,7 +23,7 @@ from core.slides.layouts import SLIDE_W, Box, boxes
 from core.slides.model import Deck, Layout, SlideContent
 from core.slides.pdf import render_pdf, thumbnails
 from core.slides.pptx import OFFICE_FACE, render_pptx
-from tests.slides.samples import arabic_deck
+from core.slides.samples import arabic_deck
 
 NS = {
     "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
