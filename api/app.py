@@ -34,6 +34,7 @@ from core.tracing import configure_tracing
 from web.auth import signin_link_page
 from web.billing import router as billing_router
 from web.files import router as files_page_router
+from web.slides import router as slides_page_router
 from web.pages import html_error
 from web.routes import router as web_router
 from worker import build_deps
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(storage_router)
     app.include_router(files_router)
     app.include_router(files_page_router)
+    app.include_router(slides_page_router)
     return app
 
 
