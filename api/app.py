@@ -34,9 +34,9 @@ from core.tracing import configure_tracing
 from web.auth import signin_link_page
 from web.billing import router as billing_router
 from web.files import router as files_page_router
-from web.slides import router as slides_page_router
 from web.pages import html_error
 from web.routes import router as web_router
+from web.slides import router as slides_page_router
 from worker import build_deps
 
 

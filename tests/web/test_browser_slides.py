@@ -8,7 +8,6 @@ import io
 import uuid
 
 import httpx
-
 import pytest
 from playwright.async_api import Page, expect
 from pptx import Presentation
