@@ -32,6 +32,7 @@ from activities.job_sweeper import job_sweeper
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
+from activities.slides import SlidesActivities
 from activities.storage import FileActivities
 from activities.video import VideoActivities
 from core.db import Database
@@ -59,6 +60,7 @@ from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
 from workflows.schedules import ensure_purge_auth_schedule
 from workflows.send_email import SendEmailWorkflow
+from workflows.slides import SlideDeckWorkflow, SlideRegenerateWorkflow
 from workflows.subscription import SubscriptionWorkflow
 from workflows.video import VideoJobWorkflow
 
@@ -154,6 +156,8 @@ def workflow_classes() -> list[type]:
         FileSweeperWorkflow,
         ImageJobWorkflow,
         VideoJobWorkflow,
+        SlideDeckWorkflow,
+        SlideRegenerateWorkflow,
     ]
 
 
@@ -173,6 +177,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
     cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
+    slides = SlidesActivities(deps.settings, deps.db, deps.llm, deps.storage)
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     images = ImageActivities(deps.settings, deps.db, deps.storage, deps.images, deps.llm, deps.bus)
     video = VideoActivities(deps.db, deps.storage, deps.video, deps.bus)
@@ -225,6 +230,12 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         video.cancel_runway,
         video.cancel_replicate,
         video.store,
+        slides.outline,
+        slides.record,
+        slides.content,
+        slides.fit,
+        slides.render,
+        slides.load,
     ]
 
 

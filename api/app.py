@@ -30,6 +30,7 @@ from api.openai import create_openai_app
 from api.payments.admin import router as payments_admin_router
 from api.payments.routes import router as payments_router
 from api.plans.routes import router as plans_router
+from api.slides.routes import router as slides_router
 from api.storage.routes import router as storage_router
 from api.temporal import TemporalConnection
 from api.usage.routes import admin_router as usage_admin_router
@@ -45,6 +46,7 @@ from web.files import router as files_page_router
 from web.images import router as images_page_router
 from web.pages import html_error
 from web.routes import router as web_router
+from web.slides import router as slides_page_router
 from web.video import router as video_page_router
 from worker import build_deps
 
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(payments_admin_router)
     app.include_router(cv_router)
     app.include_router(cv_jobs_router)
+    app.include_router(slides_router)
     if settings.is_dev:
         app.include_router(dev_router)
     app.include_router(web_router)
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(account_router)
     app.include_router(account_link_router)
     app.include_router(video_page_router)
+    app.include_router(slides_page_router)
     return app
 
 

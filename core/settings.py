@@ -251,6 +251,8 @@ class Settings(BaseSettings):
     files_pending_grace_seconds: int = Field(3600, ge=0)  # an upload never completed is swept after
     files_sweep_interval_seconds: int = Field(900, ge=5)
     files_sweeper_schedule: bool = True  # `pulse worker` keeps the orphan-upload sweeper schedule
+    # Slide decks: an outline nobody approves ends the deck (and releases its reservation) after
+    slides_outline_timeout_seconds: int = Field(24 * 3600, ge=5, le=30 * 86400)
 
     # Logging
     log_level: str = "INFO"

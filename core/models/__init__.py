@@ -28,11 +28,13 @@ from core.models.payments import (
     PaymentStatus,
     WebhookEvent,
 )
+from core.models.slides import SlideDeck
 from core.models.user import Locale, Role, User
 from core.models.video import Video
 
 __all__ = [
     "EmailChange",
+    "SlideDeck",
     "ChatMessage",
     "Conversation",
     "MessageStatus",

@@ -47,4 +47,14 @@ if [ "$need_scan_tools" = 1 ]; then
   done
   [ -x /usr/sbin/clamd ] || echo "warning: could not install clamav-daemon; upload tests will fail" >&2
 fi
+# libreoffice-impress: slide-deck tests open and convert the generated PPTX with a real office suite.
+if ! command -v soffice >/dev/null 2>&1; then
+  echo "installing libreoffice-impress for the slide-deck tests"
+  for _ in 1 2 3 4 5 6; do
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      libreoffice-impress >/dev/null 2>&1) && break
+    sleep 10  # another install holds the dpkg lock
+  done
+  command -v soffice >/dev/null 2>&1 || echo "warning: could not install libreoffice-impress; slide tests will fail" >&2
+fi
 exit 0
