@@ -212,7 +212,8 @@ async def worker(settings: Settings, client: Client) -> AsyncIterator[worker_mod
     workers = worker_module.build_workers(client, deps, ALL_QUEUES)
     tasks = [asyncio.create_task(w.run()) for w in workers]
     yield deps
-    await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+    with contextlib.suppress(TimeoutError):  # an activity that ignores its cancel can't hang the run
+        await asyncio.wait_for(asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True), 30)
     for task in tasks:
         task.cancel()
     await deps.aclose()
@@ -223,7 +224,11 @@ async def serve_app(settings: Settings, *, run_worker: bool = True) -> AsyncIter
     """Serve the real app with uvicorn on a free port; yields its base URL."""
     port = free_port()
     app = create_app(settings.model_copy(update={"http_port": port}), run_worker=run_worker)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    # A stream a test left open (an SSE relay, a browser's EventSource) must not hold the
+    # shutdown forever: uvicorn closes what is still open after this many seconds.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -115,6 +115,8 @@ def prod_env(
         "PULSE_HYPERPAY_BASE_URL": f"{emulator_url}/hyperpay",
         "PULSE_HYPERPAY_ACCESS_TOKEN": "OGFjN2E0Y2" + secrets.token_urlsafe(30),
         "PULSE_HYPERPAY_WEBHOOK_SECRET": secrets.token_hex(32),
+        "PULSE_HYPERPAY_ENTITY_ID": "8ac9a4ca" + secrets.token_hex(12),
+        "PULSE_HYPERPAY_ENTITY_ID_MADA": "8ac9a4cb" + secrets.token_hex(12),
         "PULSE_EMAIL_BACKEND": "ses",
         "PULSE_EMAIL_FROM": f"Pulse AI Studio <{SENDER}>",
         "PULSE_SES_REGION": REGION,
