@@ -248,7 +248,11 @@ async def chat_turn_as_a_new_user(url: str, run: str) -> tuple[Stream, str]:
     """/readyz green, sign in through the emailed link (SES), one chat turn streamed to the end."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         ready = (await http.get("/readyz")).json()
-        assert ready == {"status": "ok", "checks": {"database": "ok", "temporal": "ok"}, "failing": []}
+        assert ready == {
+            "status": "ok",
+            "checks": {"database": "ok", "temporal": "ok", "redis": "ok"},
+            "failing": [],
+        }
         assert (await http.get("/metrics")).status_code == 401  # PULSE_METRICS_TOKEN guards it
         address = f"boot-{run}@example.jo"
         sent = await http.post("/v1/auth/magic-link", json={"email": address, "locale": "ar"})
