@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
 from activities.storage import FileActivities
+from core.chat import stored_reply, turn_messages
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
@@ -73,6 +75,9 @@ def versioning(settings: Settings) -> dict[str, Any]:
     return {"deployment_config": config}
 
 
+WARM_TURN_ID = "00000000-0000-0000-0000-000000000000"  # no such turn: the warm-up reads nothing
+
+
 @dataclass
 class WorkerDeps:
     """What activities are injected with; built once per process (the API process shares its
@@ -91,6 +96,23 @@ class WorkerDeps:
             self.extras["storage"] = build_storage(self.settings)
         storage: Storage = self.extras["storage"]
         return storage
+
+    async def warm(self, *, providers: bool = True) -> None:
+        """Make the first chat turn as fast as the fifth (docs/chat.md "Cold start"): database
+        and Redis connections open, the chat read statements compiled and prepared, each
+        provider's SDK imported with its connection pool open. Run in the background after
+        start: readiness never waits for it."""
+        started = time.perf_counter()
+        try:
+            await self.db.ping()
+            async with self.db.reader() as session:  # compiles + prepares the hot reads
+                await turn_messages(session, WARM_TURN_ID, 1000)
+                await stored_reply(session, WARM_TURN_ID)
+            await self.bus.ping()
+        except Exception as error:  # noqa: BLE001 - a warm-up is best effort
+            log.warning("warm.storage_failed", error=type(error).__name__)
+        warmed = await self.llm.warm() if providers else []
+        log.info("warm.done", providers=warmed, took_s=round(time.perf_counter() - started, 3))
 
     async def aclose(self) -> None:
         if "storage" in self.extras:
@@ -218,6 +240,7 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
         prometheus_client.start_http_server(int(port), addr=host or "0.0.0.0")  # noqa: S104
     log.info("worker.started", queues=list(queues), address=settings.temporal_address)
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    warming = asyncio.create_task(deps.warm())  # noqa: F841 - kept referenced until exit
     if BACKGROUND in queues:  # repairs job rows left without a workflow (docs/chat.md "Faults")
         sweeper = job_sweeper(settings, deps.db, deps.llm, deps.bus, client)
         sweeping = asyncio.create_task(sweeper.run_forever(settings.job_sweep_interval_seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,9 +51,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         state.extras["storage"] = deps.storage
         openai_app.state.pulse = state
         state.temporal.start(deps if run_worker else None)
+        # readiness doesn't wait; the SDKs only where this process runs chat activities (docs/chat.md)
+        warming = asyncio.create_task(deps.warm(providers=run_worker))
         try:
             yield
         finally:
+            warming.cancel()
             await state.temporal.stop()
             await deps.aclose()
 
