@@ -8,6 +8,7 @@ first task; dedicated workers poll the same queue and take over when an API proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import signal
 import time
@@ -32,7 +33,7 @@ from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
 from activities.storage import FileActivities
-from core.chat import stored_reply, turn_messages
+from core.chat import TurnNotFound, stored_reply, turn_messages
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
@@ -106,8 +107,9 @@ class WorkerDeps:
         try:
             await self.db.ping()
             async with self.db.reader() as session:  # compiles + prepares the hot reads
-                await turn_messages(session, WARM_TURN_ID, 1000)
                 await stored_reply(session, WARM_TURN_ID)
+                with contextlib.suppress(TurnNotFound):
+                    await turn_messages(session, WARM_TURN_ID, 1000)
             await self.bus.ping()
         except Exception as error:  # noqa: BLE001 - a warm-up is best effort
             log.warning("warm.storage_failed", error=type(error).__name__)
