@@ -393,6 +393,39 @@ async def realistic_overhead(stack: Stack, client: httpx.AsyncClient, pulse: Con
     return (statistics.median(ours) - statistics.median(theirs)) * 1000
 
 
+async def profiled_round(stack: Stack, client: httpx.AsyncClient, pulse: Contender, out: Path) -> None:
+    """One more round of Pulse at 50 concurrent under py-spy (API and worker, raw stacks into
+    ``out``): `BENCH_PROFILE=dir python -m bench chat`. Not part of the figures above."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.mkdir(parents=True, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "-p",
+                str(stack.processes[name].pid),
+                "-r",
+                "50",
+                "-f",
+                "raw",
+                "--nonblocking",
+                "-o",
+                str(out / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("api", "worker")
+    ]
+    await asyncio.sleep(1)
+    await concurrent(pulse.calls, client, CONCURRENCY, CONCURRENT_TURNS)
+    for process in spies:
+        process.send_signal(2)  # SIGINT: py-spy writes what it sampled
+        process.wait(timeout=30)
+    print(f"-- py-spy profiles of one more concurrent round in {out}")
+
+
 async def run_pass(*, pinned: bool) -> Pass:
     limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY * 2)
     if pinned:
@@ -473,6 +506,8 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
         measured.seq_p50, measured.seq_p95 = pct(seq_over, 0.5), pct(seq_over, 0.95)
         if proxy is None:
             print("litellm    not installed (uv sync --extra bench to compare)")
+        if not pinned and os.environ.get("BENCH_PROFILE"):
+            await profiled_round(stack, plain, pulse, Path(os.environ["BENCH_PROFILE"]))
         if not pinned:
             measured.realistic_ms = await realistic_overhead(stack, plain, pulse)
             print(
