@@ -147,6 +147,7 @@ class LLMClient:
             await self.anthropic_client().models.list()
         else:
             await self.google_client().aio.models.list()
+            _warm_google_types(self)
 
     def resolve(self, request: ChatRequest) -> ModelInfo:
         return resolve_model(request.model, self.settings)
@@ -222,3 +223,24 @@ SDK_MODULES: dict[Provider, tuple[str, ...]] = {
 def _import_all(modules: tuple[str, ...]) -> None:
     for name in modules:
         importlib.import_module(name)
+
+
+def _warm_google_types(client: LLMClient) -> None:
+    """google-genai's pydantic types build their validators on first use (~0.3 s): build the
+    request and parse a response chunk once, offline."""
+    from google.genai import types
+
+    from providers.llm.google_chat import GoogleChat
+    from providers.llm.types import ChatMessage
+
+    adapter = GoogleChat(client.google_client())
+    sample = ChatRequest(
+        model="warm", messages=[ChatMessage(role="user", content="warm")], max_output_tokens=1
+    )
+    adapter.config(sample)
+    adapter.contents(sample)
+    chunk = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "warm"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+    }
+    types.GenerateContentResponse.model_validate(chunk)

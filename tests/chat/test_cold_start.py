@@ -5,6 +5,7 @@ its interactive worker), the real dev server, PostgreSQL, Redis and the emulator
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 import uuid
 from pathlib import Path
@@ -62,9 +63,10 @@ async def test_first_turn_per_provider_is_as_fast_as_the_fifth(
             timings = {
                 model: [await time_to_first_delta(client, model) for _ in range(5)] for model in MODELS
             }
-    for model, (first, *_rest, fifth) in list(timings.items())[1:]:  # SDK, client and pool warm
-        assert first <= 1.5 * fifth, f"{model}: first {first:.3f} s, fifth {fifth:.3f} s ({timings})"
+    for model, (first, *warm) in list(timings.items())[1:]:  # SDK, client and pool warm
+        fifth = statistics.median(warm)  # a warm turn: the median of the 2nd-5th (one can be noisy)
+        assert first <= 1.5 * fifth, f"{model}: first {first:.3f} s, warm {fifth:.3f} s ({timings})"
     # The process's very first turn still pays ~0.3 s once (its first workflow run and API turn
     # path; docs/chat.md "Cold start", not yet met). Before the warm-up it was 2-5 s per provider.
-    first, *_rest, fifth = timings[MODELS[0]]
-    assert first <= fifth + 0.5, f"{MODELS[0]}: first {first:.3f} s, fifth {fifth:.3f} s ({timings})"
+    first, *warm = timings[MODELS[0]]
+    assert first <= statistics.median(warm) + 0.5, f"{MODELS[0]}: first {first:.3f} s ({timings})"
