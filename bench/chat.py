@@ -45,6 +45,11 @@ MODEL = "gpt-5-mini"
 PROMPT = "اكتب جملة قصيرة عن عمّان"
 
 
+# OpenAI-style streams open with a role chunk whose content is empty: not a token yet (it comes
+# before the provider's time to first token, which the realistic-latency row makes visible).
+EMPTY_CONTENT = (b'"content": ""', b'"content":""')
+
+
 class Timing(NamedTuple):
     first: float  # seconds to the first delta
     end: float  # seconds to the end of the stream (Pulse: after `done`, once the turn is billed)
@@ -73,7 +78,8 @@ async def first_delta(
         if response.status_code != 200:
             raise RuntimeError(f"{response.status_code}: {(await response.aread())[:200]!r}")
         async for line in response.aiter_lines():
-            if not first and marker in line.encode():
+            raw = line.encode()
+            if not first and marker in raw and not any(empty in raw for empty in EMPTY_CONTENT):
                 first = time.perf_counter() - begin
     if not first:
         raise RuntimeError("no delta")
