@@ -8,8 +8,10 @@ first task; dedicated workers poll the same queue and take over when an API proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +37,7 @@ from activities.payments import PaymentActivities
 from activities.slides import SlidesActivities
 from activities.storage import FileActivities
 from activities.video import VideoActivities
+from core.chat import TurnNotFound, stored_reply, turn_messages
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
@@ -83,6 +86,9 @@ def versioning(settings: Settings) -> dict[str, Any]:
     return {"deployment_config": config}
 
 
+WARM_TURN_ID = "00000000-0000-0000-0000-000000000000"  # no such turn: the warm-up reads nothing
+
+
 @dataclass
 class WorkerDeps:
     """What activities are injected with; built once per process (the API process shares its
@@ -117,6 +123,24 @@ class WorkerDeps:
             self.extras["video"] = VideoClient(self.settings, self.images)
         video: VideoClient = self.extras["video"]
         return video
+
+    async def warm(self, *, providers: bool = True) -> None:
+        """Make the first chat turn as fast as the fifth (docs/chat.md "Cold start"): database
+        and Redis connections open, the chat read statements compiled and prepared, each
+        provider's SDK imported with its connection pool open. Run in the background after
+        start: readiness never waits for it."""
+        started = time.perf_counter()
+        try:
+            await self.db.ping()
+            async with self.db.reader() as session:  # compiles + prepares the hot reads
+                await stored_reply(session, WARM_TURN_ID)
+                with contextlib.suppress(TurnNotFound):
+                    await turn_messages(session, WARM_TURN_ID, 1000)
+            await self.bus.ping()
+        except Exception as error:  # noqa: BLE001 - a warm-up is best effort
+            log.warning("warm.storage_failed", error=type(error).__name__)
+        warmed = await self.llm.warm() if providers else []
+        log.info("warm.done", providers=warmed, took_s=round(time.perf_counter() - started, 3))
 
     async def aclose(self) -> None:
         if "video" in self.extras:
@@ -282,6 +306,7 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
         prometheus_client.start_http_server(int(port), addr=host or "0.0.0.0")  # noqa: S104
     log.info("worker.started", queues=list(queues), address=settings.temporal_address)
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    warming = asyncio.create_task(deps.warm())  # noqa: F841 - kept referenced until exit
     if BACKGROUND in queues:  # repairs job rows left without a workflow (docs/chat.md "Faults")
         sweeper = job_sweeper(settings, deps.db, deps.llm, deps.bus, client)
         sweeping = asyncio.create_task(sweeper.run_forever(settings.job_sweep_interval_seconds))

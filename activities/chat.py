@@ -186,14 +186,16 @@ class ChatActivities:
                     return await self._stored_result(session, data.turn_id)
             else:
                 messages = await turn_messages(session, data.turn_id, budget)
-        if data.moderate and not progress.moderated:  # a retry doesn't ask again
-            await self._moderate(messages[-1][1])
-            progress.moderated = True
+        # Moderation runs beside the completion (docs/chat.md "Moderation"): the deltas are
+        # held until the verdict; a retry whose earlier attempt passed doesn't ask again.
+        verdict = None
+        if data.moderate and not progress.moderated:
+            verdict = asyncio.ensure_future(self._moderate(messages[-1][1], progress))
         try:
             images: tuple[ImagePart, ...] = ()
             if self.attachments is not None and not data.stateless:
                 messages, images = await self.attachments.prepare(data.turn_id, messages, budget)
-            return await self._stream(data, messages, attempt, images, request)
+            return await self._stream(data, messages, attempt, images, request, verdict)
         except ApplicationError as error:
             if error.type == "provider_retryable":
                 progress.provider_failures += 1
@@ -202,8 +204,11 @@ class ChatActivities:
                         str(error), type="provider_retryable", non_retryable=True
                     ) from None
             raise
+        finally:
+            if verdict is not None:
+                _forget(verdict)
 
-    async def _moderate(self, text: str) -> None:
+    async def _moderate(self, text: str, progress: _Progress) -> None:
         try:
             verdict = await self.llm.moderate(text)
         except RetryableProviderError as error:
@@ -217,6 +222,7 @@ class ChatActivities:
                 type="moderation_blocked",
                 non_retryable=True,
             )
+        progress.moderated = True
 
     async def _stream(
         self,
@@ -225,10 +231,13 @@ class ChatActivities:
         attempt: int,
         images: tuple[ImagePart, ...] = (),
         request: ChatRequest | None = None,
+        verdict: asyncio.Future[None] | None = None,
     ) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
         cancels the activity; the last two keep what was received. A cancel that is not a
-        Stop (this attempt's heartbeat timed out and a newer attempt runs) drops everything."""
+        Stop (this attempt's heartbeat timed out and a newer attempt runs) drops everything.
+        With a pending moderation ``verdict`` nothing is published before it passes; a flagged
+        prompt closes the upstream call and fails the attempt (nothing stored, nothing billed)."""
         request = request or ChatRequest(
             model=data.model,
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
@@ -237,21 +246,23 @@ class ChatActivities:
         if images:  # the turn's own message carries its attached images
             last = request.messages[-1]
             request.messages[-1] = ChatMessage(role=last.role, content=last.content, images=images)
-        reply = _Reply(CoalescingPublisher(self.bus, data.turn_id, extra={"attempt": attempt}))
-        pump = asyncio.ensure_future(self._pump(request, reply))
+        reply = _Reply(
+            CoalescingPublisher(self.bus, data.turn_id, extra={"attempt": attempt}), held=verdict is not None
+        )
+        pump = asyncio.ensure_future(self._pump(request, reply, verdict))
         async with self.bus.watch_stop(data.turn_id) as stop_requested:
             stop = asyncio.ensure_future(stop_requested.wait())
             try:
                 await asyncio.wait({pump, stop}, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 if _superseded():
-                    await _abandon(pump, reply)
+                    await _abandon(pump, reply, verdict)
                     raise
                 stop_requested.set()  # Temporal's cancel: same as a Stop
             finally:
                 stop.cancel()
         if not pump.done() or stop_requested.is_set():
-            return await _finish_despite_cancel(self._keep_partial(data, messages, pump, reply))
+            return await _finish_despite_cancel(self._keep_partial(data, messages, pump, reply, verdict))
         try:
             pump.result()
         except RetryableProviderError as error:
@@ -270,16 +281,41 @@ class ChatActivities:
         return await _finish_despite_cancel(stored)
 
     async def _keep_partial(
-        self, data: StreamInput, messages: list[tuple[str, str]], pump: asyncio.Future[None], reply: _Reply
+        self,
+        data: StreamInput,
+        messages: list[tuple[str, str]],
+        pump: asyncio.Future[None],
+        reply: _Reply,
+        verdict: asyncio.Future[None] | None = None,
     ) -> StreamResult:
         pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
+        if verdict is not None and reply.held:
+            await verdict  # stopped before the verdict: a flagged prompt still ends as blocked
+            reply.release()
         await reply.deltas.drain()
         input_estimate = sum(estimate_tokens(content) for _role, content in messages)
         return await self._store(data, reply.text, reply.partial_usage(input_estimate), stopped=True)
 
-    async def _pump(self, request: ChatRequest, reply: _Reply) -> None:
+    async def _pump(self, request: ChatRequest, reply: _Reply, verdict: asyncio.Future[None] | None) -> None:
+        """Read the upstream stream; with a pending verdict, publish only once it passes."""
+        if verdict is None:
+            return await self._read(request, reply)
+        reading = asyncio.ensure_future(self._read(request, reply))
+        try:
+            await asyncio.shield(verdict)  # a flagged prompt raises here; `finally` closes the call
+            reply.release()
+            await reading
+            await reply.deltas.drain()  # the reply may have ended before the verdict
+        finally:
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
+            _forget(reading)
+
+    async def _read(self, request: ChatRequest, reply: _Reply) -> None:
         # aclosing: whatever ends the loop (Stop, a bus error) closes the upstream stream at once.
         upstream = cast(AsyncGenerator[TextDelta | Usage, None], self.llm.stream_chat(request))
         asked = time.perf_counter()
@@ -291,7 +327,8 @@ class ChatActivities:
                     reply.add(item.text)
                 else:
                     reply.usage = item
-        await reply.deltas.drain()
+        if not reply.held:
+            await reply.deltas.drain()
 
     async def _store_riding_out_outages(self, data: StreamInput, text: str, usage: Usage) -> StreamResult:
         """The whole reply came: store it, retrying through a database outage (the heartbeat
@@ -424,9 +461,11 @@ def _superseded() -> bool:
     return details is not None and not details.cancel_requested
 
 
-async def _abandon(pump: asyncio.Future[None], reply: _Reply) -> None:
+async def _abandon(pump: asyncio.Future[None], reply: _Reply, verdict: asyncio.Future[None] | None) -> None:
     reply.deltas.close()  # not one more event from this attempt
     pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
+    if verdict is not None:
+        verdict.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await pump
     log.info("chat.attempt_superseded", attempt=activity.info().attempt)
@@ -462,14 +501,23 @@ async def _ride_out(data: StreamInput, work: Callable[[], Awaitable[T]]) -> T:
 class _Reply:
     """What has come back so far: text parts (also published as deltas) and the usage."""
 
-    def __init__(self, deltas: CoalescingPublisher) -> None:
+    def __init__(self, deltas: CoalescingPublisher, *, held: bool = False) -> None:
         self.deltas = deltas
         self.parts: list[str] = []
         self.usage: Usage | None = None
+        self.held = held  # True until the moderation verdict passes: nothing is published
 
     def add(self, text: str) -> None:
         self.parts.append(text)
-        self.deltas.add(text)
+        if not self.held:
+            self.deltas.add(text)
+
+    def release(self) -> None:
+        """The verdict passed: publish what came meanwhile (one delta), then each as it comes."""
+        if self.held:
+            self.held = False
+            if self.parts:
+                self.deltas.add(self.text)
 
     @property
     def text(self) -> str:
@@ -494,6 +542,14 @@ def _count_billed(data: SettleReplyInput) -> None:
     CHAT_STUDIO_TOKENS.labels(provider, data.model).inc(data.studio_tokens)
     CHAT_PROVIDER_TOKENS.labels(provider, data.model, "input").inc(data.input_tokens)
     CHAT_PROVIDER_TOKENS.labels(provider, data.model, "output").inc(data.output_tokens)
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Cancel a side task the attempt no longer waits for (and mark its error as seen)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 async def _finish_despite_cancel(work: Awaitable[T]) -> T:

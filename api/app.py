@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -63,9 +64,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         openai_app.state.pulse = state
         state.extras["images"] = deps.images
         state.temporal.start(deps if run_worker else None)
+        # readiness doesn't wait; the SDKs only where this process runs chat activities (docs/chat.md)
+        warming = asyncio.create_task(deps.warm(providers=run_worker))
         try:
             yield
         finally:
+            warming.cancel()
             await state.temporal.stop()
             await deps.aclose()
 

@@ -14,6 +14,7 @@ from emulator import text
 from emulator.state import EmulatorState, Fault, api_key, get_state, rejected_key, retry_headers
 from emulator.streaming import EventStream, hold, paced, sse
 
+LISTED = ("claude-haiku-4-5", "claude-sonnet-4-5", "claude-sonnet-4-6")
 router = APIRouter(tags=["anthropic"])
 PROVIDER = "anthropic"
 ERRORS = {
@@ -108,6 +109,16 @@ def check(body: dict[str, Any]) -> JSONResponse | None:
     if body["messages"][0].get("role") != "user":
         return error(400, 'messages: first message must use the "user" role')
     return None
+
+
+@router.get("/v1/models")
+async def list_models(request: Request) -> Response:
+    """The models list (what a client warming its connection at start asks for; free upstream)."""
+    if rejected_key(api_key(request, "x-api-key", "authorization")):
+        return error(401)
+    created = "2025-10-01T00:00:00Z"
+    data = [{"type": "model", "id": m, "display_name": m, "created_at": created} for m in LISTED]
+    return JSONResponse({"data": data, "has_more": False, "first_id": LISTED[0], "last_id": LISTED[-1]})
 
 
 @router.post("/v1/messages")

@@ -25,11 +25,13 @@ ROUTERS: list[APIRouter] = [
 ]
 
 
-def create_app(ttft_ms: int = DEFAULT_TTFT_MS, token_ms: int = DEFAULT_TOKEN_MS) -> FastAPI:
+def create_app(
+    ttft_ms: int = DEFAULT_TTFT_MS, token_ms: int = DEFAULT_TOKEN_MS, moderation_ms: int = 0
+) -> FastAPI:
     app = FastAPI(
         title="Pulse provider emulator", docs_url="/_emulator/docs", openapi_url="/_emulator/openapi.json"
     )
-    app.state.emulator = EmulatorState(ttft_ms=ttft_ms, token_ms=token_ms)
+    app.state.emulator = EmulatorState(ttft_ms=ttft_ms, token_ms=token_ms, moderation_ms=moderation_ms)
     for router in ROUTERS:
         app.include_router(router)
 

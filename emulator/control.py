@@ -34,6 +34,20 @@ async def add_fault(fault: FaultIn, request: Request) -> dict[str, Any]:
     return {"queued": [vars(f) for f in state.faults]}
 
 
+class LatencyIn(BaseModel):
+    ttft_ms: int | None = Field(None, ge=0)
+    token_ms: int | None = Field(None, ge=0)
+    moderation_ms: int | None = Field(None, ge=0)
+
+
+@router.post("/latency")
+async def set_latency(latency: LatencyIn, request: Request) -> dict[str, int]:
+    """Change the pacing until the next reset (which restores the values the emulator started with)."""
+    state = get_state(request)
+    state.set_latency(latency.ttft_ms, latency.token_ms, latency.moderation_ms)
+    return state.latency()
+
+
 @router.get("/calls")
 async def calls(request: Request) -> dict[str, Any]:
     return get_state(request).snapshot()

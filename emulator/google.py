@@ -92,6 +92,16 @@ def schema_of(config: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+@router.get("/v1/models")
+@router.get("/v1beta/models")
+async def list_models(request: Request) -> Response:
+    """The models list (what a client warming its connection at start asks for; free upstream)."""
+    if rejected_key(api_key(request, "x-goog-api-key")):
+        return error(401)
+    listed = ("gemini-2.5-flash", "gemini-2.5-pro")
+    return JSONResponse({"models": [{"name": f"models/{m}", "displayName": m} for m in listed]})
+
+
 @router.post("/v1/models/{target}")  # google-genai 3.x defaults to v1
 @router.post("/v1beta/models/{target}")
 async def models(target: str, request: Request) -> Response:

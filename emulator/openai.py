@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -278,6 +279,12 @@ async def moderations(request: Request) -> Response:
     if rejected_key(api_key(request, "authorization")):
         return error(401)
     body = await request.json()
+    if state.moderation_ms:
+        state.moderating += 1
+        try:
+            await asyncio.sleep(state.moderation_ms / 1000)
+        finally:
+            state.moderating -= 1
     fault = state.take_fault(PROVIDER, body.get("model") or MODERATION_MODEL, explicit=True)
     if fault is not None and fault.status is not None:
         return fault_response(fault)

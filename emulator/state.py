@@ -59,12 +59,14 @@ class Calls:
     disconnects: int = 0  # streams the client closed before the end
     faults: int = 0  # requests that were given a fault
     active: int = 0  # streams in progress right now
+    during_moderation: int = 0  # generation requests that came while a moderation was pending
 
 
 @dataclass
 class EmulatorState:
     ttft_ms: int = 300
     token_ms: int = 30
+    moderation_ms: int = 0  # how long a moderation request takes to answer
     faults: list[Fault] = field(default_factory=list)
     calls: dict[str, Calls] = field(default_factory=lambda: {name: Calls() for name in PROVIDERS})
 
@@ -91,11 +93,26 @@ class EmulatorState:
 
     def record_request(self, provider: str) -> None:
         self.counts(provider).requests += 1
+        if self.moderating:
+            self.counts(provider).during_moderation += 1
 
     def snapshot(self) -> dict[str, Any]:
         return {name: asdict(calls) for name, calls in self.calls.items()}
 
+    def __post_init__(self) -> None:
+        self.moderating = 0  # moderation requests being answered right now
+        self.started = (self.ttft_ms, self.token_ms, self.moderation_ms)  # what reset restores
+
+    def set_latency(self, ttft_ms: int | None, token_ms: int | None, moderation_ms: int | None) -> None:
+        self.ttft_ms = self.ttft_ms if ttft_ms is None else ttft_ms
+        self.token_ms = self.token_ms if token_ms is None else token_ms
+        self.moderation_ms = self.moderation_ms if moderation_ms is None else moderation_ms
+
+    def latency(self) -> dict[str, int]:
+        return {"ttft_ms": self.ttft_ms, "token_ms": self.token_ms, "moderation_ms": self.moderation_ms}
+
     def reset(self) -> None:
+        self.ttft_ms, self.token_ms, self.moderation_ms = self.started
         self.faults.clear()
         self.calls = {name: Calls() for name in PROVIDERS}
         for hook in RESET_HOOKS:

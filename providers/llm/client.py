@@ -15,6 +15,8 @@ import importlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+import structlog
+
 from core.catalog import ModelInfo, Provider, resolve_model
 from core.settings import Settings
 from providers.llm.errors import RetryableProviderError
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
     from providers.llm.google_chat import TrackingAsyncClient
 
+log = structlog.get_logger(__name__)
 DEFAULT_TIMEOUT = 120.0  # seconds; read timeout between stream chunks included
 
 
@@ -118,6 +121,34 @@ class LLMClient:
             await asyncio.to_thread(_import_all, SDK_MODULES[provider])
             self._loaded.add(provider)
 
+    async def warm(self) -> list[Provider]:
+        """Make each enabled provider ready before its first turn (docs/chat.md "Cold start"):
+        import its SDK (in a thread), build its client and open its connection pool with the
+        models list, which providers don't bill. A provider that can't be reached stays cold,
+        and its first turn pays the price instead; the warm-up never fails the process."""
+        warmed: list[Provider] = []
+        for provider in PROVIDERS:
+            if not getattr(self.settings, f"{provider}_enabled"):
+                continue
+            try:
+                await self._load(provider)
+                self.adapter(provider)  # builds the client (and its HTTP session)
+                await asyncio.wait_for(self._list_models(provider), timeout=10)
+            except Exception as error:  # noqa: BLE001 - a warm-up is best effort
+                log.warning("llm.warm_failed", provider=provider, error=type(error).__name__)
+                continue
+            warmed.append(provider)
+        return warmed
+
+    async def _list_models(self, provider: Provider) -> None:
+        if provider == "openai":
+            await self.openai_client().models.list()
+        elif provider == "anthropic":
+            await self.anthropic_client().models.list()
+        else:
+            await self.google_client().aio.models.list()
+            _warm_google_types(self)
+
     def resolve(self, request: ChatRequest) -> ModelInfo:
         return resolve_model(request.model, self.settings)
 
@@ -181,6 +212,7 @@ async def _aclose(iterator: object) -> None:
         await closer()
 
 
+PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "google")
 SDK_MODULES: dict[Provider, tuple[str, ...]] = {
     "openai": ("openai", "openai.types", "openai.types.chat", "providers.llm.openai_chat"),
     "anthropic": ("anthropic", "providers.llm.anthropic_chat"),
@@ -191,3 +223,24 @@ SDK_MODULES: dict[Provider, tuple[str, ...]] = {
 def _import_all(modules: tuple[str, ...]) -> None:
     for name in modules:
         importlib.import_module(name)
+
+
+def _warm_google_types(client: LLMClient) -> None:
+    """google-genai's pydantic types build their validators on first use (~0.3 s): build the
+    request and parse a response chunk once, offline."""
+    from google.genai import types
+
+    from providers.llm.google_chat import GoogleChat
+    from providers.llm.types import ChatMessage
+
+    adapter = GoogleChat(client.google_client())
+    sample = ChatRequest(
+        model="warm", messages=[ChatMessage(role="user", content="warm")], max_output_tokens=1
+    )
+    adapter.config(sample)
+    adapter.contents(sample)
+    chunk = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "warm"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+    }
+    types.GenerateContentResponse.model_validate(chunk)

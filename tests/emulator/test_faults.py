@@ -195,7 +195,8 @@ async def test_control_api(emulator_url: str, emulator: EmulatorControl) -> None
         assert queued.json()["queued"][0]["kind"] == "http_503"
     calls = await emulator.calls()
     assert set(calls) >= {"openai", "anthropic", "google"}
-    assert set(calls["openai"]) == {"requests", "moderations", "completed", "disconnects", "faults", "active"}
+    counted = {"requests", "moderations", "completed", "disconnects", "faults", "active", "during_moderation"}
+    assert set(calls["openai"]) == counted
     await emulator.reset()
     async with httpx.AsyncClient() as http:
         ok = await http.post(
