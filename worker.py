@@ -65,6 +65,7 @@ from workflows.schedules import ensure_purge_auth_schedule
 from workflows.send_email import SendEmailWorkflow
 from workflows.slides import SlideDeckWorkflow, SlideRegenerateWorkflow
 from workflows.subscription import SubscriptionWorkflow
+from workflows.subscription_client import repair_forever
 from workflows.video import VideoJobWorkflow
 
 log = structlog.get_logger(__name__)
@@ -310,6 +311,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     if BACKGROUND in queues:  # repairs job rows left without a workflow (docs/chat.md "Faults")
         sweeper = job_sweeper(settings, deps.db, deps.llm, deps.bus, client)
         sweeping = asyncio.create_task(sweeper.run_forever(settings.job_sweep_interval_seconds))
+        repairing = asyncio.create_task(  # every paid period keeps its renewal workflow (#15 item 5)
+            repair_forever(client, settings, deps.db, settings.subscription_repair_interval_seconds)
+        )
     stopper = asyncio.create_task(stop.wait())
     done, _pending = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for task in done:
@@ -317,6 +321,7 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
             log.error("worker.failed", error=str(task.exception()))
     if BACKGROUND in queues:
         sweeping.cancel()
+        repairing.cancel()
     await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)
     await deps.aclose()
     log.info("worker.stopped")

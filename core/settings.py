@@ -200,6 +200,8 @@ class Settings(BaseSettings):
     job_orphan_grace_seconds: float = Field(30.0, gt=0)  # an unfinished row without workflow: repaired
     chat_streams_in_api: bool = True  # False: replies always stream on dedicated workers (with Redis)
     job_sweep_interval_seconds: float = Field(10.0, gt=0)  # how often `pulse worker` looks for such rows
+    # how often `pulse worker` (background queue) checks every paid period has its renewal workflow
+    subscription_repair_interval_seconds: float = Field(600.0, gt=0)
 
     # --- accounts housekeeping ---
     auth_purge_schedule: bool = True  # `pulse worker` keeps a daily purge of dead links/sessions

@@ -9,12 +9,15 @@ them; ``pulse admin repair-subscriptions`` runs it and prints what it found.
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from core.payments import PaidPeriod
+from core.db import Database
+from core.payments import PaidPeriod, paid_periods
 from core.plans import FREE
 from core.settings import Settings
 from workflows import BACKGROUND, PULSE_JOB_KIND, PULSE_PROVIDER, PULSE_USER_ID
@@ -88,3 +91,23 @@ async def repair_subscriptions(client: Client, settings: Settings, periods: list
         await sync_subscription(client, settings, period)
         repaired.append(period.user_id)
     return repaired
+
+
+async def repair_once(client: Client, settings: Settings, db: Database) -> list[str]:
+    """One pass of the repair over every running paid period (what the worker's loop runs)."""
+    async with db.reader() as session:
+        periods = await paid_periods(session)
+    return await repair_subscriptions(client, settings, periods)
+
+
+async def repair_forever(client: Client, settings: Settings, db: Database, every_s: float) -> None:
+    """The background worker's loop: every paid period keeps exactly one renewal workflow, even
+    when the path that set the plan could not reach Temporal. A failed pass is logged and retried."""
+    while True:
+        try:
+            repaired = await repair_once(client, settings, db)
+            if repaired:
+                log.warning("payments.subscriptions_repaired", count=len(repaired))
+        except Exception as error:  # noqa: BLE001 - an outage delays the repair, never stops it
+            log.warning("payments.subscription_repair_failed", error=type(error).__name__)
+        await asyncio.sleep(every_s)

@@ -14,12 +14,15 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import boto3
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from core.settings import Settings, load_settings
 from workflows.client import connect_with_backoff
@@ -36,6 +39,20 @@ class Backlog:
     age_seconds: float  # the oldest waiting task's age (either type)
 
 
+async def describe(client: Client, request: DescribeTaskQueueRequest, attempts: int = 3) -> Any:
+    """DescribeTaskQueue with stats; a busy server sometimes cancels it, so it is asked again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await client.workflow_service.describe_task_queue(
+                request, retry=True, timeout=timedelta(seconds=20)
+            )
+        except RPCError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
 async def measure(client: Client, settings: Settings, queue: str) -> Backlog:
     name = settings.task_queue(queue)
     count, age = 0, 0.0
@@ -46,7 +63,7 @@ async def measure(client: Client, settings: Settings, queue: str) -> Backlog:
             task_queue_type=kind,
             report_stats=True,
         )
-        response = await client.workflow_service.describe_task_queue(request)
+        response = await describe(client, request)
         count += response.stats.approximate_backlog_count
         age = max(age, response.stats.approximate_backlog_age.ToTimedelta().total_seconds())
     return Backlog(name, count, age)

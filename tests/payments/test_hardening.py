@@ -424,9 +424,8 @@ async def test_every_paid_period_has_its_renewal_workflow(
     client: Client,
 ) -> None:
     """#15 item 5: support's set-plan starts (or ends) the workflow; a missing one is repaired."""
-    from core import payments as core_payments
     from core.accounts import grant_role
-    from workflows.subscription_client import has_workflow, repair_subscriptions
+    from workflows.subscription_client import has_workflow, repair_once
 
     person, agent, forgotten = await shopper(), await shopper(), await shopper()
     async with pay_worker.db.session() as session:
@@ -444,11 +443,10 @@ async def test_every_paid_period_has_its_renewal_workflow(
         assert freed.status_code == 200 and not await has_workflow(client, person.user_id)
         async with pay_worker.db.session() as session:  # a paid plan set behind the workflows' back
             await set_plan(session, forgotten.user_id, "starter", key=f"test:{forgotten.user_id}")
-        async with pay_worker.db.session() as session:
-            periods = await core_payments.paid_periods(session)
-        assert forgotten.user_id in await repair_subscriptions(client, pay_settings, periods)
+        # what `pulse worker`'s repair loop runs every PULSE_SUBSCRIPTION_REPAIR_INTERVAL_SECONDS
+        assert forgotten.user_id in await repair_once(client, pay_settings, pay_worker.db)
         assert await has_workflow(client, forgotten.user_id)
-        assert forgotten.user_id not in await repair_subscriptions(client, pay_settings, periods)
+        assert forgotten.user_id not in await repair_once(client, pay_settings, pay_worker.db)
     finally:
         for someone in (person, forgotten):
             await stop(client, someone.user_id)
