@@ -138,9 +138,11 @@ async def test_cancel_cancels_at_the_provider_and_releases(
     job_id = await start(me.client, model=model, duration=4 if provider == "runway" else 5)
 
     async def running() -> bool:
-        return ((await me.client.get(f"/v1/jobs/{job_id}")).json()["status"] == "running") and (
-            (await emulator.calls()).get(provider, {}).get("requests") == 1
-        )
+        # submitted and being awaited: the provider answered the create (Replicate's first poll
+        # comes after it), so the workflow holds the provider's job id to cancel
+        calls = (await emulator.calls()).get(provider, {})
+        submitted = calls.get("requests") == 1 and (provider != "replicate" or calls.get("polls", 0) >= 1)
+        return (await me.client.get(f"/v1/jobs/{job_id}")).json()["status"] == "running" and submitted
 
     await wait_for(running)
     assert (await me.client.post(f"/v1/jobs/{job_id}/cancel")).status_code in (200, 202, 204)
