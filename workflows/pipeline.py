@@ -1,34 +1,13 @@
 """The job pipeline's workflow side: the saga every document/media job runs, and the
 submit/await helper for provider jobs that run long. A helper and conventions, not a framework.
 
-How a new job kind uses it (see /work/helpers/PIPELINE.md and docs/storage.md for the whole
-recipe; ``workflows/file_scan.py`` is the first user)::
-
-    @workflow.defn(name="ImageWorkflow")
-    class ImageWorkflow:
-        def __init__(self) -> None:
-            self.provider = ProviderJob()          # only for long provider jobs
-
-        @workflow.signal(name=PROVIDER_UPDATE)     # only for long provider jobs (webhooks)
-        def provider_update(self, update: ProviderUpdate) -> None:
-            self.provider.deliver(update)
-
-        @workflow.run
-        async def run(self, data: ImageInput) -> JobOutcome:
-            saga = JobSaga(JobRef(data.job_id, data.user_id, "image", workflow.info().workflow_id),
-                           locale=data.locale)
-
-            async def work() -> JobResult:
-                await saga.reserve("images", data.count)           # quota_exceeded → failed job
-                await saga.step("render")                          # a `step` event
-                done = await self.provider.submit_and_await(       # submit once, then await
-                    ImageActivities.submit, data, ImageActivities.poll)
-                await saga.step("store")
-                outputs = await workflow.execute_activity_method(  # copy into our storage
-                    ImageActivities.store, done, start_to_close_timeout=timedelta(minutes=2))
-                return JobResult(outputs=outputs, usage={"images": len(outputs)})
-
-            return await saga.run(work)
+How a new job kind uses it (the recipe is in docs/storage.md, "The job pipeline"): its workflow
+builds a ``JobSaga`` for its job and returns ``await saga.run(work)``, where ``work`` reserves
+(``saga.reserve(unit, amount)``), announces steps (``saga.step(name)``), calls its activities and
+returns a ``JobResult(outputs, usage)``. A kind whose provider job runs long keeps a
+``ProviderJob`` in the workflow, feeds it the ``PROVIDER_UPDATE`` signal a verified webhook sends,
+and calls ``submit_and_await(submit, data, poll)``: submitted once, then awaited by signal or
+polling. ``workflows/file_scan.py`` is the smallest user; ``workflows/images.py`` uses all of it.
 
 ``saga.run`` marks the job running, runs ``work``, then settles each reservation with
 ``JobResult.usage`` and records ``succeeded`` with the outputs (a ``done`` event). Any failure
