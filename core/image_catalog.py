@@ -61,7 +61,7 @@ IMAGE_MODELS: dict[str, ImageModel] = {
         ImageModel(
             "gpt-image-1",
             "openai",
-            "جي بي تي إيمج 1",
+            "GPT Image 1",
             "GPT Image 1",
             {"1024x1024": "1024x1024", "1536x1024": "1536x1024", "1024x1536": "1024x1536"},
             generates=True,
@@ -73,7 +73,7 @@ IMAGE_MODELS: dict[str, ImageModel] = {
         ImageModel(
             "gemini-2.5-flash-image",
             "google",
-            "نانو بنانا (جيميناي 2.5 فلاش إيمج)",
+            "Nano Banana (Gemini 2.5 Flash Image)",
             "Nano Banana (Gemini 2.5 Flash Image)",
             GEMINI_SIZES,
             generates=True,
@@ -85,7 +85,7 @@ IMAGE_MODELS: dict[str, ImageModel] = {
         ImageModel(
             "black-forest-labs/flux-schnell",
             "replicate",
-            "فلكس شنل",
+            "FLUX schnell",
             "FLUX schnell",
             FLUX_SIZES,
             generates=True,
@@ -98,7 +98,7 @@ IMAGE_MODELS: dict[str, ImageModel] = {
         ImageModel(
             "black-forest-labs/flux-kontext-pro",
             "replicate",
-            "فلكس كونتكست برو (تعديل)",
+            "FLUX Kontext Pro (تعديل)",
             "FLUX Kontext Pro (edit)",
             FLUX_SIZES,
             generates=False,

@@ -58,24 +58,24 @@ def _veo(model_id: str, ar: str, en: str, durations: tuple[int, ...] = (8,)) -> 
 VIDEO_MODELS: dict[str, VideoModel] = {
     model.id: model
     for model in (
-        _veo("veo-3.0-fast-generate-001", "فيو 3 السريع", "Veo 3 Fast"),
-        _veo("veo-3.0-generate-001", "فيو 3", "Veo 3"),
-        _veo("veo-3.1-fast-generate-preview", "فيو 3.1 السريع (معاينة)", "Veo 3.1 Fast (preview)", (4, 6, 8)),
-        _veo("veo-3.1-generate-preview", "فيو 3.1 (معاينة)", "Veo 3.1 (preview)", (4, 6, 8)),
+        _veo("veo-3.0-fast-generate-001", "Veo 3 Fast", "Veo 3 Fast"),
+        _veo("veo-3.0-generate-001", "Veo 3", "Veo 3"),
+        _veo("veo-3.1-fast-generate-preview", "Veo 3.1 Fast (معاينة)", "Veo 3.1 Fast (preview)", (4, 6, 8)),
+        _veo("veo-3.1-generate-preview", "Veo 3.1 (معاينة)", "Veo 3.1 (preview)", (4, 6, 8)),
         VideoModel(
-            "runway/veo3.1_fast", "runway", "veo3.1_fast", "رنواي · فيو 3.1 السريع", "Runway · Veo 3.1 Fast",
+            "runway/veo3.1_fast", "runway", "veo3.1_fast", "Runway · Veo 3.1 Fast", "Runway · Veo 3.1 Fast",
             (4, 6, 8), RUNWAY_RATIOS, "720p", text_to_video=True, image_to_video=True,
             first_poll_s=5, max_poll_s=15, ceiling_s=15 * 60,
         ),
         VideoModel(
             "runway/gen4_turbo", "runway", "gen4_turbo",
-            "رنواي جن 4 توربو (من صورة)", "Runway Gen-4 Turbo (from an image)",
+            "Runway Gen-4 Turbo (من صورة)", "Runway Gen-4 Turbo (from an image)",
             (5, 10), RUNWAY_RATIOS, "720p", text_to_video=False, image_to_video=True,
             first_poll_s=5, max_poll_s=15, ceiling_s=10 * 60,
         ),
         VideoModel(
             "bytedance/seedance-1-lite", "replicate", "bytedance/seedance-1-lite",
-            "سيدانس 1 لايت", "Seedance 1 Lite",
+            "Seedance 1 Lite", "Seedance 1 Lite",
             (5, 10), {"16:9": "16:9", "9:16": "9:16", "1:1": "1:1"}, "720p",
             text_to_video=True, image_to_video=True, first_poll_s=5, max_poll_s=30, ceiling_s=15 * 60,
         ),
