@@ -16,22 +16,20 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
 
+from bench.peers import LITELLM_KEY, durable_peer, litellm_proxy
 from bench.stack import (
     CORE_OURS,
     CORE_TEMPORAL,
     Stack,
     cpu_seconds,
-    free_port,
-    on_cores,
     peak_rss_mb,
     running_stack,
     services_pinned,
@@ -59,6 +57,8 @@ Ttft = Callable[[httpx.AsyncClient], Awaitable[Timing]]
 
 
 def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")  # every call of a contender failed: its errors say so
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
@@ -117,9 +117,6 @@ def pulse_openai_ttft(api_url: str, key: str) -> Ttft:
     return lambda c: first_delta(c, "POST", f"{api_url}/openai/v1/chat/completions", body, b'"content"', auth)
 
 
-LITELLM_KEY = "sk-bench-" + "0123456789abcdef" * 4
-
-
 def litellm_ttft(proxy_url: str) -> Ttft:
     body = {
         "model": MODEL,
@@ -135,6 +132,11 @@ def litellm_ttft(proxy_url: str) -> Ttft:
         b'"content"',
         {"Authorization": f"Bearer {LITELLM_KEY}"},
     )
+
+
+def peer_ttft(peer_url: str) -> Ttft:
+    body = {"message": PROMPT}
+    return lambda c: first_delta(c, "POST", f"{peer_url}/chat", body, b"event: delta")
 
 
 async def sequential(ttft: Ttft, client: httpx.AsyncClient, n: int) -> list[Timing]:
@@ -220,57 +222,6 @@ async def personal_keys(stack: Stack, count: int) -> list[str]:
             keys.append((await accounts.create_api_key(session, user.id, "bench")).key)
     await db.dispose()
     return keys
-
-
-@contextlib.asynccontextmanager
-async def litellm_proxy(
-    emulator_url: str, cores: set[int] | None = None
-) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]] | None]:
-    executable = shutil.which("litellm") or str(Path(sys.executable).with_name("litellm"))
-    if not Path(executable).exists():
-        yield None
-        return
-    work = Path(tempfile.mkdtemp(prefix="litellm-bench-"))
-    config = work / "config.yaml"
-    config.write_text(
-        "model_list:\n"
-        f"  - model_name: {MODEL}\n"
-        "    litellm_params:\n"
-        f"      model: openai/{MODEL}\n"
-        f"      api_base: {emulator_url}/v1\n"
-        "      api_key: sk-emulator\n"
-        "litellm_settings:\n  drop_params: true\n"
-    )
-    port = free_port()
-    env = {
-        **os.environ,
-        "LITELLM_LOG": "ERROR",
-        "DISABLE_ADMIN_UI": "True",
-        "LITELLM_MASTER_KEY": LITELLM_KEY,
-    }
-    with (work / "litellm.log").open("wb") as log:
-        process = subprocess.Popen(
-            [executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=on_cores(cores),  # noqa: PLW1509 - the pinned run: alone on core 1
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(240):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{url}/health/liveliness")).status_code == 200:
-                        break
-                await asyncio.sleep(0.5)
-        yield url, process
-    finally:
-        os.killpg(process.pid, 15)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _median_ms(timings: list[Timing]) -> float:
@@ -379,6 +330,7 @@ class Pass:
     realistic_ms: float | None = None  # Pulse's first-token overhead, realistic latencies
     seq_p50: float = 0.0
     seq_p95: float = 0.0
+    base_seq: list[Timing] = field(default_factory=list)  # the emulator called directly
 
 
 REALISTIC = {"moderation_ms": 150, "ttft_ms": 400, "token_ms": 0}  # production-like, §3
@@ -449,6 +401,7 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
     async with (
         httpx.AsyncClient(timeout=120, limits=limits) as plain,
         litellm_proxy(stack.emulator_url, cores=CORE_OURS if pinned else None) as proxy,
+        _peer_unless(pinned, stack) as peer,
     ):
         pulse = Contender(
             "pulse",
@@ -468,10 +421,17 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
                 Contender("litellm", [litellm_ttft(proxy[0])], ("litellm", "emulator", "bench"))
             )
 
+        if peer is not None:
+            contenders.append(
+                Contender("peer", [peer_ttft(peer[0])], ("peer", "temporal", "redis", "emulator", "bench"))
+            )
+
         def cpu() -> dict[str, float]:
             usage = stack.cpu()
             if proxy is not None:
                 usage["litellm"] = cpu_seconds(proxy[1].pid)
+            if peer is not None:
+                usage["peer"] = cpu_seconds(peer[1].pid)
             return usage
 
         pinning: contextlib.AbstractContextManager[list[int]] = (
@@ -481,7 +441,7 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
             if pinned:
                 print(f"pinned: PostgreSQL + Redis processes on core 1: {len(services)}")
             base_seq, base_conc = await alternate(contenders, emulator_ttft(stack.emulator_url), plain, cpu)
-        measured = Pass(contenders)
+        measured = Pass(contenders, base_seq=base_seq)
         rss = stack.peak_rss()
         print(
             f"--{label} emulator direct: first delta p50 {_median_ms(base_seq):.1f} ms sequential, "
@@ -492,8 +452,10 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
         peaks["pulse-oai"] = peaks["pulse"]
         if proxy is not None:
             peaks["litellm"] = peak_rss_mb(proxy[1].pid)
+        if peer is not None:
+            peaks["peer"] = peak_rss_mb(peer[1].pid)
         for contender in contenders:
-            rate = len(contender.conc) / contender.elapsed
+            rate = len(contender.conc) / max(contender.elapsed, 1e-9)
             measured.rates[contender.name] = rate
             print(
                 report(
@@ -512,6 +474,8 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
         measured.seq_p50, measured.seq_p95 = pct(seq_over, 0.5), pct(seq_over, 0.95)
         if proxy is None:
             print("litellm    not installed (uv sync --extra bench to compare)")
+        if peer is None and not pinned:
+            print("peer       not installed (uv sync --extra bench to compare)")
         if not pinned and os.environ.get("BENCH_PROFILE"):
             await profiled_round(stack, plain, pulse, Path(os.environ["BENCH_PROFILE"]))
         if not pinned:
@@ -521,6 +485,11 @@ async def _measure(stack: Stack, limits: httpx.Limits, *, pinned: bool) -> Pass:
                 f"{measured.realistic_ms:.1f} ms over calling the provider directly"
             )
         return measured
+
+
+def _peer_unless(pinned: bool, stack: Stack) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The durable peer runs in the unpinned pass only (#23: its rows are unpinned)."""
+    return contextlib.nullcontext(None) if pinned else durable_peer(stack)
 
 
 def targets(free: Pass, pinned: Pass) -> list[Row]:
@@ -559,15 +528,32 @@ def targets(free: Pass, pinned: Pass) -> list[Row]:
                 ours_rate >= theirs_rate,
             )
         )
-    rows.append(
-        Row(
-            "durable peer (Pydantic AI + Temporal)",
-            "not built in this run",
-            "Pulse >= 1.5x its turns/s, <= 1/2 its overhead",
-            None,
-        )
-    )
+    rows += peer_rows(free)
     return rows
+
+
+def peer_rows(free: Pass) -> list[Row]:
+    """§1: Pulse against the durable peer (Pydantic AI's Temporal integration), same run."""
+    if "peer" not in free.rates:
+        return [Row("durable peer (Pydantic AI + Temporal)", "not installed", "--", None)]
+    ours, theirs = free.rates["pulse"], free.rates["peer"]
+    peer = next(c for c in free.contenders if c.name == "peer")
+    base = [t.first for t in free.base_seq]
+    peer_p50 = pct(_overheads([t.first for t in peer.seq], base), 0.5)
+    return [
+        Row(
+            "turns/s, Pulse / durable peer",
+            f"{ours:.1f} / {theirs:.1f} = {ours / theirs:.2f}x",
+            ">= 1.50x",
+            ours >= 1.5 * theirs,
+        ),
+        Row(
+            "seq. overhead p50, Pulse / peer",
+            f"{free.seq_p50:.1f} / {peer_p50:.1f} ms",
+            "<= 1/2 the peer's",
+            free.seq_p50 <= peer_p50 / 2,
+        ),
+    ]
 
 
 def print_targets(rows: list[Row]) -> None:
