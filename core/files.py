@@ -82,6 +82,32 @@ class FileInUse(Conflict):
     message = "This file is still being checked. Try again in a moment."
 
 
+class UploadMissing(Conflict):
+    code = "upload_missing"
+    message = "The upload did not arrive. Please upload the file again."
+
+
+class UploadSizeMismatch(AppError):
+    status_code = 422
+    code = "upload_size_mismatch"
+    message = "The uploaded file is not the size that was declared."
+
+
+class UploadLargerThanDeclared(UploadSizeMismatch):
+    status_code = 413
+    code = "upload_too_large"
+    message = "The uploaded file is larger than the size that was declared, so it was refused and deleted."
+
+
+def refuse_uploaded(row: StoredFile, received: int) -> UploadSizeMismatch:
+    """The object in quarantine is not the declared size (S3 is meant to refuse that, but
+    anything S3-compatible may not): the file is rejected now; the caller deletes the object."""
+    row.status = FileStatus.rejected.value
+    row.reason_code = "size_mismatch"
+    row.detail = f"{received} bytes"
+    return UploadLargerThanDeclared() if received > row.size else UploadSizeMismatch()
+
+
 def reason_message(code: str | None, detail: str | None, locale: str | None) -> str | None:
     if not code:
         return None
@@ -196,6 +222,22 @@ async def job_files(session: AsyncSession, job_id: str) -> list[StoredFile]:
         .order_by(JobFile.position)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def files_of_jobs(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, list[StoredFile]]:
+    """Each job's files in their order (one query; jobs without files are absent)."""
+    if not job_ids:
+        return {}
+    query = (
+        select(JobFile.job_id, StoredFile)
+        .join(StoredFile, JobFile.file_id == StoredFile.id)
+        .where(JobFile.job_id.in_(list(dict.fromkeys(job_ids))))
+        .order_by(JobFile.job_id, JobFile.position)
+    )
+    attached: dict[str, list[StoredFile]] = {}
+    for job_id, row in (await session.execute(query)).all():
+        attached.setdefault(job_id, []).append(row)
+    return attached
 
 
 async def start_scan(session: AsyncSession, row: StoredFile) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from core.settings import Settings
 from providers.storage.base import (
@@ -25,6 +26,11 @@ from providers.storage.base import (
 )
 
 MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+MiB = 1024 * 1024
+# put_file: parts of 8 MiB (S3's minimum is 5), 4 at a time; smaller files go in one PUT
+MULTIPART_THRESHOLD = 8 * MiB
+MULTIPART_CHUNK = 8 * MiB
+MULTIPART_CONCURRENCY = 4
 
 
 class S3Storage:
@@ -83,6 +89,34 @@ class S3Storage:
             **self._encryption(),
         )
         return ObjectInfo(bucket, key, len(data), content_type)
+
+    async def put_file(
+        self, bucket: Bucket, key: str, source: Path | BinaryIO, content_type: str
+    ) -> ObjectInfo:
+        """boto3's managed transfer: one PUT below the threshold, else a multipart upload (every
+        part encrypted like ``put``; a failed transfer aborts its upload, leaving no object)."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_CHUNK,
+            max_concurrency=MULTIPART_CONCURRENCY,
+        )
+        extra = {"ContentType": content_type, **self._encryption()}
+        target = self._bucket(bucket)
+
+        def _upload() -> None:
+            if isinstance(source, Path):
+                with source.open("rb") as handle:
+                    self.client.upload_fileobj(handle, target, key, ExtraArgs=extra, Config=config)
+            else:
+                self.client.upload_fileobj(source, target, key, ExtraArgs=extra, Config=config)
+
+        await asyncio.to_thread(_upload)
+        info = await self.head(bucket, key)
+        if info is None:
+            raise ObjectMissing(f"{bucket}/{key}")
+        return info
 
     async def _get_body(self, bucket: Bucket, key: str) -> Any:
         from botocore.exceptions import ClientError

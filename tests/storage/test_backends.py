@@ -7,6 +7,7 @@ import base64
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
@@ -22,7 +23,7 @@ from providers.storage import (
     content_disposition,
     object_key,
 )
-from providers.storage.s3 import S3Storage
+from providers.storage.s3 import MULTIPART_CHUNK, MULTIPART_THRESHOLD, S3Storage
 
 ARABIC_NAME = "سيرتي الذاتية.pdf"
 
@@ -84,6 +85,43 @@ async def test_s3_backend_operations(s3_storage: S3Storage) -> None:
     for written in (key, copy):  # every write is encrypted at rest
         head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=written)
         assert head["ServerSideEncryption"] == "AES256"
+
+
+async def stream_a_file(storage: Storage, tmp_path: Path, size: int) -> str:
+    """put_file from a path and from a file object: the bytes arrive whole, a retry overwrites."""
+    body = os.urandom(size)
+    source = tmp_path / "render.mp4"
+    source.write_bytes(body)
+    key = object_key("u1", "video", os.urandom(4).hex(), "video.mp4")
+    info = await storage.put_file(ASSETS, key, source, "video/mp4")
+    assert (info.size, info.content_type) == (size, "video/mp4")
+    assert await storage.get(ASSETS, key) == body
+    with source.open("rb") as handle:
+        handle.seek(5)  # read from its position
+        again = await storage.put_file(ASSETS, key, handle, "video/mp4")
+    assert again.size == size - 5 and await storage.get(ASSETS, key) == body[5:]
+    return key
+
+
+async def test_local_put_file(local_storage: LocalStorage, tmp_path: Path) -> None:
+    await stream_a_file(local_storage, tmp_path, 3 * 1024 * 1024 + 7)
+
+
+async def test_s3_put_file_uploads_big_files_in_encrypted_parts(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    """Above the threshold boto3's managed transfer sends parts (the ETag of a multipart object
+    ends in -<parts>); each is encrypted; a small file goes in one PUT."""
+    size = MULTIPART_THRESHOLD + MULTIPART_CHUNK // 2 + 11  # two parts
+    key = await stream_a_file(s3_storage, tmp_path, size)
+    head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=key)
+    assert head["ETag"].strip('"').endswith("-2") and head["ServerSideEncryption"] == "AES256"
+    small = tmp_path / "poster.jpg"
+    small.write_bytes(b"jpeg" * 100)
+    key = object_key("u1", "video", os.urandom(4).hex(), "poster.jpg")
+    assert (await s3_storage.put_file(ASSETS, key, small, "image/jpeg")).size == 400
+    head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=key)
+    assert "-" not in head["ETag"] and head["ContentType"] == "image/jpeg"
 
 
 async def post_form(url: str, fields: dict[str, str], body: bytes, content_type: str) -> httpx.Response:

@@ -151,7 +151,7 @@ async def test_s3_upload_scan_and_a_body_larger_than_declared(
 ) -> None:
     """The S3 backend end to end on moto: the browser posts straight to the quarantine bucket;
     a body that differs from the declared size (moto does not enforce the signed
-    content-length-range) is caught by the scan's size check and deleted."""
+    content-length-range) is caught when the upload completes (4xx) and deleted."""
     own = s3_settings(
         s3_url,
         run_id,
@@ -174,7 +174,7 @@ async def test_s3_upload_scan_and_a_body_larger_than_declared(
     try:
         async with workers[0], serve_app(own, run_worker=False) as url:
             async with httpx.AsyncClient(
-                base_url=url, headers={"Authorization": f"Bearer {me.token}"}
+                base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=60
             ) as api:
                 image = png_bytes(32, 32)
                 done = await upload(api, "photo.png", image, "image/png", purpose="cv_photo")
@@ -185,11 +185,28 @@ async def test_s3_upload_scan_and_a_body_larger_than_declared(
                 async with httpx.AsyncClient() as anonymous:
                     assert (await anonymous.get(content.headers["location"])).content == image
 
-                liar = await upload(
-                    api, "doc.pdf", b"%PDF-1.4 " + b"x" * 100, "application/pdf", sent=b"%PDF" * 200
-                )
+                # moto stores a body larger than the signed content-length-range: complete
+                # checks the object's size (HEAD), rejects the file and deletes the object
+                declared = b"%PDF-1.4 " + b"x" * 100
+                liar = await upload(api, "doc.pdf", declared, "application/pdf", sent=b"%PDF" * 200)
+                assert liar.upload_status == 204 and liar.completed is not None
+                assert (liar.completed["status"], liar.completed["code"]) == (413, "upload_too_large")
                 assert liar.file["status"] == "rejected" and liar.file["reason"]["code"] == "size_mismatch"
                 assert not await s3_storage.exists(QUARANTINE, f"u/{me.user_id}/file/{liar.file_id}/doc.pdf")
+                again = await api.post(f"/v1/files/{liar.file_id}/complete")
+                assert again.status_code == 202 and again.json()["status"] == "rejected"  # no scan starts
+                short = await upload(api, "a.pdf", declared, "application/pdf", sent=b"%PDF-1.4")
+                assert short.completed is not None and short.completed["code"] == "upload_size_mismatch"
+                assert short.completed["status"] == 422 and short.file["status"] == "rejected"
+                early = (await create(api, "b.pdf", "application/pdf", 50)).json()
+                missing = await api.post(f"/v1/files/{early['file_id']}/complete", params={"lang": "ar"})
+                assert missing.status_code == 409 and missing.json()["code"] == "upload_missing"
+                assert "الملف" in missing.json()["message"]
+                pending = (await api.get(f"/v1/files/{early['file_id']}")).json()
+                assert pending["status"] == "pending"  # the form may still be posted
+                arrived = await post_form(early["upload"], b"%PDF-1.4" + b"y" * 42, "application/pdf")
+                assert arrived.status_code == 204
+                assert (await api.post(f"/v1/files/{early['file_id']}/complete")).status_code == 202
     finally:
         await deps.aclose()
 
