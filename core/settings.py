@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     # --- storage, uploads, scanning (docs/storage.md) ---
     storage_backend: Literal["local", "s3"] = "local"  # local: files under var/storage
     s3_endpoint_url: str = ""  # empty: AWS; tests point this at moto's server
+    # where browsers reach S3 when it differs from s3_endpoint_url (upload forms and download
+    # links are signed for it; the pages' CSP allows its origin); empty: as s3_endpoint_url
+    s3_public_url: str = ""
     s3_region: str = "eu-west-1"
     s3_bucket_assets: str = "pulse-assets"
     s3_bucket_quarantine: str = "pulse-quarantine"

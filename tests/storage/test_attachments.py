@@ -131,6 +131,14 @@ async def test_earlier_turns_keep_their_files(sign_in: SignIn, db: Database, set
         text, third = await send(me, model, "قارن بين الصورتين", [blue.file_id], conversation)
         assert text.startswith("رأيتُ 2 صور."), (model, text)
 
+    # the conversation, read again, names each question's files with a link to each
+    detail = (await me.client.get(f"/v1/chat/conversations/{conversation}")).json()
+    carried = [[f["name"] for f in m["files"]] for m in detail["messages"]]
+    assert carried == [["أحمر.png", "تقرير.pdf"], [], [], [], ["أزرق.png"], []], carried
+    shown = detail["messages"][0]["files"][0]
+    assert shown["content_type"] == "image/png" and shown["content_url"] == f"/v1/files/{red.file_id}/content"
+    assert (await me.client.get(shown["content_url"], params={"inline": 1})).status_code == 302
+
     # a model that can't see images gets a note naming each one instead
     async with db.reader() as session:
         turn = (

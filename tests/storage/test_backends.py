@@ -8,11 +8,12 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
+from api.middleware import content_security_policy
 from core.settings import Settings
 from providers.storage import (
     ASSETS,
@@ -20,10 +21,13 @@ from providers.storage import (
     LocalStorage,
     ObjectMissing,
     Storage,
+    browser_origins,
     content_disposition,
     object_key,
 )
 from providers.storage.s3 import MULTIPART_CHUNK, MULTIPART_THRESHOLD, S3Storage
+from tests.conftest import make_settings
+from tests.storage.conftest import s3_settings
 
 ARABIC_NAME = "سيرتي الذاتية.pdf"
 
@@ -196,3 +200,41 @@ async def test_local_upload_and_download_through_the_api(http: httpx.AsyncClient
         QUARANTINE, key, filename="a", content_type="text/plain", expires_in=-1
     )
     assert (await http.get(expired)).json()["code"] == "upload_refused"
+
+
+async def test_browser_origins_are_where_the_links_point(s3_url: str, run_id: str) -> None:
+    """The CSP's storage origins match what boto3 signs: AWS's bucket hosts, the endpoint (moto),
+    or ``s3_public_url`` — for which forms and links are then signed, and which works."""
+    aws = s3_settings("", run_id)
+    store = S3Storage(aws)
+    link = await store.signed_get_url(ASSETS, "u/a/b", filename="b", content_type="text/plain", expires_in=60)
+    form = await store.presigned_post(QUARANTINE, "u/a/c", content_type="text/plain", size=1, expires_in=60)
+    origins = browser_origins(aws)
+    assert origin_of(link) in origins and origin_of(form.url) in origins
+    assert f"https://{aws.s3_bucket_assets}.s3.eu-west-1.amazonaws.com" in origins
+    assert (
+        browser_origins(make_settings()) == () and "img-src 'self' data: blob:;" in content_security_policy()
+    )
+    assert browser_origins(s3_settings(s3_url, run_id)) == (s3_url,)
+
+    public = s3_url.replace("127.0.0.1", "localhost")  # the same moto, by another name
+    store = S3Storage(s3_settings(s3_url, run_id, s3_public_url=public))
+    key = object_key("u1", "test", os.urandom(4).hex(), "a.txt")
+    form = await store.presigned_post(QUARANTINE, key, content_type="text/plain", size=3, expires_in=60)
+    assert form.url.startswith(public) and browser_origins(store.settings) == (public,)
+    assert (await post_form(form.url, form.fields, b"abc", "text/plain")).status_code == 204
+    assert await store.get(QUARANTINE, key) == b"abc"  # stored through the internal endpoint
+    link = await store.signed_get_url(
+        QUARANTINE, key, filename="a.txt", content_type="text/plain", expires_in=60
+    )
+    async with httpx.AsyncClient() as browser:
+        assert link.startswith(public) and (await browser.get(link)).content == b"abc"
+    csp = content_security_policy(browser_origins(store.settings))
+    for directive in ("img-src", "media-src", "connect-src"):
+        assert public in csp.split(directive, 1)[1].split(";")[0], directive
+    await store.aclose()
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

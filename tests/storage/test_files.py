@@ -18,7 +18,7 @@ from providers.scanner import ClamdScanner
 from providers.storage import ASSETS, QUARANTINE, LocalStorage
 from providers.storage.s3 import S3Storage
 from tests.conftest import SignedIn, serve_app
-from tests.storage.conftest import s3_settings
+from tests.storage.conftest import s3_app_settings
 from tests.storage.helpers import CUSTOM_MARKER, EICAR, PE_HEADER, create, png_bytes, post_form, upload
 from workflows import BACKGROUND
 from workflows.file_scan import FileScanWorkflow
@@ -152,22 +152,7 @@ async def test_s3_upload_scan_and_a_body_larger_than_declared(
     """The S3 backend end to end on moto: the browser posts straight to the quarantine bucket;
     a body that differs from the declared size (moto does not enforce the signed
     content-length-range) is caught when the upload completes (4xx) and deleted."""
-    own = s3_settings(
-        s3_url,
-        run_id,
-        **{
-            name: getattr(settings, name)
-            for name in (
-                "database_url",
-                "temporal_address",
-                "var_dir",
-                "redis_url",
-                "redis_prefix",
-                "emulator_port",
-            )
-        },
-        temporal_task_queue_prefix=f"s3{uuid.uuid4().hex[:6]}-",
-    )
+    own = s3_app_settings(settings, s3_url, run_id)
     deps = worker_module.build_deps(own)
     workers = worker_module.build_workers(client, deps, [BACKGROUND])
     me = await sign_in()
