@@ -131,11 +131,17 @@ async def storage_used(session: AsyncSession, user_id: str) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def storage_limit(session: AsyncSession, settings: Settings, user_id: str) -> int:
+async def plan_of(session: AsyncSession, user_id: str) -> str:
     subscription = await get_subscription(session, user_id)
-    plan = subscription.plan_id if subscription else FREE
-    limits = settings.storage_plan_limits_mb
-    return limits.get(plan, limits.get(FREE, 100)) * 1024 * 1024
+    return subscription.plan_id if subscription else FREE
+
+
+def _plan_megabytes(limits: dict[str, int], plan: str, default: int) -> int:
+    return limits.get(plan, limits.get(FREE, default)) * 1024 * 1024
+
+
+async def storage_limit(session: AsyncSession, settings: Settings, user_id: str) -> int:
+    return _plan_megabytes(settings.storage_plan_limits_mb, await plan_of(session, user_id), 100)
 
 
 def check_upload(settings: Settings, purpose: str, content_type: str, size: int) -> None:
@@ -166,7 +172,11 @@ async def create_file(
     content_type = content_type.split(";")[0].strip().lower()
     check_upload(settings, purpose.value, content_type, size)
     await session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    bound = await storage_limit(session, settings, user_id)
+    plan = await plan_of(session, user_id)
+    file_cap = _plan_megabytes(settings.files_plan_max_mb, plan, 20)
+    if size > file_cap:  # the plan's cap on one file (the purpose's is checked above)
+        raise FileTooLarge(limit_mb=_megabytes(file_cap))
+    bound = _plan_megabytes(settings.storage_plan_limits_mb, plan, 100)
     if await storage_used(session, user_id) + size > bound:
         raise StorageFull(limit_mb=_megabytes(bound))
     file_id = new_id()

@@ -253,6 +253,7 @@ class Settings(BaseSettings):
         ],
     }
     storage_plan_limits_mb: dict[str, int] = {"free": 100, "starter": 1024, "pro": 5120, "creator": 10240}
+    files_plan_max_mb: dict[str, int] = {"free": 20, "starter": 25, "pro": 25, "creator": 25}  # one file
     files_pending_grace_seconds: int = Field(3600, ge=0)  # an upload never completed is swept after
     files_sweep_interval_seconds: int = Field(900, ge=5)
     files_sweeper_schedule: bool = True  # `pulse worker` keeps the orphan-upload sweeper schedule
