@@ -34,6 +34,39 @@ async ([name, type, b64]) => {
 """
 
 
+DROP_SIZED_JS = """
+([name, type, size]) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([new Uint8Array(size)], name, { type }));
+  const zone = document.getElementById('chat');
+  zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+}
+"""
+REFUSALS = {
+    "ar": ("هذا الملف كبير جدًا. الحد الأقصى 20 ميغابايت.", "لا يمكن رفع ملفات من هذا النوع هنا."),
+    "en": ("This file is too large. The limit is 20 MB.", "Files of this type can't be uploaded here."),
+}
+
+
+@pytest.mark.parametrize("locale", ["ar", "en"])
+async def test_too_large_and_wrong_type_are_refused_in_the_page_language(
+    tab: Page, web_url: str, sign_in_tab: SignInTab, locale: str
+) -> None:
+    """Refused before anything is uploaded: the row says why, in the person's language."""
+    await sign_in_tab(locale)
+    await tab.goto(f"{web_url}/chat")
+    await expect(tab.locator("#composer-attach")).to_be_visible()  # attach.js is loaded
+    await tab.evaluate(DROP_SIZED_JS, ["big.pdf", "application/pdf", 21 * 1024 * 1024])
+    await tab.evaluate(DROP_SIZED_JS, ["tool.exe", "application/x-msdownload", 2048])
+    rows = tab.get_by_test_id("attachment")
+    for index, message in enumerate(REFUSALS[locale]):
+        await expect(rows.nth(index)).to_have_attribute("data-status", "rejected", timeout=30_000)
+        await expect(rows.nth(index).locator(".attachment-status")).to_have_text(message)
+    tab.errors.clear()  # type: ignore[attr-defined]  # the 413 and 415 were expected
+    listed = await tab.evaluate("fetch('/v1/files').then(r => r.json())")
+    assert listed == []  # nothing was recorded
+
+
 async def expect_thumbnail(tab: Page, name: str) -> None:
     """The question's file under it: a link to the file and its thumbnail, loaded (through the
     302 to a signed link: our own, or S3's under the page's CSP)."""
