@@ -33,8 +33,9 @@ from core.chat import (
     quota_message,
     store_reply,
     stored_reply,
+    trim_history,
     turn_error_message,
-    turn_messages,
+    turn_history,
 )
 from core.db import Database
 from core.metrics import (
@@ -46,7 +47,7 @@ from core.metrics import (
 )
 from core.outages import is_outage
 from core.settings import Settings
-from providers.llm import ChatMessage, ChatRequest, ImagePart, LLMClient, TextDelta, Usage
+from providers.llm import ChatMessage, ChatRequest, LLMClient, TextDelta, Usage
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
 from providers.streams import StreamBus
 from providers.streams.publisher import CoalescingPublisher
@@ -177,6 +178,7 @@ class ChatActivities:
         model = resolve_model(data.model, self.settings)
         request: ChatRequest | None = None
         budget = model.context_window - data.max_output_tokens
+        history: list[tuple[str, str, str]] = []
         async with self.db.reader() as session:
             if data.stateless:
                 request, messages = await load_api_turn(
@@ -185,17 +187,22 @@ class ChatActivities:
                 if request is None:  # stored by an earlier attempt whose completion was lost
                     return await self._stored_result(session, data.turn_id)
             else:
-                messages = await turn_messages(session, data.turn_id, budget)
+                history = await turn_history(session, data.turn_id)
+                messages = trim_history([(role, content) for role, content, _ in history], budget)
         # Moderation runs beside the completion (docs/chat.md "Moderation"): the deltas are
         # held until the verdict; a retry whose earlier attempt passed doesn't ask again.
         verdict = None
         if data.moderate and not progress.moderated:
             verdict = asyncio.ensure_future(self._moderate(messages[-1][1], progress))
         try:
-            images: tuple[ImagePart, ...] = ()
             if self.attachments is not None and not data.stateless:
-                messages, images = await self.attachments.prepare(data.turn_id, messages, budget)
-            return await self._stream(data, messages, attempt, images, request, verdict)
+                # every message with the files it carried (activities/attachments.py)
+                sent = await self.attachments.prepare(history, budget, vision="vision" in model.capabilities)
+                messages = [(message.role, message.content) for message in sent]
+                request = ChatRequest(
+                    model=data.model, messages=sent, max_output_tokens=data.max_output_tokens
+                )
+            return await self._stream(data, messages, attempt, request, verdict)
         except ApplicationError as error:
             if error.type == "provider_retryable":
                 progress.provider_failures += 1
@@ -229,7 +236,6 @@ class ChatActivities:
         data: StreamInput,
         messages: list[tuple[str, str]],
         attempt: int,
-        images: tuple[ImagePart, ...] = (),
         request: ChatRequest | None = None,
         verdict: asyncio.Future[None] | None = None,
     ) -> StreamResult:
@@ -243,9 +249,6 @@ class ChatActivities:
             messages=[ChatMessage(role=role, content=content) for role, content in messages],  # type: ignore[arg-type]
             max_output_tokens=data.max_output_tokens,
         )
-        if images:  # the turn's own message carries its attached images
-            last = request.messages[-1]
-            request.messages[-1] = ChatMessage(role=last.role, content=last.content, images=images)
         reply = _Reply(
             CoalescingPublisher(self.bus, data.turn_id, extra={"attempt": attempt}), held=verdict is not None
         )

@@ -24,7 +24,7 @@ from core import videos as domain
 from core.db import Database
 from core.video_catalog import VideoProvider
 from providers.llm.errors import ProviderError
-from providers.storage import ASSETS, Bucket, LocalStorage, Storage, object_key
+from providers.storage import ASSETS, Storage, object_key
 from providers.streams import StreamBus
 from providers.video import RenderState, VideoClient, VideoRequest
 from workflows.pipeline import ProviderUpdate
@@ -66,20 +66,6 @@ class StoreVideoInput:
 def provider_of(data: VideoJobInput) -> VideoProvider:
     provider: VideoProvider = data.provider  # type: ignore[assignment]
     return provider
-
-
-async def put_file(storage: Storage, bucket: Bucket, key: str, path: Path, content_type: str) -> int:
-    """Store a file from disk in chunks (local: copied; S3: boto3's managed multipart upload)."""
-    if isinstance(storage, LocalStorage):
-        with path.open("rb") as handle:
-            return (await storage.write_upload(bucket, key, handle, content_type)).size
-    client = getattr(storage, "client", None)
-    if client is not None and hasattr(client, "upload_file"):
-        extra = {"ContentType": content_type, **storage._encryption()}  # type: ignore[attr-defined]
-        target = storage._bucket(bucket)  # type: ignore[attr-defined]
-        await asyncio.to_thread(client.upload_file, str(path), target, key, ExtraArgs=extra)
-        return (await asyncio.to_thread(path.stat)).st_size
-    return (await storage.put(bucket, key, await asyncio.to_thread(path.read_bytes), content_type)).size
 
 
 class VideoActivities:
@@ -210,7 +196,7 @@ class VideoActivities:
                 raise ApplicationError(str(error), type="provider_error", non_retryable=True) from None
             key = object_key(job.user_id, "video", job.job_id, "video.mp4")
             content_type = content_type if content_type.startswith("video/") else "video/mp4"
-            size = await put_file(self.storage, ASSETS, key, path, content_type)
+            size = (await self.storage.put_file(ASSETS, key, path, content_type)).size
         poster_key = object_key(job.user_id, "video", job.job_id, "poster.jpg")
         await self.storage.put(ASSETS, poster_key, probe.poster_jpeg, "image/jpeg")
         stored = domain.StoredVideo(key, poster_key, size, probe.width, probe.height, probe.duration_ms)

@@ -25,7 +25,7 @@ from api.health.routes import router as health_router
 from api.images.routes import router as images_router
 from api.images.webhooks import router as image_webhooks_router
 from api.jobs.routes import router as jobs_router
-from api.middleware import MetricsMiddleware, RequestContextMiddleware
+from api.middleware import MetricsMiddleware, RequestContextMiddleware, content_security_policy
 from api.openai import MOUNT_PATH as OPENAI_PATH
 from api.openai import create_openai_app
 from api.payments.admin import router as payments_admin_router
@@ -40,6 +40,7 @@ from api.videos.routes import router as videos_router
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing
+from providers.storage import browser_origins
 from web.auth import signin_link_page
 from web.billing import router as billing_router
 from web.cv import router as cv_page_router
@@ -80,7 +81,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         title="Pulse AI Studio", version="0.1.0", lifespan=lifespan, telemetry={"exclude": _untraced}
     )
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev)
+    csp = content_security_policy(browser_origins(settings))
+    app.add_middleware(RequestContextMiddleware, hsts=not settings.is_dev, csp=csp)
     errors.install(app, html_errors=html_error)
     app.state.signin_link_page = signin_link_page  # the emailed link's page (api never imports web)
     app.include_router(health_router)

@@ -12,15 +12,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.metrics import HTTP_REQUESTS, HTTP_RESPONSE_START
 
 CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "default-src 'self'; img-src 'self' data: blob:{storage}; media-src 'self'{storage}; "
+    "style-src 'self'; script-src 'self'; font-src 'self'; connect-src 'self'{storage}; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
 
+def content_security_policy(storage_origins: tuple[str, ...] = ()) -> str:
+    """The pages' CSP; ``storage_origins`` (S3) may serve images and video (signed links) and
+    take uploads (the browser posts the form there)."""
+    return CSP.format(storage="".join(f" {origin}" for origin in storage_origins))
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, csp: str | None = None) -> None:
         self.app = app
         self.hsts = hsts
+        self.csp = csp or content_security_policy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +47,7 @@ class RequestContextMiddleware:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Content-Security-Policy", CSP)
+                headers.setdefault("Content-Security-Policy", self.csp)
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
             await send(message)

@@ -255,21 +255,27 @@ async def conversation_history(session: AsyncSession, conversation_id: str) -> l
     return [(role, content) for role, content in rows.all()]
 
 
-async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
-    """What is sent upstream for a turn: history up to and including its user message
-    (one query: the conversation's messages, cut at this turn's)."""
+async def turn_history(session: AsyncSession, turn_id: str) -> list[tuple[str, str, str]]:
+    """A turn's conversation up to and including its user message, untrimmed, oldest first:
+    ``(role, content, turn id)`` (one query: the conversation's messages, cut at this turn's)."""
     rows = await session.execute(_TURN_HISTORY, {"turn_id": turn_id})
-    history: list[tuple[str, str]] = []
-    mine: tuple[str, str] | None = None
+    history: list[tuple[str, str, str]] = []
+    mine: tuple[str, str, str] | None = None
     for role, content, message_turn in rows.all():
         if message_turn != turn_id:
-            history.append((role, content))
+            history.append((role, content, message_turn))
         elif role == "user":
-            mine = (role, content)
+            mine = (role, content, message_turn)
     if mine is None:
         raise TurnNotFound()
     history.append(mine)
-    return trim_history(history, context_budget)
+    return history
+
+
+async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
+    """What is sent upstream for a turn (without its files): its history within the budget."""
+    history = await turn_history(session, turn_id)
+    return trim_history([(role, content) for role, content, _turn in history], context_budget)
 
 
 @dataclass

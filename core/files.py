@@ -82,6 +82,32 @@ class FileInUse(Conflict):
     message = "This file is still being checked. Try again in a moment."
 
 
+class UploadMissing(Conflict):
+    code = "upload_missing"
+    message = "The upload did not arrive. Please upload the file again."
+
+
+class UploadSizeMismatch(AppError):
+    status_code = 422
+    code = "upload_size_mismatch"
+    message = "The uploaded file is not the size that was declared."
+
+
+class UploadLargerThanDeclared(UploadSizeMismatch):
+    status_code = 413
+    code = "upload_too_large"
+    message = "The uploaded file is larger than the size that was declared, so it was refused and deleted."
+
+
+def refuse_uploaded(row: StoredFile, received: int) -> UploadSizeMismatch:
+    """The object in quarantine is not the declared size (S3 is meant to refuse that, but
+    anything S3-compatible may not): the file is rejected now; the caller deletes the object."""
+    row.status = FileStatus.rejected.value
+    row.reason_code = "size_mismatch"
+    row.detail = f"{received} bytes"
+    return UploadLargerThanDeclared() if received > row.size else UploadSizeMismatch()
+
+
 def reason_message(code: str | None, detail: str | None, locale: str | None) -> str | None:
     if not code:
         return None
@@ -105,11 +131,17 @@ async def storage_used(session: AsyncSession, user_id: str) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def storage_limit(session: AsyncSession, settings: Settings, user_id: str) -> int:
+async def plan_of(session: AsyncSession, user_id: str) -> str:
     subscription = await get_subscription(session, user_id)
-    plan = subscription.plan_id if subscription else FREE
-    limits = settings.storage_plan_limits_mb
-    return limits.get(plan, limits.get(FREE, 100)) * 1024 * 1024
+    return subscription.plan_id if subscription else FREE
+
+
+def _plan_megabytes(limits: dict[str, int], plan: str, default: int) -> int:
+    return limits.get(plan, limits.get(FREE, default)) * 1024 * 1024
+
+
+async def storage_limit(session: AsyncSession, settings: Settings, user_id: str) -> int:
+    return _plan_megabytes(settings.storage_plan_limits_mb, await plan_of(session, user_id), 100)
 
 
 def check_upload(settings: Settings, purpose: str, content_type: str, size: int) -> None:
@@ -140,7 +172,11 @@ async def create_file(
     content_type = content_type.split(";")[0].strip().lower()
     check_upload(settings, purpose.value, content_type, size)
     await session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    bound = await storage_limit(session, settings, user_id)
+    plan = await plan_of(session, user_id)
+    file_cap = _plan_megabytes(settings.files_plan_max_mb, plan, 20)
+    if size > file_cap:  # the plan's cap on one file (the purpose's is checked above)
+        raise FileTooLarge(limit_mb=_megabytes(file_cap))
+    bound = _plan_megabytes(settings.storage_plan_limits_mb, plan, 100)
     if await storage_used(session, user_id) + size > bound:
         raise StorageFull(limit_mb=_megabytes(bound))
     file_id = new_id()
@@ -196,6 +232,22 @@ async def job_files(session: AsyncSession, job_id: str) -> list[StoredFile]:
         .order_by(JobFile.position)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def files_of_jobs(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, list[StoredFile]]:
+    """Each job's files in their order (one query; jobs without files are absent)."""
+    if not job_ids:
+        return {}
+    query = (
+        select(JobFile.job_id, StoredFile)
+        .join(StoredFile, JobFile.file_id == StoredFile.id)
+        .where(JobFile.job_id.in_(list(dict.fromkeys(job_ids))))
+        .order_by(JobFile.job_id, JobFile.position)
+    )
+    attached: dict[str, list[StoredFile]] = {}
+    for job_id, row in (await session.execute(query)).all():
+        attached.setdefault(job_id, []).append(row)
+    return attached
 
 
 async def start_scan(session: AsyncSession, row: StoredFile) -> bool:

@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     # --- storage, uploads, scanning (docs/storage.md) ---
     storage_backend: Literal["local", "s3"] = "local"  # local: files under var/storage
     s3_endpoint_url: str = ""  # empty: AWS; tests point this at moto's server
+    # where browsers reach S3 when it differs from s3_endpoint_url (upload forms and download
+    # links are signed for it; the pages' CSP allows its origin); empty: as s3_endpoint_url
+    s3_public_url: str = ""
     s3_region: str = "eu-west-1"
     s3_bucket_assets: str = "pulse-assets"
     s3_bucket_quarantine: str = "pulse-quarantine"
@@ -250,6 +253,7 @@ class Settings(BaseSettings):
         ],
     }
     storage_plan_limits_mb: dict[str, int] = {"free": 100, "starter": 1024, "pro": 5120, "creator": 10240}
+    files_plan_max_mb: dict[str, int] = {"free": 20, "starter": 25, "pro": 25, "creator": 25}  # one file
     files_pending_grace_seconds: int = Field(3600, ge=0)  # an upload never completed is swept after
     files_sweep_interval_seconds: int = Field(900, ge=5)
     files_sweeper_schedule: bool = True  # `pulse worker` keeps the orphan-upload sweeper schedule

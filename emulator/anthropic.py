@@ -147,7 +147,7 @@ async def messages(request: Request) -> Response:
         last_user=block_text(users[-1]) if users else "",
         limit=body["max_tokens"],
         schema=tool["input_schema"] if tool else None,
-        images=image_blocks(users[-1]) if users else 0,
+        images=sum(image_blocks(content) for content in users),
         image_tokens=IMAGE_TOKENS * sum(image_blocks(m.get("content")) for m in body["messages"]),
     )
     message_id = f"msg_{uuid.uuid4().hex[:24]}"

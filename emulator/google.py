@@ -136,7 +136,7 @@ async def models(target: str, request: Request) -> Response:
         last_user=parts_text(users[-1]) if users else "",
         limit=int(limit) if limit is not None else None,
         schema=schema_of(config),
-        images=inline_images(users[-1]) if users else 0,
+        images=sum(inline_images(content) for content in users),
         image_tokens=IMAGE_TOKENS * sum(inline_images(c) for c in body["contents"]),
     )
     response_id = uuid.uuid4().hex[:20]

@@ -144,7 +144,7 @@ def compose(body: dict[str, Any]) -> text.Reply:
         last_user=content_text(users[-1]) if users else "",
         limit=int(limit) if limit is not None else None,
         schema=schema_of(body),
-        images=image_parts(users[-1]) if users else 0,
+        images=sum(image_parts(content) for content in users),
         image_tokens=IMAGE_TOKENS * sum(image_parts(m.get("content")) for m in body["messages"]),
     )
 

@@ -82,8 +82,9 @@ def compose(
     images: int = 0,
     image_tokens: int | None = None,
 ) -> Reply:
-    """The reply to a request: same request, same reply. A reply to a message with image parts
-    first says how many images it saw (so a test can tell they arrived). ``image_tokens``: what
+    """The reply to a request: same request, same reply. A reply to a request with image parts
+    (in any user message: the history's too) first says how many it saw (so a test can tell
+    they arrived). ``image_tokens``: what
     the request's images count as input (each provider's per-image figure; else IMAGE_TOKENS each)."""
     seed = seed_of(model, texts, schema, images)
     arabic = is_arabic(last_user)

@@ -65,6 +65,7 @@ JS_STRINGS = (
     "Attachments",
     "Attach",
     "Attach files",
+    "Attached image: {name}",
     "Download",
     "Delete this file?",
     "Waiting for upload",

@@ -11,10 +11,10 @@ from api.chat import schemas
 from api.chat.sse import relay
 from api.chat.turns import regenerate_chat_turn, start_chat_turn
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
-from core import chat
+from core import chat, files
 from core.catalog import MODELS, provider_enabled
 from core.errors import AppError
-from core.models import JobStatus
+from core.models import JobStatus, StoredFile
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -177,6 +177,7 @@ async def get_conversation(
 ) -> schemas.ConversationDetail:
     conversation = await chat.get_conversation(session, user.id, conversation_id)
     messages = await chat.conversation_messages(session, conversation.id)
+    attached = await files.files_of_jobs(session, [m.turn_id for m in messages if m.role == "user"])
     running = next(
         (
             m.turn_id
@@ -191,15 +192,29 @@ async def get_conversation(
         model=conversation.model,
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
-        messages=[message_out(m, locale) for m in messages],
+        messages=[
+            message_out(m, locale, attached.get(m.turn_id, []) if m.role == "user" else []) for m in messages
+        ],
         running_turn_id=running,
     )
 
 
-def message_out(message: chat.MessageView, locale: str) -> schemas.MessageOut:
+def message_out(
+    message: chat.MessageView, locale: str, attached: list[StoredFile] | None = None
+) -> schemas.MessageOut:
     out = schemas.MessageOut.model_validate(message, from_attributes=True)
     if message.error_code and message.turn_status == JobStatus.failed.value:
         out.error_message = chat.turn_error_message(message.error_code, locale)
+    out.files = [
+        schemas.MessageFileOut(
+            id=row.id,
+            name=row.name,
+            content_type=row.content_type,
+            size=row.size,
+            content_url=f"/v1/files/{row.id}/content",
+        )
+        for row in attached or []
+    ]
     return out
 
 

@@ -65,6 +65,16 @@ class ConversationOut(BaseModel):
     updated_at: datetime
 
 
+class MessageFileOut(BaseModel):
+    """A file a (user) message carried; ``content_url`` answers 302 to a fresh signed link."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    content_url: str  # add ?inline=1 to show it in the page (a thumbnail)
+
+
 class MessageOut(BaseModel):
     id: str
     turn_id: str
@@ -77,6 +87,7 @@ class MessageOut(BaseModel):
     turn_status: str
     error_code: str | None
     error_message: str | None = None  # why the turn has no reply, in the caller's language
+    files: list[MessageFileOut] = Field(default_factory=list)  # what the question came with
 
 
 class ConversationDetail(ConversationOut):

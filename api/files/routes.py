@@ -120,10 +120,21 @@ async def complete_upload(
     session: SessionDep,
     state: StateDep,
     client: TemporalDep,
+    storage: StorageDep,
     locale: LocaleDep,
 ) -> schemas.FileOut:
-    """The browser finished uploading: start the scan (once; a repeated complete is a no-op)."""
+    """The browser finished uploading: check the object is there with the declared size, then
+    start the scan (once; a repeated complete is a no-op). The scan checks the size again."""
     row = await files.owned_file(session, user.id, file_id, lock=True)
+    if row.status == FileStatus.pending.value:
+        uploaded = await storage.head(QUARANTINE, row.key)
+        if uploaded is None:
+            raise files.UploadMissing()  # still pending: the form may be posted again
+        if uploaded.size != row.size:
+            refused = files.refuse_uploaded(row, uploaded.size)
+            await storage.delete(QUARANTINE, row.key)
+            await session.commit()
+            raise refused
     if await files.start_scan(session, row):
         workflow_id = files.scan_workflow_id(row.id)
         await jobs.ensure_job(

@@ -51,7 +51,7 @@ async def upload(request: Request, storage: StorageDep) -> Response:
         file = form.get("file")
         if not isinstance(file, UploadFile) or file.size != size:
             raise UploadSizeMismatch()
-        await local.write_upload(bucket, key, file.file, content_type)
+        await local.put_file(bucket, key, file.file, content_type)
     return Response(status_code=204)
 
 

@@ -29,12 +29,22 @@ __all__ = [
     "PresignedPost",
     "SignatureInvalid",
     "Storage",
+    "browser_origins",
     "build_storage",
     "content_disposition",
     "object_key",
     "safe_name",
     "user_prefix",
 ]
+
+
+def browser_origins(settings: Settings) -> tuple[str, ...]:
+    """Other origins than ours that pages fetch from or post to for storage (none when local)."""
+    if settings.storage_backend != "s3":
+        return ()
+    from providers.storage.s3 import browser_origins as s3_origins
+
+    return s3_origins(settings)
 
 
 def build_storage(settings: Settings) -> Storage:

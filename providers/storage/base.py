@@ -10,7 +10,8 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import BinaryIO, Literal, Protocol
 from urllib.parse import quote
 
 Bucket = Literal["assets", "quarantine"]
@@ -75,6 +76,14 @@ class Storage(Protocol):
     name: str
 
     async def put(self, bucket: Bucket, key: str, data: bytes, content_type: str) -> ObjectInfo: ...
+
+    async def put_file(
+        self, bucket: Bucket, key: str, source: Path | BinaryIO, content_type: str
+    ) -> ObjectInfo:
+        """Store a file (a path, or a binary file object read from its position) without holding
+        it in memory: S3 uploads it in parts, local files copy it in chunks. The stored object's
+        info (its size as stored)."""
+        ...
 
     async def get(self, bucket: Bucket, key: str) -> bytes:
         """The whole object (raises ObjectMissing). For big objects use ``chunks``."""

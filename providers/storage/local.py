@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 from providers.storage.base import (
@@ -93,6 +93,17 @@ class LocalStorage:
 
     async def put(self, bucket: Bucket, key: str, data: bytes, content_type: str) -> ObjectInfo:
         return await asyncio.to_thread(self._write, bucket, key, data, content_type)
+
+    async def put_file(
+        self, bucket: Bucket, key: str, source: Path | BinaryIO, content_type: str
+    ) -> ObjectInfo:
+        def _copy() -> ObjectInfo:
+            if isinstance(source, Path):
+                with source.open("rb") as handle:
+                    return self._write(bucket, key, handle, content_type)
+            return self._write(bucket, key, source, content_type)
+
+        return await asyncio.to_thread(_copy)
 
     async def get(self, bucket: Bucket, key: str) -> bytes:
         try:
@@ -237,6 +248,3 @@ class LocalStorage:
             params.get("expires", ""),
         )
         return filename, content_type, disposition
-
-    async def write_upload(self, bucket: Bucket, key: str, source: Any, content_type: str) -> ObjectInfo:
-        return await asyncio.to_thread(self._write, bucket, key, source, content_type)

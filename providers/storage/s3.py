@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from core.settings import Settings
 from providers.storage.base import (
@@ -25,6 +27,11 @@ from providers.storage.base import (
 )
 
 MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+MiB = 1024 * 1024
+# put_file: parts of 8 MiB (S3's minimum is 5), 4 at a time; smaller files go in one PUT
+MULTIPART_THRESHOLD = 8 * MiB
+MULTIPART_CHUNK = 8 * MiB
+MULTIPART_CONCURRENCY = 4
 
 
 class S3Storage:
@@ -37,27 +44,42 @@ class S3Storage:
             "quarantine": settings.s3_bucket_quarantine,
         }
         self._client: Any = None
+        self._signer: Any = None
         self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                import boto3
-                from botocore.config import Config
-
-                self._client = boto3.client(
-                    "s3",
-                    region_name=self.settings.s3_region,
-                    endpoint_url=self.settings.s3_endpoint_url or None,
-                    config=Config(
-                        signature_version="s3v4",
-                        max_pool_connections=20,
-                        retries={"max_attempts": 3, "mode": "standard"},
-                        s3={"addressing_style": "path"} if self.settings.s3_endpoint_url else None,
-                    ),
-                )
+                self._client = self._make_client(self.settings.s3_endpoint_url)
             return self._client
+
+    @property
+    def signer(self) -> Any:
+        """The client that signs what browsers use (forms, links): for ``s3_public_url`` when set."""
+        public = self.settings.s3_public_url
+        if not public or public == self.settings.s3_endpoint_url:
+            return self.client
+        with self._lock:
+            if self._signer is None:
+                self._signer = self._make_client(public)
+            return self._signer
+
+    def _make_client(self, endpoint: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            region_name=self.settings.s3_region,
+            endpoint_url=endpoint or None,
+            config=Config(
+                signature_version="s3v4",
+                max_pool_connections=20,
+                retries={"max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": "path"} if endpoint else None,
+            ),
+        )
 
     def _bucket(self, bucket: str) -> str:
         if bucket not in BUCKETS:
@@ -83,6 +105,34 @@ class S3Storage:
             **self._encryption(),
         )
         return ObjectInfo(bucket, key, len(data), content_type)
+
+    async def put_file(
+        self, bucket: Bucket, key: str, source: Path | BinaryIO, content_type: str
+    ) -> ObjectInfo:
+        """boto3's managed transfer: one PUT below the threshold, else a multipart upload (every
+        part encrypted like ``put``; a failed transfer aborts its upload, leaving no object)."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_CHUNK,
+            max_concurrency=MULTIPART_CONCURRENCY,
+        )
+        extra = {"ContentType": content_type, **self._encryption()}
+        target = self._bucket(bucket)
+
+        def _upload() -> None:
+            if isinstance(source, Path):
+                with source.open("rb") as handle:
+                    self.client.upload_fileobj(handle, target, key, ExtraArgs=extra, Config=config)
+            else:
+                self.client.upload_fileobj(source, target, key, ExtraArgs=extra, Config=config)
+
+        await asyncio.to_thread(_upload)
+        info = await self.head(bucket, key)
+        if info is None:
+            raise ObjectMissing(f"{bucket}/{key}")
+        return info
 
     async def _get_body(self, bucket: Bucket, key: str) -> Any:
         from botocore.exceptions import ClientError
@@ -169,7 +219,7 @@ class S3Storage:
             fields["x-amz-server-side-encryption-aws-kms-key-id"] = encryption["SSEKMSKeyId"]
             conditions.append({"x-amz-server-side-encryption-aws-kms-key-id": encryption["SSEKMSKeyId"]})
         post = await asyncio.to_thread(
-            self.client.generate_presigned_post,
+            self.signer.generate_presigned_post,
             Bucket=self._bucket(bucket),
             Key=key,
             Fields=fields,
@@ -189,7 +239,7 @@ class S3Storage:
         inline: bool = False,
     ) -> str:
         url: str = await asyncio.to_thread(
-            self.client.generate_presigned_url,
+            self.signer.generate_presigned_url,
             "get_object",
             Params={
                 "Bucket": self._bucket(bucket),
@@ -215,5 +265,23 @@ class S3Storage:
                 await self._call("create_bucket", **params)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        for client in (self._client, self._signer):
+            if client is not None:
+                client.close()
+
+
+def browser_origins(settings: Settings) -> tuple[str, ...]:
+    """The origins browsers post upload forms to and load signed links from (for the CSP):
+    the public or configured endpoint's, else AWS's hosts of both buckets (global and
+    regional: boto3 signs for the global one; S3 may redirect a young bucket to its region)."""
+    endpoint = settings.s3_public_url or settings.s3_endpoint_url
+    if endpoint:
+        parts = urlsplit(endpoint)
+        return (f"{parts.scheme}://{parts.netloc}",)
+    origins: list[str] = []
+    for bucket in (settings.s3_bucket_assets, settings.s3_bucket_quarantine):
+        origins += [
+            f"https://{bucket}.s3.amazonaws.com",
+            f"https://{bucket}.s3.{settings.s3_region}.amazonaws.com",
+        ]
+    return tuple(origins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -36,6 +37,17 @@ def s3_settings(s3_url: str, run_id: str, **overrides: object) -> Settings:
         s3_bucket_quarantine=f"pulse-quarantine-{run_id}",
         **overrides,
     )
+
+
+SHARED = ("database_url", "temporal_address", "var_dir", "redis_url", "redis_prefix", "emulator_port")
+
+
+def s3_app_settings(settings: Settings, s3_url: str, run_id: str, **overrides: object) -> Settings:
+    """The test session's settings on the S3 backend, with task queues of their own (so only
+    workers built with these settings take their jobs)."""
+    shared = {name: getattr(settings, name) for name in SHARED}
+    prefix = f"s3{uuid.uuid4().hex[:6]}-"
+    return s3_settings(s3_url, run_id, **shared, temporal_task_queue_prefix=prefix, **overrides)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -29,6 +29,7 @@ class Uploaded:
     upload_status: int
     file: dict[str, Any]  # after the scan
     events: Stream | None = None
+    completed: dict[str, Any] | None = None  # what complete answered when it refused (4xx)
 
 
 async def create(
@@ -65,7 +66,11 @@ async def upload(
     posted = await post_form(created["upload"], body if sent is None else sent, content_type, name)
     file_id = created["file_id"]
     completed = await client.post(f"/v1/files/{file_id}/complete")
-    assert completed.status_code == 202, completed.text
+    if completed.status_code != 202:  # refused before the scan (the object's size, checked)
+        assert 400 <= completed.status_code < 500 and sent is not None, completed.text
+        current = (await client.get(f"/v1/files/{file_id}")).json()
+        refusal = {"status": completed.status_code, **completed.json()}
+        return Uploaded(file_id, created, posted.status_code, current, None, refusal)
     events = await read_events(client, completed.json()["events_url"]) if wait else None
     current = (await client.get(f"/v1/files/{file_id}")).json()
     return Uploaded(file_id, created, posted.status_code, current, events)

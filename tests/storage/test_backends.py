@@ -7,11 +7,13 @@ import base64
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
+from api.middleware import content_security_policy
 from core.settings import Settings
 from providers.storage import (
     ASSETS,
@@ -19,10 +21,13 @@ from providers.storage import (
     LocalStorage,
     ObjectMissing,
     Storage,
+    browser_origins,
     content_disposition,
     object_key,
 )
-from providers.storage.s3 import S3Storage
+from providers.storage.s3 import MULTIPART_CHUNK, MULTIPART_THRESHOLD, S3Storage
+from tests.conftest import make_settings
+from tests.storage.conftest import s3_settings
 
 ARABIC_NAME = "سيرتي الذاتية.pdf"
 
@@ -84,6 +89,43 @@ async def test_s3_backend_operations(s3_storage: S3Storage) -> None:
     for written in (key, copy):  # every write is encrypted at rest
         head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=written)
         assert head["ServerSideEncryption"] == "AES256"
+
+
+async def stream_a_file(storage: Storage, tmp_path: Path, size: int) -> str:
+    """put_file from a path and from a file object: the bytes arrive whole, a retry overwrites."""
+    body = os.urandom(size)
+    source = tmp_path / "render.mp4"
+    source.write_bytes(body)
+    key = object_key("u1", "video", os.urandom(4).hex(), "video.mp4")
+    info = await storage.put_file(ASSETS, key, source, "video/mp4")
+    assert (info.size, info.content_type) == (size, "video/mp4")
+    assert await storage.get(ASSETS, key) == body
+    with source.open("rb") as handle:
+        handle.seek(5)  # read from its position
+        again = await storage.put_file(ASSETS, key, handle, "video/mp4")
+    assert again.size == size - 5 and await storage.get(ASSETS, key) == body[5:]
+    return key
+
+
+async def test_local_put_file(local_storage: LocalStorage, tmp_path: Path) -> None:
+    await stream_a_file(local_storage, tmp_path, 3 * 1024 * 1024 + 7)
+
+
+async def test_s3_put_file_uploads_big_files_in_encrypted_parts(
+    s3_storage: S3Storage, tmp_path: Path
+) -> None:
+    """Above the threshold boto3's managed transfer sends parts (the ETag of a multipart object
+    ends in -<parts>); each is encrypted; a small file goes in one PUT."""
+    size = MULTIPART_THRESHOLD + MULTIPART_CHUNK // 2 + 11  # two parts
+    key = await stream_a_file(s3_storage, tmp_path, size)
+    head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=key)
+    assert head["ETag"].strip('"').endswith("-2") and head["ServerSideEncryption"] == "AES256"
+    small = tmp_path / "poster.jpg"
+    small.write_bytes(b"jpeg" * 100)
+    key = object_key("u1", "video", os.urandom(4).hex(), "poster.jpg")
+    assert (await s3_storage.put_file(ASSETS, key, small, "image/jpeg")).size == 400
+    head = await s3_storage._call("head_object", Bucket=s3_storage.buckets["assets"], Key=key)
+    assert "-" not in head["ETag"] and head["ContentType"] == "image/jpeg"
 
 
 async def post_form(url: str, fields: dict[str, str], body: bytes, content_type: str) -> httpx.Response:
@@ -158,3 +200,41 @@ async def test_local_upload_and_download_through_the_api(http: httpx.AsyncClient
         QUARANTINE, key, filename="a", content_type="text/plain", expires_in=-1
     )
     assert (await http.get(expired)).json()["code"] == "upload_refused"
+
+
+async def test_browser_origins_are_where_the_links_point(s3_url: str, run_id: str) -> None:
+    """The CSP's storage origins match what boto3 signs: AWS's bucket hosts, the endpoint (moto),
+    or ``s3_public_url`` — for which forms and links are then signed, and which works."""
+    aws = s3_settings("", run_id)
+    store = S3Storage(aws)
+    link = await store.signed_get_url(ASSETS, "u/a/b", filename="b", content_type="text/plain", expires_in=60)
+    form = await store.presigned_post(QUARANTINE, "u/a/c", content_type="text/plain", size=1, expires_in=60)
+    origins = browser_origins(aws)
+    assert origin_of(link) in origins and origin_of(form.url) in origins
+    assert f"https://{aws.s3_bucket_assets}.s3.eu-west-1.amazonaws.com" in origins
+    assert (
+        browser_origins(make_settings()) == () and "img-src 'self' data: blob:;" in content_security_policy()
+    )
+    assert browser_origins(s3_settings(s3_url, run_id)) == (s3_url,)
+
+    public = s3_url.replace("127.0.0.1", "localhost")  # the same moto, by another name
+    store = S3Storage(s3_settings(s3_url, run_id, s3_public_url=public))
+    key = object_key("u1", "test", os.urandom(4).hex(), "a.txt")
+    form = await store.presigned_post(QUARANTINE, key, content_type="text/plain", size=3, expires_in=60)
+    assert form.url.startswith(public) and browser_origins(store.settings) == (public,)
+    assert (await post_form(form.url, form.fields, b"abc", "text/plain")).status_code == 204
+    assert await store.get(QUARANTINE, key) == b"abc"  # stored through the internal endpoint
+    link = await store.signed_get_url(
+        QUARANTINE, key, filename="a.txt", content_type="text/plain", expires_in=60
+    )
+    async with httpx.AsyncClient() as browser:
+        assert link.startswith(public) and (await browser.get(link)).content == b"abc"
+    csp = content_security_policy(browser_origins(store.settings))
+    for directive in ("img-src", "media-src", "connect-src"):
+        assert public in csp.split(directive, 1)[1].split(";")[0], directive
+    await store.aclose()
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -3,6 +3,7 @@ check, type sniffing, clamd with the shipped test signatures) → ready or rejec
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -13,12 +14,16 @@ from temporalio.worker import Replayer
 
 import worker as worker_module
 from activities.storage import FileActivities, FileSweepInput
+from core import files
+from core.db import Database
+from core.models import FilePurpose
 from core.settings import Settings
 from providers.scanner import ClamdScanner
 from providers.storage import ASSETS, QUARANTINE, LocalStorage
 from providers.storage.s3 import S3Storage
+from tests.chat.helpers import read_events
 from tests.conftest import SignedIn, serve_app
-from tests.storage.conftest import s3_settings
+from tests.storage.conftest import s3_app_settings
 from tests.storage.helpers import CUSTOM_MARKER, EICAR, PE_HEADER, create, png_bytes, post_form, upload
 from workflows import BACKGROUND
 from workflows.file_scan import FileScanWorkflow
@@ -146,35 +151,63 @@ async def test_uploads_are_refused_while_the_scanner_is_down(settings: Settings,
     assert "الفحص" in response.json()["message"] or "الفيروسات" in response.json()["message"]
 
 
+async def test_a_scan_is_cancelled_through_the_job_api(
+    settings: Settings, sign_in: SignIn, client: Client
+) -> None:
+    """POST /v1/jobs/{id}/cancel on a scan waiting for clamd (the worker's clamd is down; the
+    API's answers PING): the job ends cancelled, the file is rejected as cancelled, the object
+    deleted; the events end with one error; another person's cancel is 404."""
+    own = settings.model_copy(update={"temporal_task_queue_prefix": f"cx{uuid.uuid4().hex[:6]}-"})
+    down = own.model_copy(update={"clamd_socket": str(settings.var_dir / "no-clamd.sock")})
+    deps = worker_module.build_deps(down)
+    me, stranger = await sign_in(), await sign_in()
+    try:
+        async with (
+            worker_module.build_workers(client, deps, [BACKGROUND])[0],
+            serve_app(own, run_worker=False) as url,
+        ):
+            async with httpx.AsyncClient(
+                base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=60
+            ) as api:
+                waiting = await upload(api, "notes.txt", b"hello there", "text/plain", wait=False)
+                assert waiting.file["status"] == "scanning"
+                handle = client.get_workflow_handle(f"file-{waiting.file_id}")
+                for _ in range(600):  # until the scan has been tried against the dead socket
+                    pending = (await handle.describe()).raw_description.pending_activities
+                    if any(a.activity_type.name == "files.scan" and a.attempt >= 2 for a in pending):
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("the scan never retried")
+                theirs = await stranger.client.post(f"/v1/jobs/{waiting.file_id}/cancel")
+                assert theirs.status_code == 404
+                assert (await api.post(f"/v1/jobs/{waiting.file_id}/cancel")).status_code == 202
+                stream = await read_events(api, f"/v1/jobs/{waiting.file_id}/events")
+                job = (await api.get(f"/v1/jobs/{waiting.file_id}")).json()
+                final = (await api.get(f"/v1/files/{waiting.file_id}", params={"lang": "en"})).json()
+    finally:
+        await deps.aclose()
+    assert [e.type for e in stream.events if e.type in ("done", "error")] == ["error"]
+    assert job["status"] == "cancelled" and job["outputs"] == []
+    assert final["status"] == "rejected" and final["reason"]["code"] == "cancelled"
+    key = f"u/{me.user_id}/file/{waiting.file_id}/notes.txt"
+    assert not await local(settings).exists(QUARANTINE, key) and not await local(settings).exists(ASSETS, key)
+
+
 async def test_s3_upload_scan_and_a_body_larger_than_declared(
     settings: Settings, s3_url: str, s3_storage: S3Storage, sign_in: SignIn, client: Client, run_id: str
 ) -> None:
     """The S3 backend end to end on moto: the browser posts straight to the quarantine bucket;
     a body that differs from the declared size (moto does not enforce the signed
-    content-length-range) is caught by the scan's size check and deleted."""
-    own = s3_settings(
-        s3_url,
-        run_id,
-        **{
-            name: getattr(settings, name)
-            for name in (
-                "database_url",
-                "temporal_address",
-                "var_dir",
-                "redis_url",
-                "redis_prefix",
-                "emulator_port",
-            )
-        },
-        temporal_task_queue_prefix=f"s3{uuid.uuid4().hex[:6]}-",
-    )
+    content-length-range) is caught when the upload completes (4xx) and deleted."""
+    own = s3_app_settings(settings, s3_url, run_id)
     deps = worker_module.build_deps(own)
     workers = worker_module.build_workers(client, deps, [BACKGROUND])
     me = await sign_in()
     try:
         async with workers[0], serve_app(own, run_worker=False) as url:
             async with httpx.AsyncClient(
-                base_url=url, headers={"Authorization": f"Bearer {me.token}"}
+                base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=60
             ) as api:
                 image = png_bytes(32, 32)
                 done = await upload(api, "photo.png", image, "image/png", purpose="cv_photo")
@@ -185,11 +218,28 @@ async def test_s3_upload_scan_and_a_body_larger_than_declared(
                 async with httpx.AsyncClient() as anonymous:
                     assert (await anonymous.get(content.headers["location"])).content == image
 
-                liar = await upload(
-                    api, "doc.pdf", b"%PDF-1.4 " + b"x" * 100, "application/pdf", sent=b"%PDF" * 200
-                )
+                # moto stores a body larger than the signed content-length-range: complete
+                # checks the object's size (HEAD), rejects the file and deletes the object
+                declared = b"%PDF-1.4 " + b"x" * 100
+                liar = await upload(api, "doc.pdf", declared, "application/pdf", sent=b"%PDF" * 200)
+                assert liar.upload_status == 204 and liar.completed is not None
+                assert (liar.completed["status"], liar.completed["code"]) == (413, "upload_too_large")
                 assert liar.file["status"] == "rejected" and liar.file["reason"]["code"] == "size_mismatch"
                 assert not await s3_storage.exists(QUARANTINE, f"u/{me.user_id}/file/{liar.file_id}/doc.pdf")
+                again = await api.post(f"/v1/files/{liar.file_id}/complete")
+                assert again.status_code == 202 and again.json()["status"] == "rejected"  # no scan starts
+                short = await upload(api, "a.pdf", declared, "application/pdf", sent=b"%PDF-1.4")
+                assert short.completed is not None and short.completed["code"] == "upload_size_mismatch"
+                assert short.completed["status"] == 422 and short.file["status"] == "rejected"
+                early = (await create(api, "b.pdf", "application/pdf", 50)).json()
+                missing = await api.post(f"/v1/files/{early['file_id']}/complete", params={"lang": "ar"})
+                assert missing.status_code == 409 and missing.json()["code"] == "upload_missing"
+                assert "الملف" in missing.json()["message"]
+                pending = (await api.get(f"/v1/files/{early['file_id']}")).json()
+                assert pending["status"] == "pending"  # the form may still be posted
+                arrived = await post_form(early["upload"], b"%PDF-1.4" + b"y" * 42, "application/pdf")
+                assert arrived.status_code == 204
+                assert (await api.post(f"/v1/files/{early['file_id']}/complete")).status_code == 202
     finally:
         await deps.aclose()
 
@@ -223,3 +273,21 @@ async def test_the_sweeper_expires_uploads_never_completed(
     assert (
         description.schedule.spec.intervals[0].every.total_seconds() == settings.files_sweep_interval_seconds
     )
+
+
+async def test_the_plan_caps_one_file(sign_in: SignIn, db: Database, settings: Settings) -> None:
+    """The largest file is a setting per plan too (beside the purpose's cap and clamd's)."""
+    me = await sign_in()
+    capped = settings.model_copy(update={"files_plan_max_mb": {"free": 1}})
+    fields = {"user_id": me.user_id, "name": "a.pdf", "content_type": "application/pdf"}
+    async with db.session() as session:
+        with pytest.raises(files.FileTooLarge) as refused:
+            await files.create_file(
+                session, capped, **fields, size=2 * 1024 * 1024, purpose=FilePurpose.chat, key_for=str
+            )
+        assert refused.value.params == {"limit_mb": 1}
+        row = await files.create_file(
+            session, capped, **fields, size=1024 * 1024, purpose=FilePurpose.chat, key_for=str
+        )
+        assert row.status == "pending"
+        await session.rollback()

@@ -19,6 +19,7 @@ import worker as worker_module
 from api.app import create_app
 from core.settings import Settings
 from tests.conftest import free_port, request_link
+from tests.storage.conftest import s3_url  # noqa: F401 (moto's S3 server, for the S3 page tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"

@@ -167,22 +167,7 @@ export function takeReady() {
     item.row.remove();
   }
   tray.hidden = items.size === 0;
-  return ready.map((item) => ({ id: item.fileId, name: item.file.name, type: item.file.type }));
-}
-
-/** Name the files a sent message carries, under it. */
-export function showAttached(messageItem, files) {
-  if (!messageItem || !files.length) return;
-  const list = document.createElement("p");
-  list.className = "message-files";
-  list.dataset.testid = "message-files";
-  for (const file of files) {
-    const chip = document.createElement("span");
-    chip.dir = "auto";
-    chip.textContent = `📎 ${file.name}`;
-    list.append(chip);
-  }
-  messageItem.append(list);
+  return ready.map((item) => ({ id: item.fileId, name: item.file.name, content_type: contentType(item.file) }));
 }
 
 /** Put the attach button and tray into the composer; make ``dropZone`` accept dropped files. */

@@ -9,6 +9,7 @@ import { closeMenus, loadConversations, setCurrentConversation, setDrawer, start
 import { ENDPOINTS } from "./endpoints.js";
 import { formatNumber, t, unitName } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
+import { showFiles } from "./message-files.js";
 import { watchUsage } from "./quota.js";
 
 const RENDER_EVERY_MS = 250;
@@ -240,7 +241,7 @@ async function sendTurn(message, typed = message) {
   clearError();
   const files = attachments ? attachments.takeReady() : [];
   const asked = addMessage("user", message);
-  attachments?.showAttached(asked, files);
+  showFiles(asked, files);
   const model = el("chat-model").value;
   localStorage.setItem("pulse.model", model);
   const body = { model, message };
@@ -335,7 +336,7 @@ async function loadConversation(conversationId) {
   for (const message of conversation.messages ?? []) {
     const text = message.content ?? "";
     if (message.role === "user") {
-      addMessage("user", text);
+      showFiles(addMessage("user", text), message.files);
       if (message.error_message) await addFailedReply(message); // the turn ended without a reply
     } else if (text) {
       const item = addMessage("assistant");
