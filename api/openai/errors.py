@@ -76,6 +76,8 @@ APP_ERRORS: dict[str, tuple[int, str, str]] = {
     "model_unavailable": (404, INVALID_REQUEST, "model_not_found"),
     "moderation_blocked": (400, INVALID_REQUEST, "content_policy_violation"),
     "provider_error": (502, "server_error", "provider_error"),
+    "invalid_image_request": (400, INVALID_REQUEST, "invalid_value"),
+    "invalid_image_file": (400, INVALID_REQUEST, "invalid_image_file"),
 }
 
 

@@ -94,8 +94,11 @@ async def test_models_list_and_the_key_model_list(key_user: Any) -> None:
         await user.sdk.chat.completions.create(model="gpt-9-ultra", messages=QUESTION)
     assert unknown.value.code == "model_not_found"
     everything: KeyUser = await key_user()
-    owners = {m.owned_by for m in (await everything.sdk.models.list()).data}
-    assert owners == {"openai", "anthropic", "google"}
+    listed_all = {m.id: m.owned_by for m in (await everything.sdk.models.list()).data}
+    assert set(listed_all.values()) == {"openai", "anthropic", "google", "replicate"}
+    assert listed_all["gpt-image-1"] == "openai" and listed_all["claude-haiku-4-5"] == "anthropic"
+    flux = await everything.sdk.models.retrieve("black-forest-labs/flux-schnell")
+    assert flux.owned_by == "replicate"
 
 
 @pytest.mark.parametrize(
