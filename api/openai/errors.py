@@ -15,9 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import OUTAGE_TYPES, dependency_down
 from api.i18n import request_locale
 from core.errors import AppError, RateLimited, Unauthorized, Unavailable
 from core.i18n import translate
+from core.outages import ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +91,9 @@ def from_app_error(error: AppError) -> OpenAIError:
     elif isinstance(error, RateLimited):
         kind, code = "requests", "rate_limit_exceeded"
         headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, ServiceUnavailable):
+        kind, code = "server_error", "service_unavailable"
+        headers["Retry-After"] = str(ServiceUnavailable.retry_after)
     elif isinstance(error, Unavailable):
         kind, code = "server_error", "service_unavailable"
         headers["Retry-After"] = "1"
@@ -125,6 +130,14 @@ async def handle_http(request: Request, error: Exception) -> Response:
     return render(request, OpenAIError(error.status_code, message, code=code))
 
 
+async def handle_outage(request: Request, error: Exception) -> Response:
+    """PostgreSQL, Redis or Temporal down: 503 ``service_unavailable`` + Retry-After, never 500."""
+    if not dependency_down(error):
+        return await handle_unexpected(request, error)
+    log.warning("openai_api.outage", error_type=type(error).__name__, error=str(error)[:200])
+    return render(request, from_app_error(ServiceUnavailable()))
+
+
 async def handle_unexpected(request: Request, error: Exception) -> Response:
     log.exception("openai_api.failed", error_type=type(error).__name__)
     message = "Something went wrong on our side. Please try again."
@@ -135,4 +148,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OpenAIError, handle_openai_error)
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(StarletteHTTPException, handle_http)
+    for outage_type in OUTAGE_TYPES:
+        app.add_exception_handler(outage_type, handle_outage)
     app.add_exception_handler(Exception, handle_unexpected)

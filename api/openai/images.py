@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from api.deps import AppState, SessionDep, StateDep, StorageDep, TemporalDep
 from api.images.routes import domain_input, launch_image_job, webhook_origin_url
@@ -243,7 +243,10 @@ async def _run(
     if spec.model.async_jobs:
         data.webhook_url = webhook_origin_url(origin(request), settings)
     handle = await launch_image_job(session, deps.client, settings, data)
-    outcome = await handle.result()
+    try:
+        outcome = await handle.result()
+    except WorkflowFailureError:  # terminated by an operator: the job never finished
+        outcome = JobOutcome("failed", error_code="provider_error")
     if outcome.status != "succeeded":
         raise await _job_error(session, caller, job_id, outcome)
     return {

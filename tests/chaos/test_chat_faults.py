@@ -118,6 +118,7 @@ async def test_worker_killed_mid_reply_of_a_whole_openai_api_completion(
     """#21: kill -9 of the worker streaming a NON-streamed `/openai/v1/chat/completions` call.
     The caller still gets one complete answer (the retried attempt's, never the killed one's
     partial text glued to it) and the turn is billed once, exactly what `usage` says."""
+    await stack.wait_workers_polling()  # the previous scenario restarted the worker it killed
     client = await stack.sign_in()
     created = await client.post("/v1/auth/api-keys", json={"name": "chaos"})
     assert created.status_code == 201, created.text
@@ -129,7 +130,11 @@ async def test_worker_killed_mid_reply_of_a_whole_openai_api_completion(
     call = asyncio.create_task(sdk.chat.completions.create(**ask))
     job = await running_chat_job(stack, client.headers["X-User-Id"])
     streaming = await stack.activity_process(job.workflow_id)
-    await asyncio.sleep(1.0)  # a few tokens into the reply
+    deadline = asyncio.get_running_loop().time() + 60
+    while (await emulator.calls()).get("openai", {}).get("requests", 0) < 1:  # the reply has begun
+        assert asyncio.get_running_loop().time() < deadline, "the provider was never called"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.6)  # a few tokens into it (~20 tokens at 0.15 s)
     assert not call.done()
     streaming.kill9()
     killed_at = time.monotonic()
@@ -141,7 +146,8 @@ async def test_worker_killed_mid_reply_of_a_whole_openai_api_completion(
     text = answer.choices[0].message.content
     assert text and text == reference.choices[0].message.content, (text, reference.choices[0].message.content)
     assert answer.choices[0].finish_reason == "stop"
-    assert await chat_calls(emulator) == 3  # the killed attempt, its retry, the reference
+    calls = await chat_calls(emulator)
+    assert calls == 3, calls  # the killed attempt, its retry, the reference
     final = await job_of(stack.db, job.id)
     assert final is not None and final.status == "succeeded"
     assert answer.usage and answer.usage.model_extra

@@ -78,6 +78,13 @@ async def test_json_schema_output_and_sampling_options(key_user: Any) -> None:
         )
         parsed = json.loads(reply.choices[0].message.content or "")
         assert isinstance(parsed["city"], str) and isinstance(parsed["population"], int)
+    for model in ("gemini-2.5-flash", "gpt-5-mini"):
+        whole = await user.sdk.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "أعطني كائن JSON فيه اسم مدينة أردنية"}],
+            response_format={"type": "json_object"},
+        )
+        assert isinstance(json.loads(whole.choices[0].message.content or ""), dict), model
 
 
 async def test_models_list_and_the_key_model_list(key_user: Any) -> None:
