@@ -188,14 +188,16 @@ _reservation = LedgerReservation
 _RUNNING = (JobStatus.pending.value, JobStatus.running.value)
 
 
-def _spend_query() -> Any:
+def _held_and_charged(created_at: Any, most: Any) -> tuple[Any, Any]:
+    """Per call: what it holds (its reservation, or before the workflow reserved and within the
+    grace, the most it may cost) and what the ledger charged it."""
     held = case(
         (_reservation.status == ReservationStatus.reserved.value, _reservation.amount),
         (
             _reservation.id.is_(None)
             & Job.status.in_(_RUNNING)
-            & (ApiTurn.created_at > bindparam("unreserved_since")),
-            ApiTurn.max_studio_tokens,
+            & (created_at > bindparam("unreserved_since")),
+            most,
         ),
         else_=0,
     )
@@ -203,6 +205,11 @@ def _spend_query() -> Any:
         (_reservation.status == ReservationStatus.reserved.value, 0),
         else_=func.coalesce(_reservation.charged, 0),
     )
+    return held, charged
+
+
+def _spend_query() -> Any:
+    held, charged = _held_and_charged(ApiTurn.created_at, ApiTurn.max_studio_tokens)
     return (
         select(
             ApiTurn.model,
@@ -246,20 +253,7 @@ class ImageSpend:
 
 
 def _image_spend_query() -> Any:
-    held = case(
-        (_reservation.status == ReservationStatus.reserved.value, _reservation.amount),
-        (
-            _reservation.id.is_(None)
-            & Job.status.in_(_RUNNING)
-            & (ApiImageCall.created_at > bindparam("unreserved_since")),
-            ApiImageCall.max_images,
-        ),
-        else_=0,
-    )
-    charged = case(
-        (_reservation.status == ReservationStatus.reserved.value, 0),
-        else_=func.coalesce(_reservation.charged, 0),
-    )
+    held, charged = _held_and_charged(ApiImageCall.created_at, ApiImageCall.max_images)
     # ImageJobWorkflow's reservation key: image-<job>:images (JobSaga.ledger_key)
     key = literal(IMAGE_RESERVATION_PREFIX) + ApiImageCall.id + literal(":images")
     return (

@@ -60,6 +60,39 @@ def invalid(param: str, message: str, **params: Any) -> OpenAIError:
     return OpenAIError(400, message, code="invalid_value", param=param, **params)
 
 
+def check_parameters(
+    body: dict[str, Any], supported: set[str], defaults_only: dict[str, tuple[object, ...]]
+) -> None:
+    """400 ``unsupported_parameter`` for a parameter we don't take (``defaults_only``: taken only
+    at its default value; a ``null`` counts as not sent)."""
+    for name, value in body.items():
+        if value is None or name in supported:
+            continue
+        if name in defaults_only and value in defaults_only[name]:
+            continue
+        raise unsupported(name)
+
+
+def model_not_found(model_id: str) -> OpenAIError:
+    return OpenAIError(
+        404,
+        "The model '{model}' does not exist or you do not have access to it.",
+        code="model_not_found",
+        param="model",
+        model=model_id,
+    )
+
+
+def model_not_allowed(model_id: str) -> OpenAIError:
+    return OpenAIError(
+        403,
+        "This API key is not allowed to use the model '{model}'.",
+        code="model_not_allowed",
+        param="model",
+        model=model_id,
+    )
+
+
 def body(message: str, type: str, code: str | None, param: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 

@@ -21,7 +21,14 @@ from temporalio.client import Client, WorkflowFailureError
 
 from api.deps import AppState, SessionDep, StateDep, StorageDep, TemporalDep
 from api.images.routes import domain_input, launch_image_job, webhook_origin_url
-from api.openai.errors import NO_RETRY, OpenAIError, invalid, unsupported
+from api.openai.errors import (
+    NO_RETRY,
+    OpenAIError,
+    check_parameters,
+    invalid,
+    model_not_allowed,
+    model_not_found,
+)
 from api.openai.keys import Caller, CallerDep, KeyLimitsDep
 from api.openai.routes import allowed
 from core import apiimages, jobs
@@ -66,12 +73,7 @@ class ImageCall:
 
 
 def _parse(fields: dict[str, Any], caller: Caller, settings: Settings, images: list[bytes]) -> ImageCall:
-    for name, value in fields.items():
-        if value is None or name in SUPPORTED:
-            continue
-        if name in DEFAULTS_ONLY and value in DEFAULTS_ONLY[name]:
-            continue
-        raise unsupported(name)
+    check_parameters(fields, SUPPORTED, DEFAULTS_ONLY)
     prompt = fields.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise invalid("prompt", "You must provide a prompt.")
@@ -98,21 +100,9 @@ def _model(model_id: str, caller: Caller, settings: Settings) -> ImageModel:
     try:
         model = resolve_image_model(model_id, settings)
     except AppError:  # unknown, a chat model, or its provider switched off
-        raise OpenAIError(
-            404,
-            "The model '{model}' does not exist or you do not have access to it.",
-            code="model_not_found",
-            param="model",
-            model=model_id,
-        ) from None
+        raise model_not_found(model_id) from None
     if not allowed(caller, model.id):
-        raise OpenAIError(
-            403,
-            "This API key is not allowed to use the model '{model}'.",
-            code="model_not_allowed",
-            param="model",
-            model=model.id,
-        )
+        raise model_not_allowed(model.id)
     return model
 
 

@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from api.chat.turns import launch
 from api.deps import AppState, SessionDep, StateDep, TemporalDep
-from api.openai.errors import OpenAIError, invalid
+from api.openai.errors import OpenAIError, invalid, model_not_allowed, model_not_found
 from api.openai.keys import Caller, CallerDep, KeyLimits, KeyLimitsDep
 from api.openai.schemas import CompletionRequest, parse_completion
 from api.openai.stream import Answer, TurnEvents, collect, sse, stopper, turn_error
@@ -66,21 +66,9 @@ def _model(model_id: str, caller: Caller, settings: Settings) -> ModelInfo:
     try:
         model = offered_model(model_id, settings)
     except AppError:  # unknown, provider switched off, or retired
-        raise OpenAIError(
-            404,
-            "The model '{model}' does not exist or you do not have access to it.",
-            code="model_not_found",
-            param="model",
-            model=model_id,
-        ) from None
+        raise model_not_found(model_id) from None
     if not allowed(caller, model.id):
-        raise OpenAIError(
-            403,
-            "This API key is not allowed to use the model '{model}'.",
-            code="model_not_allowed",
-            param="model",
-            model=model.id,
-        )
+        raise model_not_allowed(model.id)
     return model
 
 
