@@ -10,6 +10,7 @@ owner's gallery too. Outputs are answered as ``b64_json`` (the default) or a sho
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from core import apiimages, jobs
 from core import images as domain
 from core.errors import AppError
 from core.image_catalog import ImageModel, resolve_image_model
+from core.models import JobStatus
 from core.models.base import new_id
 from core.settings import Settings
 from providers.storage import ASSETS, Storage, object_key
@@ -209,8 +211,10 @@ async def _run(
 ) -> dict[str, Any]:
     """Record the job under the key (its image budget), store the edit's inputs, start the job,
     wait for its outcome and answer it."""
-    user, spec, storage, settings = caller.user, call.spec, deps.storage, deps.state.settings
+    user, spec, settings = caller.user, call.spec, deps.state.settings
     job_id = new_id()
+    pngs = [await asyncio.to_thread(domain.as_png, image) for image in call.images]
+    mask = await asyncio.to_thread(domain.as_png, call.mask) if call.mask is not None else None
     await apiimages.start_api_image_call(
         session,
         key=caller.key,
@@ -219,16 +223,14 @@ async def _run(
         model=spec.model.id,
         max_images=spec.cost,
     )
-    input_keys = []
-    for i, image in enumerate(call.images):
-        key = object_key(user.id, "image", job_id, f"input-{i + 1}.png")
-        await storage.put(ASSETS, key, domain.as_png(image), "image/png")
-        input_keys.append(key)
-    mask_key = None
-    if call.mask is not None:
-        mask_key = object_key(user.id, "image", job_id, "mask.png")
-        await storage.put(ASSETS, mask_key, domain.as_png(call.mask), "image/png")
-    await session.commit()
+    await session.commit()  # the budget's lock is not held across the uploads
+    try:
+        input_keys, mask_key = await _store_inputs(deps.storage, user.id, job_id, pngs, mask)
+    except Exception:
+        job = await jobs.owned_job(session, user.id, job_id)
+        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await session.commit()
+        raise
     data = domain_input(spec, job_id, user.id, user.locale, input_keys, mask_key, None)
     if spec.model.async_jobs:
         data.webhook_url = webhook_origin_url(origin(request), settings)
@@ -247,6 +249,21 @@ async def _run(
         "output_format": FORMATS.get(outcome.outputs[0].content_type, "png") if outcome.outputs else "png",
         "usage": {"images": outcome.usage.get("images", 0)},  # what the ledger charged the plan
     }
+
+
+async def _store_inputs(
+    storage: Storage, user_id: str, job_id: str, pngs: list[bytes], mask: bytes | None
+) -> tuple[list[str], str | None]:
+    """The edit's images (and mask) under the job's keys: a retry overwrites, never duplicates."""
+    keys = []
+    for i, image in enumerate(pngs):
+        keys.append(object_key(user_id, "image", job_id, f"input-{i + 1}.png"))
+        await storage.put(ASSETS, keys[-1], image, "image/png")
+    if mask is None:
+        return keys, None
+    mask_key = object_key(user_id, "image", job_id, "mask.png")
+    await storage.put(ASSETS, mask_key, mask, "image/png")
+    return keys, mask_key
 
 
 async def _item(request: Request, deps: Deps, output: Any, response_format: str) -> dict[str, Any]:
