@@ -23,7 +23,14 @@ class KeyImageBudgetExceeded(AppError):
 
 
 async def start_api_image_call(
-    session: AsyncSession, *, key: ApiKey, job_id: str, workflow_id: str, model: str, max_images: int
+    session: AsyncSession,
+    *,
+    key: ApiKey,
+    job_id: str,
+    workflow_id: str,
+    model: str,
+    max_images: int,
+    end_user: str = "",
 ) -> None:
     """Record the call's job and its key; with an image budget, under the family's lock and only
     if what the family has counted plus this call's most (``n × cost``) fits."""
@@ -51,6 +58,7 @@ async def start_api_image_call(
             family_id=family,
             model=model,
             max_images=max_images,
+            end_user=end_user[:256],
         )
     )
     await session.flush()

@@ -72,6 +72,7 @@ class ImageCall:
     response_format: str
     images: list[bytes]
     mask: bytes | None = None
+    end_user: str = ""  # OpenAI's `user`, kept with the call for abuse reports
 
 
 def _parse(fields: dict[str, Any], caller: Caller, settings: Settings, images: list[bytes]) -> ImageCall:
@@ -95,7 +96,7 @@ def _parse(fields: dict[str, Any], caller: Caller, settings: Settings, images: l
             value=response_format, allowed=", ".join(RESPONSE_FORMATS),
         )  # fmt: skip
     spec = domain.check_request(model, prompt, size, n, inputs=len(images), mask=False, quality=str(quality))
-    return ImageCall(spec, str(response_format), images)
+    return ImageCall(spec, str(response_format), images, end_user=str(fields.get("user") or ""))
 
 
 def _model(model_id: str, caller: Caller, settings: Settings) -> ImageModel:
@@ -222,6 +223,7 @@ async def _run(
         workflow_id=image_workflow_id(job_id),
         model=spec.model.id,
         max_images=spec.cost,
+        end_user=call.end_user,
     )
     await session.commit()  # the budget's lock is not held across the uploads
     try:

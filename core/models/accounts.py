@@ -118,6 +118,7 @@ class ApiImageCall(Base):
     family_id: Mapped[str] = mapped_column(String(32), nullable=False)
     model: Mapped[str] = mapped_column(String(64), nullable=False)
     max_images: Mapped[int] = mapped_column(Integer, nullable=False)
+    end_user: Mapped[str] = mapped_column(String(256), default="", nullable=False)  # OpenAI's `user`
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 

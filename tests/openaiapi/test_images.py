@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from core.db import Database
-from core.models import LedgerReservation
+from core.models import ApiImageCall, LedgerReservation
 from tests.conftest import EmulatorControl
 from tests.images.helpers import images_left, set_images, size_of
 from tests.openaiapi.conftest import KeyUser, sdk_for
@@ -61,7 +61,9 @@ async def charged_images(db: Database, user_id: str) -> list[tuple[str, int]]:
 async def test_generate_b64_and_url_billed_once_from_the_plan(key_user: Any, db: Database) -> None:
     user: KeyUser = await key_user()
     await set_images(db, user.me.user_id, 5)
-    made = await user.sdk.images.generate(model="gpt-image-1", prompt=PROMPT, n=2, size="1536x1024")
+    made = await user.sdk.images.generate(
+        model="gpt-image-1", prompt=PROMPT, n=2, size="1536x1024", user="end-user-7"
+    )
     assert len(made.data) == 2 and made.size == "1536x1024" and made.output_format == "png"
     assert all(size_of(decoded(item)) == (1536, 1024) for item in made.data)
     assert made.usage and made.usage.model_extra == {"images": 2}  # what the ledger charged
@@ -78,6 +80,9 @@ async def test_generate_b64_and_url_billed_once_from_the_plan(key_user: Any, db:
     assert usage["images_used"] == 3 and usage["images_held"] == 0 and usage["requests"] == 2
     by_model = {m["model"]: m["images"] for m in usage["models"]}
     assert by_model == {"gpt-image-1": 2, "gemini-2.5-flash-image": 1}
+    async with db.reader() as session:
+        asked_by = (await session.execute(select(ApiImageCall.end_user, ApiImageCall.api_key_id))).all()
+    assert ("end-user-7", user.key_id) in [tuple(row) for row in asked_by]
     gallery = (await user.me.client.get("/v1/images")).json()["images"]
     assert len(gallery) == 3  # what a key made is in its owner's gallery too
 

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("family_id", sa.String(length=32), nullable=False),
         sa.Column("model", sa.String(length=64), nullable=False),
         sa.Column("max_images", sa.Integer(), nullable=False),
+        sa.Column("end_user", sa.String(length=256), nullable=False),
         sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["id"], ["jobs.id"], name=op.f("fk_api_image_calls_id_jobs"), ondelete="CASCADE"
