@@ -43,6 +43,7 @@ class ImageJobInput:
     size: str
     n: int = 1
     cost: int = 1  # images units per output
+    quality: str = "auto"  # one of the catalog's qualities for the model
     locale: str = "ar"
     provider: str = "openai"
     long_job: bool = False  # a Replicate prediction: submit, then await webhook or poll
@@ -109,7 +110,7 @@ class ImageActivities:
         if data.mask_key is not None and base:
             raw = await self.storage.get(ASSETS, data.mask_key)
             mask = await asyncio.to_thread(domain.as_png, raw, domain.image_size(base[0]))
-        return ImageRequest(data.model, data.prompt, data.size, data.n, base, mask)
+        return ImageRequest(data.model, data.prompt, data.size, data.n, base, mask, data.quality)
 
     async def _store(self, data: ImageJobInput, position: int, image: GeneratedImage) -> domain.NewImage:
         """The image and its thumbnail into our storage (keys by job and position)."""

@@ -120,11 +120,16 @@ OUTAGE_TYPES: tuple[type[Exception], ...] = (
 )
 
 
+def dependency_down(error: Exception) -> bool:
+    """PostgreSQL, Redis or Temporal unreachable or restarting (an ``OUTAGE_TYPES`` error)."""
+    temporal_down = isinstance(error, RPCError) and error.status in TEMPORAL_OUTAGES
+    return temporal_down or (not isinstance(error, RPCError) and is_outage(error))
+
+
 async def handle_outage(request: Request, error: Exception) -> Response:
     """PostgreSQL, Redis or Temporal unreachable: 503 ``service_unavailable`` + Retry-After; any
     other error of these types is a bug (500), answered without reaching uvicorn."""
-    temporal_down = isinstance(error, RPCError) and error.status in TEMPORAL_OUTAGES
-    if not (temporal_down or (not isinstance(error, RPCError) and is_outage(error))):
+    if not dependency_down(error):
         return await handle_unexpected(request, error)
     log.warning("request.outage", error_type=type(error).__name__, error=str(error)[:200])
     return await handle_app_error(request, ServiceUnavailable())

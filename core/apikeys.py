@@ -26,11 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import CreatedApiKey, create_api_key
 from core.errors import NotFound, ValidationFailed
-from core.models import ApiKey, ApiTurn, Job, JobStatus, LedgerReservation, ReservationStatus, Subscription
+from core.models import (
+    ApiImageCall,
+    ApiKey,
+    ApiTurn,
+    Job,
+    JobStatus,
+    LedgerReservation,
+    ReservationStatus,
+    Subscription,
+)
 from core.models.base import utcnow
 from core.subscriptions import ensure_current_period
 
 RESERVATION_KEY_PREFIX = "chat-turn-"  # ChatTurnWorkflow's reservation key: chat-turn-<turn id>
+IMAGE_RESERVATION_PREFIX = "image-"  # ImageJobWorkflow's: image-<job id>:images
 # A turn reserves milliseconds after its row is committed; one with no reservation after this
 # never got its workflow (the API process died in between) and stops counting against the budget.
 UNRESERVED_GRACE = timedelta(minutes=10)
@@ -53,16 +63,24 @@ class KeyLimits:
     monthly_budget: int | None = None  # studio tokens per budget window
     allowed_models: list[str] | None = None  # catalog ids; None: every model
     expires_at: datetime | None = None
+    monthly_image_budget: int | None = None  # images units per budget window
 
     def apply(self, row: ApiKey) -> None:
         row.rpm_limit, row.tpm_limit = self.rpm_limit, self.tpm_limit
-        row.monthly_budget = self.monthly_budget
+        row.monthly_budget, row.monthly_image_budget = self.monthly_budget, self.monthly_image_budget
         row.allowed_models = list(self.allowed_models) if self.allowed_models is not None else None
         row.expires_at = self.expires_at
 
     @classmethod
     def of(cls, row: ApiKey) -> KeyLimits:
-        return cls(row.rpm_limit, row.tpm_limit, row.monthly_budget, row.allowed_models, row.expires_at)
+        return cls(
+            row.rpm_limit,
+            row.tpm_limit,
+            row.monthly_budget,
+            row.allowed_models,
+            row.expires_at,
+            row.monthly_image_budget,
+        )
 
 
 def family_of(row: ApiKey) -> str:
@@ -170,14 +188,16 @@ _reservation = LedgerReservation
 _RUNNING = (JobStatus.pending.value, JobStatus.running.value)
 
 
-def _spend_query() -> Any:
+def _held_and_charged(created_at: Any, most: Any) -> tuple[Any, Any]:
+    """Per call: what it holds (its reservation, or before the workflow reserved and within the
+    grace, the most it may cost) and what the ledger charged it."""
     held = case(
         (_reservation.status == ReservationStatus.reserved.value, _reservation.amount),
         (
             _reservation.id.is_(None)
             & Job.status.in_(_RUNNING)
-            & (ApiTurn.created_at > bindparam("unreserved_since")),
-            ApiTurn.max_studio_tokens,
+            & (created_at > bindparam("unreserved_since")),
+            most,
         ),
         else_=0,
     )
@@ -185,6 +205,11 @@ def _spend_query() -> Any:
         (_reservation.status == ReservationStatus.reserved.value, 0),
         else_=func.coalesce(_reservation.charged, 0),
     )
+    return held, charged
+
+
+def _spend_query() -> Any:
+    held, charged = _held_and_charged(ApiTurn.created_at, ApiTurn.max_studio_tokens)
     return (
         select(
             ApiTurn.model,
@@ -214,6 +239,50 @@ async def family_spend(
     )
     rows = (await session.execute(query, {"unreserved_since": now - UNRESERVED_GRACE})).all()
     return FamilySpend(start, end, [ModelSpend(*(r[0], int(r[1]), *(int(v) for v in r[2:]))) for r in rows])
+
+
+@dataclass
+class ImageSpend:
+    """A family's image calls in the budget window, per model: ``images`` charged by the ledger,
+    ``held`` reserved (or about to be) for calls still running."""
+
+    model: str
+    requests: int = 0
+    images: int = 0
+    held: int = 0
+
+
+def _image_spend_query() -> Any:
+    held, charged = _held_and_charged(ApiImageCall.created_at, ApiImageCall.max_images)
+    # ImageJobWorkflow's reservation key: image-<job>:images (JobSaga.ledger_key)
+    key = literal(IMAGE_RESERVATION_PREFIX) + ApiImageCall.id + literal(":images")
+    return (
+        select(
+            ApiImageCall.model,
+            func.count(),
+            func.coalesce(func.sum(charged), 0),
+            func.coalesce(func.sum(held), 0),
+        )
+        .join(Job, Job.id == ApiImageCall.id)
+        .outerjoin(_reservation, _reservation.key == key)
+        .group_by(ApiImageCall.model)
+        .order_by(ApiImageCall.model)
+    )
+
+
+_IMAGE_SPEND = _image_spend_query()
+
+
+async def family_images(
+    session: AsyncSession, family_id: str, start: datetime, end: datetime, now: datetime | None = None
+) -> list[ImageSpend]:
+    """Exact, from the ledger, as ``family_spend`` is for tokens (same window, same grace)."""
+    now = now or utcnow()
+    query = _IMAGE_SPEND.where(
+        ApiImageCall.family_id == family_id, ApiImageCall.created_at >= start, ApiImageCall.created_at < end
+    )
+    rows = (await session.execute(query, {"unreserved_since": now - UNRESERVED_GRACE})).all()
+    return [ImageSpend(r[0], *(int(v) for v in r[1:])) for r in rows]
 
 
 async def lock_family(session: AsyncSession, family_id: str) -> None:

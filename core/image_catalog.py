@@ -31,6 +31,7 @@ class ImageModel:
     max_outputs: int  # n per job
     cost: int  # images units per output image
     async_jobs: bool = False  # a long provider job: submit, then await a webhook or poll
+    qualities: tuple[str, ...] = ("auto",)  # what the provider takes; "auto" is its own choice
 
     def display_name(self, locale: str | None) -> str:
         return self.display_name_en if locale == "en" else self.display_name_ar
@@ -69,6 +70,7 @@ IMAGE_MODELS: dict[str, ImageModel] = {
             masks=True,
             max_outputs=4,
             cost=1,
+            qualities=("auto", "low", "medium", "high"),
         ),
         ImageModel(
             "gemini-2.5-flash-image",

@@ -54,6 +54,7 @@ class ImageSpec:
     n: int
     edit: bool
     mask: bool
+    quality: str = "auto"
 
     @property
     def cost(self) -> int:
@@ -61,7 +62,14 @@ class ImageSpec:
 
 
 def check_request(
-    model: ImageModel, prompt: str, size: str | None, n: int, *, inputs: int, mask: bool
+    model: ImageModel,
+    prompt: str,
+    size: str | None,
+    n: int,
+    *,
+    inputs: int,
+    mask: bool,
+    quality: str | None = None,
 ) -> ImageSpec:
     prompt = prompt.strip()
     if not prompt:
@@ -85,7 +93,9 @@ def check_request(
         raise InvalidImageRequest("A mask needs an image to edit.")
     if mask and not model.masks:
         raise InvalidImageRequest("This model does not take a mask; choose one that does.")
-    return ImageSpec(model, prompt, chosen, n, bool(inputs), mask)
+    if (quality or "auto") not in model.qualities:
+        raise InvalidImageRequest("This model does not offer that quality.")
+    return ImageSpec(model, prompt, chosen, n, bool(inputs), mask, quality or "auto")
 
 
 # --- pixels ---

@@ -17,6 +17,7 @@ from api.auth.schemas import (
 from api.deps import SessionDep
 from core import accounts, apikeys
 from core.catalog import MODELS
+from core.image_catalog import IMAGE_MODELS
 from core.models import ApiKey
 from core.models.base import utcnow
 
@@ -24,13 +25,20 @@ router = APIRouter(prefix="/v1/auth/api-keys", tags=["auth"])
 
 
 def limits_of(body: ApiKeyLimitsIn) -> apikeys.KeyLimits:
-    unknown = sorted(set(body.allowed_models or ()) - set(MODELS))
+    unknown = sorted(set(body.allowed_models or ()) - set(MODELS) - set(IMAGE_MODELS))
     if unknown:
         raise apikeys.InvalidKeyLimits(detail=", ".join(unknown))
     if body.expires_at is not None and body.expires_at <= utcnow():
         raise apikeys.InvalidKeyLimits(detail="expires_at")
     models = list(dict.fromkeys(body.allowed_models)) if body.allowed_models is not None else None
-    return apikeys.KeyLimits(body.rpm_limit, body.tpm_limit, body.monthly_budget, models, body.expires_at)
+    return apikeys.KeyLimits(
+        body.rpm_limit,
+        body.tpm_limit,
+        body.monthly_budget,
+        models,
+        body.expires_at,
+        body.monthly_image_budget,
+    )
 
 
 def created_out(created: accounts.CreatedApiKey) -> ApiKeyCreated:
@@ -77,7 +85,9 @@ async def api_key_usage(key_id: str, user: CurrentUser, session: SessionDep) -> 
 async def usage_of(session: SessionDep, row: ApiKey) -> ApiKeyUsage:
     family = apikeys.family_of(row)
     spend = await apikeys.family_spend(session, row.user_id, family)
-    budget = row.monthly_budget
+    budget, image_budget = row.monthly_budget, row.monthly_image_budget
+    images = await apikeys.family_images(session, family, spend.period_start, spend.period_end)
+    images_used, images_held = sum(m.images for m in images), sum(m.held for m in images)
     return ApiKeyUsage(
         api_key_id=row.id,
         family_id=family,
@@ -87,7 +97,7 @@ async def usage_of(session: SessionDep, row: ApiKey) -> ApiKeyUsage:
         studio_tokens_used=spend.charged,
         studio_tokens_held=spend.held,
         remaining=max(0, budget - spend.counted) if budget is not None else None,
-        requests=sum(m.requests for m in spend.models),
+        requests=sum(m.requests for m in spend.models) + sum(m.requests for m in images),
         input_tokens=sum(m.input_tokens for m in spend.models),
         output_tokens=sum(m.output_tokens for m in spend.models),
         models=[
@@ -99,5 +109,22 @@ async def usage_of(session: SessionDep, row: ApiKey) -> ApiKeyUsage:
                 studio_tokens=m.studio_tokens,
             )
             for m in spend.models
+        ]
+        + [
+            ApiKeyModelUsage(
+                model=m.model,
+                requests=m.requests,
+                input_tokens=0,
+                output_tokens=0,
+                studio_tokens=0,
+                images=m.images,
+            )
+            for m in images
         ],
+        monthly_image_budget=image_budget,
+        images_used=images_used,
+        images_held=images_held,
+        images_remaining=max(0, image_budget - images_used - images_held)
+        if image_budget is not None
+        else None,
     )

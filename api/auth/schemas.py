@@ -65,8 +65,11 @@ class ApiKeyLimitsIn(BaseModel):
     monthly_budget: int | None = Field(
         None, ge=1, le=10_000_000_000, description="studio tokens per plan period"
     )
-    allowed_models: list[str] | None = Field(None, max_length=50, description="catalog model ids")
+    allowed_models: list[str] | None = Field(
+        None, max_length=50, description="catalog model ids (chat and image models)"
+    )
     expires_at: datetime | None = None
+    monthly_image_budget: int | None = Field(None, ge=1, le=1_000_000, description="images per plan period")
 
 
 class ApiKeyCreate(ApiKeyLimitsIn):
@@ -87,6 +90,7 @@ class ApiKeyPublic(BaseModel):
     monthly_budget: int | None = None
     allowed_models: list[str] | None = None
     expires_at: datetime | None = None
+    monthly_image_budget: int | None = None
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -99,6 +103,7 @@ class ApiKeyModelUsage(BaseModel):
     input_tokens: int
     output_tokens: int
     studio_tokens: int
+    images: int = Field(0, description="images charged by the ledger (image models)")
 
 
 class ApiKeyUsage(BaseModel):
@@ -115,4 +120,8 @@ class ApiKeyUsage(BaseModel):
     requests: int
     input_tokens: int
     output_tokens: int
+    monthly_image_budget: int | None = None
+    images_used: int = Field(0, description="images charged by the ledger")
+    images_held: int = Field(0, description="images reserved for calls still running")
+    images_remaining: int | None = Field(None, description="image budget left (null: no budget)")
     models: list[ApiKeyModelUsage]

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth.deps import CurrentUser
@@ -34,6 +35,7 @@ from core.settings import Env, Settings
 from providers.storage import ASSETS, Storage, object_key
 from workflows import MEDIA, PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_MODEL, PULSE_PROVIDER, PULSE_USER_ID
 from workflows.images import ImageJobInput, ImageJobWorkflow, image_workflow_id
+from workflows.pipeline import JobOutcome
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
@@ -73,11 +75,16 @@ def decode_inline(value: str) -> bytes:
 
 
 def webhook_url(request: Request, settings: Settings) -> str | None:
+    return webhook_origin_url(str(request.base_url), settings)
+
+
+def webhook_origin_url(origin: str, settings: Settings) -> str | None:
+    """Where Replicate posts: the configured URL, else the public URL (prod) or ``origin``."""
     if not settings.replicate_webhooks:
         return None
     if settings.replicate_webhook_url:
         return settings.replicate_webhook_url
-    origin = settings.public_url if settings.env == Env.prod else str(request.base_url)
+    origin = settings.public_url if settings.env == Env.prod else origin
     return f"{origin.rstrip('/')}/v1/webhooks/replicate"
 
 
@@ -128,32 +135,41 @@ async def create_image_job(
     await session.commit()
     data = domain_input(spec, job_id, user.id, locale, input_keys, mask_key, body.source_image_id)
     data.webhook_url = webhook_url(request, settings) if model.async_jobs else None
-    data.first_poll_s, data.max_poll_s = settings.image_poll_initial_seconds, settings.image_poll_max_seconds
-    try:
-        await client.start_workflow(
-            ImageJobWorkflow.run,
-            data,
-            id=workflow_id,
-            task_queue=settings.task_queue(MEDIA),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(PULSE_USER_ID, user.id),
-                    SearchAttributePair(PULSE_JOB_KIND, "image"),
-                    SearchAttributePair(PULSE_PROVIDER, model.provider),
-                    SearchAttributePair(PULSE_MODEL, model.id),
-                    SearchAttributePair(PULSE_JOB_STATUS, "running"),
-                ]
-            ),
-            static_summary=f"image · {model.id} · {spec.n}",
-        )
-    except Exception:
-        job = await jobs.owned_job(session, user.id, job_id)
-        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
-        await session.commit()
-        raise
+    await launch_image_job(session, client, settings, data)
     return ImageJobCreated(
         job_id=job_id, events_url=f"/v1/jobs/{job_id}/events", status_url=f"/v1/jobs/{job_id}"
     )
+
+
+async def launch_image_job(
+    session: AsyncSession, client: Client, settings: Settings, data: ImageJobInput
+) -> WorkflowHandle[ImageJobWorkflow, JobOutcome]:
+    """Start the job's ``ImageJobWorkflow`` (its ``jobs`` row is committed); if Temporal can't
+    take it, the row ends ``failed`` (``unavailable``) and the error goes up. The studio's route
+    and the OpenAI-compatible one both start image jobs here."""
+    data.first_poll_s, data.max_poll_s = settings.image_poll_initial_seconds, settings.image_poll_max_seconds
+    try:
+        return await client.start_workflow(
+            ImageJobWorkflow.run,
+            data,
+            id=image_workflow_id(data.job_id),
+            task_queue=settings.task_queue(MEDIA),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PULSE_USER_ID, data.user_id),
+                    SearchAttributePair(PULSE_JOB_KIND, "image"),
+                    SearchAttributePair(PULSE_PROVIDER, data.provider),
+                    SearchAttributePair(PULSE_MODEL, data.model),
+                    SearchAttributePair(PULSE_JOB_STATUS, "running"),
+                ]
+            ),
+            static_summary=f"image · {data.model} · {data.n}",
+        )
+    except Exception:
+        job = await jobs.owned_job(session, data.user_id, data.job_id)
+        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await session.commit()
+        raise
 
 
 def domain_input(
@@ -173,6 +189,7 @@ def domain_input(
         size=spec.size,
         n=spec.n,
         cost=spec.model.cost,
+        quality=spec.quality,
         locale=locale,
         provider=spec.model.provider,
         long_job=spec.model.async_jobs,

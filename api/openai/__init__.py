@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.openai import errors
+from api.openai import errors, images
 from api.openai.routes import router
 
 MOUNT_PATH = "/openai"
@@ -18,4 +18,5 @@ def create_openai_app() -> FastAPI:
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(images.router)
     return app

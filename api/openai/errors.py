@@ -15,9 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import OUTAGE_TYPES, dependency_down
 from api.i18n import request_locale
 from core.errors import AppError, RateLimited, Unauthorized, Unavailable
 from core.i18n import translate
+from core.outages import ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +60,39 @@ def invalid(param: str, message: str, **params: Any) -> OpenAIError:
     return OpenAIError(400, message, code="invalid_value", param=param, **params)
 
 
+def check_parameters(
+    body: dict[str, Any], supported: set[str], defaults_only: dict[str, tuple[object, ...]]
+) -> None:
+    """400 ``unsupported_parameter`` for a parameter we don't take (``defaults_only``: taken only
+    at its default value; a ``null`` counts as not sent)."""
+    for name, value in body.items():
+        if value is None or name in supported:
+            continue
+        if name in defaults_only and value in defaults_only[name]:
+            continue
+        raise unsupported(name)
+
+
+def model_not_found(model_id: str) -> OpenAIError:
+    return OpenAIError(
+        404,
+        "The model '{model}' does not exist or you do not have access to it.",
+        code="model_not_found",
+        param="model",
+        model=model_id,
+    )
+
+
+def model_not_allowed(model_id: str) -> OpenAIError:
+    return OpenAIError(
+        403,
+        "This API key is not allowed to use the model '{model}'.",
+        code="model_not_allowed",
+        param="model",
+        model=model_id,
+    )
+
+
 def body(message: str, type: str, code: str | None, param: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
@@ -76,6 +111,8 @@ APP_ERRORS: dict[str, tuple[int, str, str]] = {
     "model_unavailable": (404, INVALID_REQUEST, "model_not_found"),
     "moderation_blocked": (400, INVALID_REQUEST, "content_policy_violation"),
     "provider_error": (502, "server_error", "provider_error"),
+    "invalid_image_request": (400, INVALID_REQUEST, "invalid_value"),
+    "invalid_image_file": (400, INVALID_REQUEST, "invalid_image_file"),
 }
 
 
@@ -87,6 +124,9 @@ def from_app_error(error: AppError) -> OpenAIError:
     elif isinstance(error, RateLimited):
         kind, code = "requests", "rate_limit_exceeded"
         headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, ServiceUnavailable):
+        kind, code = "server_error", "service_unavailable"
+        headers["Retry-After"] = str(ServiceUnavailable.retry_after)
     elif isinstance(error, Unavailable):
         kind, code = "server_error", "service_unavailable"
         headers["Retry-After"] = "1"
@@ -123,6 +163,14 @@ async def handle_http(request: Request, error: Exception) -> Response:
     return render(request, OpenAIError(error.status_code, message, code=code))
 
 
+async def handle_outage(request: Request, error: Exception) -> Response:
+    """PostgreSQL, Redis or Temporal down: 503 ``service_unavailable`` + Retry-After, never 500."""
+    if not dependency_down(error):
+        return await handle_unexpected(request, error)
+    log.warning("openai_api.outage", error_type=type(error).__name__, error=str(error)[:200])
+    return render(request, from_app_error(ServiceUnavailable()))
+
+
 async def handle_unexpected(request: Request, error: Exception) -> Response:
     log.exception("openai_api.failed", error_type=type(error).__name__)
     message = "Something went wrong on our side. Please try again."
@@ -133,4 +181,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OpenAIError, handle_openai_error)
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(StarletteHTTPException, handle_http)
+    for outage_type in OUTAGE_TYPES:
+        app.add_exception_handler(outage_type, handle_outage)
     app.add_exception_handler(Exception, handle_unexpected)

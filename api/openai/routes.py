@@ -1,4 +1,5 @@
-"""OpenAI's wire format at ``/openai/v1``: ``GET /models``, ``POST /chat/completions``.
+"""OpenAI's wire format at ``/openai/v1``: ``GET /models``, ``POST /chat/completions`` (images:
+``api/openai/images.py``).
 
 Each completion is a ``ChatTurnWorkflow`` (a ``chat`` job without a stored conversation):
 reserve on the owner's plan → stream → settle, exactly as a studio turn. The answer is read
@@ -14,7 +15,7 @@ from temporalio.client import Client
 
 from api.chat.turns import launch
 from api.deps import AppState, SessionDep, StateDep, TemporalDep
-from api.openai.errors import OpenAIError, invalid
+from api.openai.errors import OpenAIError, invalid, model_not_allowed, model_not_found
 from api.openai.keys import Caller, CallerDep, KeyLimits, KeyLimitsDep
 from api.openai.schemas import CompletionRequest, parse_completion
 from api.openai.stream import Answer, TurnEvents, collect, sse, stopper, turn_error
@@ -27,6 +28,7 @@ from core.catalog import (
     offered_model,
 )
 from core.errors import AppError
+from core.image_catalog import ImageModel, available_image_models
 from core.settings import Settings
 
 router = APIRouter(prefix="/v1")
@@ -34,7 +36,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 IMAGE_TOKENS = 1600  # reserved per input image (Claude's ~1.15 MP image; OpenAI and Gemini use fewer)
 
 
-def model_out(model: ModelInfo) -> dict[str, Any]:
+def model_out(model: ModelInfo | ImageModel) -> dict[str, Any]:
     return {"id": model.id, "object": "model", "created": 0, "owned_by": model.provider}
 
 
@@ -44,13 +46,19 @@ def allowed(caller: Caller, model_id: str) -> bool:
 
 @router.get("/models")
 async def list_models(caller: CallerDep, state: StateDep) -> dict[str, Any]:
-    """The catalog's chat models this key may use (``owned_by`` is the provider)."""
-    models = [model_out(m) for m in available_models(state.settings) if allowed(caller, m.id)]
-    return {"object": "list", "data": models}
+    """The catalog's chat and image models this key may use (``owned_by`` is the provider)."""
+    catalog: list[ModelInfo | ImageModel] = [
+        *available_models(state.settings),
+        *available_image_models(state.settings),
+    ]
+    return {"object": "list", "data": [model_out(m) for m in catalog if allowed(caller, m.id)]}
 
 
-@router.get("/models/{model_id}")
+@router.get("/models/{model_id:path}")  # image ids have a slash: black-forest-labs/flux-schnell
 async def get_model(model_id: str, caller: CallerDep, state: StateDep) -> dict[str, Any]:
+    image = next((m for m in available_image_models(state.settings) if m.id == model_id), None)
+    if image is not None and allowed(caller, image.id):
+        return model_out(image)
     return model_out(_model(model_id, caller, state.settings))
 
 
@@ -58,21 +66,9 @@ def _model(model_id: str, caller: Caller, settings: Settings) -> ModelInfo:
     try:
         model = offered_model(model_id, settings)
     except AppError:  # unknown, provider switched off, or retired
-        raise OpenAIError(
-            404,
-            "The model '{model}' does not exist or you do not have access to it.",
-            code="model_not_found",
-            param="model",
-            model=model_id,
-        ) from None
+        raise model_not_found(model_id) from None
     if not allowed(caller, model.id):
-        raise OpenAIError(
-            403,
-            "This API key is not allowed to use the model '{model}'.",
-            code="model_not_allowed",
-            param="model",
-            model=model.id,
-        )
+        raise model_not_allowed(model.id)
     return model
 
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.openai.errors import invalid, unsupported
+from api.openai.errors import check_parameters, invalid, unsupported
 
 SUPPORTED = {
     "model",
@@ -68,12 +68,7 @@ class CompletionRequest:
 def parse_completion(body: object) -> CompletionRequest:
     if not isinstance(body, dict):
         raise invalid("body", "The request body must be a JSON object.")
-    for name, value in body.items():
-        if value is None or name in SUPPORTED:
-            continue
-        if name in DEFAULTS_ONLY and value in DEFAULTS_ONLY[name]:
-            continue
-        raise unsupported(name)
+    check_parameters(body, SUPPORTED, DEFAULTS_ONLY)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("model", "You must provide a model parameter.")

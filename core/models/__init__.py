@@ -1,7 +1,7 @@
 """ORM models. Import every model module here so Alembic and the app see one metadata."""
 
 from core.models.account_changes import EmailChange
-from core.models.accounts import ApiKey, ApiTurn, AuthSession, EmailDelivery, MagicLinkToken
+from core.models.accounts import ApiImageCall, ApiKey, ApiTurn, AuthSession, EmailDelivery, MagicLinkToken
 from core.models.base import Base
 from core.models.chat import ChatMessage, Conversation, MessageStatus
 from core.models.cv import Cv, CvVersion
@@ -73,6 +73,7 @@ __all__ = [
     "FileStatus",
     "JobFile",
     "StoredFile",
+    "ApiImageCall",
     "ApiTurn",
     "Video",
 ]

@@ -68,6 +68,7 @@ class ApiKey(Base):
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     monthly_budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # studio tokens
+    monthly_image_budget: Mapped[int | None] = mapped_column(Integer, nullable=True)  # images units
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -96,6 +97,28 @@ class ApiTurn(Base):
     studio_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     stopped: Mapped[bool | None] = mapped_column(nullable=True)  # None until the reply is stored
     end_user: Mapped[str] = mapped_column(String(256), default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ApiImageCall(Base):
+    """An image job asked through the OpenAI-compatible API (its job row has the same id): which
+    key asked and the most it may cost in ``images`` (counted against the key's image budget
+    until the ledger holds it). What it made and was charged is the ledger's reservation."""
+
+    __tablename__ = "api_image_calls"
+    __table_args__ = (Index("ix_api_image_calls_family_created", "family_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    api_key_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False
+    )
+    family_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    model: Mapped[str] = mapped_column(String(64), nullable=False)
+    max_images: Mapped[int] = mapped_column(Integer, nullable=False)
+    end_user: Mapped[str] = mapped_column(String(256), default="", nullable=False)  # OpenAI's `user`
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 

@@ -30,6 +30,7 @@ class OpenAIImages:
 
     async def generate(self, model: ImageModel, request: ImageRequest) -> list[GeneratedImage]:
         size: Any = model.sizes[request.size]
+        quality: Any = {"quality": request.quality} if request.quality != "auto" else {}
         try:
             if request.inputs:
                 files = [(f"input-{i}.png", data, "image/png") for i, data in enumerate(request.inputs)]
@@ -37,11 +38,16 @@ class OpenAIImages:
                 if request.mask is not None:
                     params["mask"] = ("mask.png", request.mask, "image/png")
                 result = await self.client.images.edit(
-                    model=model.id, prompt=request.prompt, n=request.n, size=size, **params
+                    model=model.id, prompt=request.prompt, n=request.n, size=size, **params, **quality
                 )
             else:
                 result = await self.client.images.generate(
-                    model=model.id, prompt=request.prompt, n=request.n, size=size, output_format="png"
+                    model=model.id,
+                    prompt=request.prompt,
+                    n=request.n,
+                    size=size,
+                    output_format="png",
+                    **quality,
                 )
         except caught() as error:
             raise classify_image_error(error) from error

@@ -15,6 +15,7 @@ class ImageRequest:
     n: int = 1
     inputs: list[bytes] = field(default_factory=list)  # images to edit (the first is the base)
     mask: bytes | None = None  # PNG whose transparent pixels mark where to edit
+    quality: str = "auto"  # the catalog's quality for the model ("auto": the provider chooses)
 
 
 @dataclass(frozen=True)

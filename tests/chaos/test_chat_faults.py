@@ -10,9 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import openai
 import pytest
+from sqlalchemy import select
 
 from core import chat
+from core.models import Job
 from tests.chaos.invariants import (
     assert_ledger_exact,
     follow,
@@ -107,6 +110,62 @@ async def test_worker_killed_mid_stream(stack: Stack, emulator: EmulatorControl)
     assert followed.stream.of("restart")
     assert await chat_calls(emulator) == 2  # the killed attempt's call, and one more
     await finish(stack)
+
+
+async def test_worker_killed_mid_reply_of_a_whole_openai_api_completion(
+    stack: Stack, emulator: EmulatorControl
+) -> None:
+    """#21: kill -9 of the worker streaming a NON-streamed `/openai/v1/chat/completions` call.
+    The caller still gets one complete answer (the retried attempt's, never the killed one's
+    partial text glued to it) and the turn is billed once, exactly what `usage` says."""
+    await stack.wait_workers_polling()  # the previous scenario restarted the worker it killed
+    client = await stack.sign_in()
+    created = await client.post("/v1/auth/api-keys", json={"name": "chaos"})
+    assert created.status_code == 201, created.text
+    sdk = openai.AsyncOpenAI(
+        api_key=created.json()["key"], base_url=f"{stack.api_url}/openai/v1", max_retries=0, timeout=120
+    )
+    ask: Any = {"model": MODEL, "messages": [{"role": "user", "content": STORY}], "max_tokens": 300}
+    await slow_reply(emulator, 0.15)
+    call = asyncio.create_task(sdk.chat.completions.create(**ask))
+    job = await running_chat_job(stack, client.headers["X-User-Id"])
+    streaming = await stack.activity_process(job.workflow_id)
+    deadline = asyncio.get_running_loop().time() + 60
+    while (await emulator.calls()).get("openai", {}).get("requests", 0) < 1:  # the reply has begun
+        assert asyncio.get_running_loop().time() < deadline, "the provider was never called"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.6)  # a few tokens into it (~20 tokens at 0.15 s)
+    assert not call.done()
+    streaming.kill9()
+    killed_at = time.monotonic()
+    answer = await call
+    print(f"chaos: worker kill -9 mid whole completion: answered {time.monotonic() - killed_at:.1f} s after")
+    streaming.start()
+    reference = await sdk.chat.completions.create(**ask)  # the same question, nothing broken
+    await sdk.close()
+    text = answer.choices[0].message.content
+    assert text and text == reference.choices[0].message.content, (text, reference.choices[0].message.content)
+    assert answer.choices[0].finish_reason == "stop"
+    calls = await chat_calls(emulator)
+    assert calls == 3, calls  # the killed attempt, its retry, the reference
+    final = await job_of(stack.db, job.id)
+    assert final is not None and final.status == "succeeded"
+    assert answer.usage and answer.usage.model_extra
+    assert final.cost_tokens == answer.usage.model_extra["studio_tokens"] > 0
+    await finish(stack)
+
+
+async def running_chat_job(stack: Stack, user_id: str, timeout: float = 30) -> Job:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with stack.db.reader() as session:
+            found = (
+                await session.execute(select(Job).where(Job.user_id == user_id, Job.kind == "chat"))
+            ).scalar_one_or_none()
+        if found is not None:
+            return found
+        assert asyncio.get_running_loop().time() < deadline, "the completion never became a turn"
+        await asyncio.sleep(0.05)
 
 
 async def test_a_frozen_attempt_never_garbles_the_stream(stack: Stack, emulator: EmulatorControl) -> None:

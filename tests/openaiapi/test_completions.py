@@ -78,6 +78,13 @@ async def test_json_schema_output_and_sampling_options(key_user: Any) -> None:
         )
         parsed = json.loads(reply.choices[0].message.content or "")
         assert isinstance(parsed["city"], str) and isinstance(parsed["population"], int)
+    for model in ("gemini-2.5-flash", "gpt-5-mini"):
+        whole = await user.sdk.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "أعطني كائن JSON فيه اسم مدينة أردنية"}],
+            response_format={"type": "json_object"},
+        )
+        assert isinstance(json.loads(whole.choices[0].message.content or ""), dict), model
 
 
 async def test_models_list_and_the_key_model_list(key_user: Any) -> None:
@@ -94,8 +101,11 @@ async def test_models_list_and_the_key_model_list(key_user: Any) -> None:
         await user.sdk.chat.completions.create(model="gpt-9-ultra", messages=QUESTION)
     assert unknown.value.code == "model_not_found"
     everything: KeyUser = await key_user()
-    owners = {m.owned_by for m in (await everything.sdk.models.list()).data}
-    assert owners == {"openai", "anthropic", "google"}
+    listed_all = {m.id: m.owned_by for m in (await everything.sdk.models.list()).data}
+    assert set(listed_all.values()) == {"openai", "anthropic", "google", "replicate"}
+    assert listed_all["gpt-image-1"] == "openai" and listed_all["claude-haiku-4-5"] == "anthropic"
+    flux = await everything.sdk.models.retrieve("black-forest-labs/flux-schnell")
+    assert flux.owned_by == "replicate"
 
 
 @pytest.mark.parametrize(

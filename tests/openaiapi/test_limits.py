@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from sqlalchemy import select
 
 from core.db import Database
+from core.models import Job
 from tests.conftest import EmulatorControl
 from tests.openaiapi.conftest import KeyUser, leave_only, reservation, sdk_for, tokens
 
@@ -98,6 +100,37 @@ async def test_tpm_limit_counts_what_the_answers_used(key_user: Any) -> None:
         await user.sdk.chat.completions.create(model="gpt-5-mini", messages=ASK, max_tokens=64)
     assert limited.value.code == "rate_limit_exceeded" and limited.value.type == "tokens"
     assert "40 tokens per minute" in limited.value.message
+
+
+async def test_a_client_dropping_a_whole_completion_still_gets_the_turn_finished_and_billed_once(
+    key_user: Any, db: Database, emulator: EmulatorControl, api_url: str
+) -> None:
+    """A non-streamed call whose client gives up mid-reply: the turn is not stopped (the whole
+    reply is made and billed once, as usage would have said); nothing stays reserved."""
+    user: KeyUser = await key_user()
+    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.05, model="gpt-5-mini")
+    body = {"model": "gpt-5-mini", "messages": ASK, "max_tokens": 400}
+    headers = {"Authorization": f"Bearer {user.key}"}
+    async with httpx.AsyncClient(base_url=api_url, timeout=0.6) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post("/openai/v1/chat/completions", json=body, headers=headers)
+    async with db.reader() as session:
+        turn_id = (await session.execute(select(Job.id).where(Job.user_id == user.me.user_id))).scalar_one()
+    for _ in range(400):
+        settled = await reservation(db, turn_id)
+        if settled.status != "reserved":
+            break
+        await asyncio.sleep(0.05)
+    assert settled.status == "settled" and settled.charged > 0
+    async with db.reader() as session:
+        job = (await session.execute(select(Job).where(Job.id == turn_id))).scalar_one()
+    assert job.status == "succeeded" and job.cost_tokens == settled.charged  # whole, not stopped
+    balance = await tokens(db, user.me.user_id)
+    assert balance.reserved == 0 and balance.used == settled.charged
+    calls = await emulator.settled()
+    assert calls["openai"]["requests"] == 1 and calls["openai"].get("disconnects", 0) == 0, calls
+    usage = await user.usage()
+    assert usage["studio_tokens_used"] == settled.charged and usage["requests"] == 1
 
 
 async def test_a_client_leaving_mid_stream_is_billed_for_what_it_received(

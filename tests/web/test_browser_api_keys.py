@@ -25,10 +25,12 @@ async def test_account_page_shows_per_key_usage(tab: Page, web_url: str, sign_in
         reply = await sdk.chat.completions.create(
             model="gpt-5-mini", messages=[{"role": "user", "content": "مرحبا"}], max_tokens=64
         )
+        await sdk.images.generate(model="gpt-image-1", prompt="شروق فوق وادي رم")  # 1 of Free's 2
     assert reply.usage is not None and reply.usage.model_extra is not None
     studio = reply.usage.model_extra["studio_tokens"]
     await tab.reload()
     line = tab.get_by_test_id("key-usage")
     await line.wait_for()
-    assert await line.text_content() == f"هذه الفترة: {studio} رمزًا من رموز الاستوديو، 1 طلبًا"
+    expected = f"هذه الفترة: {studio} رمزًا من رموز الاستوديو، 2 طلبًا · 1 صورة"
+    assert await line.text_content() == expected
     await check_page(tab, "account-key-usage", "ar")

@@ -77,8 +77,15 @@ async function usageLine(list, key) {
     used: formatNumber(usage.studio_tokens_used),
     budget: usage.monthly_budget == null ? "" : formatNumber(usage.monthly_budget),
     requests: formatNumber(usage.requests),
+    images: formatNumber(usage.images_used ?? 0),
+    image_budget: usage.monthly_image_budget == null ? "" : formatNumber(usage.monthly_image_budget),
   };
-  line.textContent = pattern.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+  const fill = (text) => text.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+  line.textContent = fill(pattern);
+  if (usage.images_used || usage.monthly_image_budget != null) {
+    const images = usage.monthly_image_budget == null ? list.dataset.images : list.dataset.imageBudget;
+    line.textContent += ` · ${fill(images)}`;
+  }
   return line;
 }
 
