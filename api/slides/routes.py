@@ -5,6 +5,7 @@ cancel are the shared job API's (``/v1/jobs/{job_id}``…)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,15 +21,23 @@ from api.auth.deps import CurrentUser
 from api.cv.jobs import _start
 from api.deps import LocaleDep, SessionDep, SettingsDep, StorageDep, TemporalDep
 from api.jobs.routes import absolute
-from core import jobs
+from core import files, jobs
 from core.catalog import DEFAULT_MODEL, resolve_model
-from core.models import SlideDeck
+from core.image_catalog import resolve_image_model
+from core.models import SlideDeck, StoredFile
 from core.models.base import new_id
+from core.settings import Settings
 from core.slides.errors import DeckNotFound, DeckNotReady, OutlineNotAwaited, SlideOutOfRange
+from core.slides.layouts import IMAGE_PANEL
 from core.slides.model import Brief, Outline
+from core.slides.pictures import size_for
 from core.slides.prompts import reserve_estimate
+from core.slides.source import SOURCE_MAX_CHARS, check_source, document_text
+from providers.storage import ASSETS, Storage
+from workflows import MEDIA
 from workflows.slides import (
     APPROVE_OUTLINE,
+    DeckImages,
     RegenerateInput,
     SlideDeckInput,
     SlideDeckWorkflow,
@@ -80,18 +89,61 @@ async def _owned(session: AsyncSession, user_id: str, deck_id: str) -> SlideDeck
     return deck
 
 
+async def with_document(
+    body: Brief, session: AsyncSession, storage: Storage, settings: Settings, user_id: str
+) -> tuple[Brief, StoredFile | None]:
+    """The brief with its uploaded document's text as the source (after any typed notes):
+    404 another person's file, 409 not scanned yet, 415/413/422 unsupported, too large, no text."""
+    if body.source_file_id is None:
+        return body.model_copy(update={"source_name": "", "source_truncated": False}), None
+    row = await files.ready_file(session, user_id, body.source_file_id)
+    check_source(row.content_type, row.size, settings.slides_source_max_bytes)
+    text, truncated = await asyncio.to_thread(
+        document_text, await storage.get(ASSETS, row.key), row.content_type
+    )
+    combined = f"{body.source_text}\n\n{text}" if body.source_text else text
+    return body.model_copy(
+        update={
+            "source_text": combined[:SOURCE_MAX_CHARS],
+            "source_name": row.name,
+            "source_truncated": truncated or len(combined) > SOURCE_MAX_CHARS,
+        }
+    ), row
+
+
+def deck_images(settings: Settings) -> DeckImages:
+    """The image model a deck's pictures are made with, at the size nearest the panel's shape."""
+    model = resolve_image_model(settings.slides_image_model, settings)
+    return DeckImages(
+        model=model.id,
+        provider=model.provider,
+        size=size_for(list(model.sizes), IMAGE_PANEL[2], IMAGE_PANEL[3]),
+        cost=model.cost,
+        task_queue=settings.task_queue(MEDIA),
+        long_job=model.async_jobs,
+        first_poll_s=settings.image_poll_initial_seconds,
+        max_poll_s=settings.image_poll_max_seconds,
+    )
+
+
 @router.post("", status_code=202, response_model=DeckStarted)
 async def create_deck(
     body: Brief,
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    storage: StorageDep,
     client: TemporalDep,
     locale: LocaleDep,
 ) -> DeckStarted:
     model = resolve_model(DEFAULT_MODEL, settings)
     job_id, deck_id = new_id(), new_id()
+    body, document = await with_document(body, session, storage, settings, user.id)
     brief = body.model_dump(mode="json")
+    if document is not None:  # the job took it as input
+        kind, workflow_id = "slides", deck_workflow_id(job_id)
+        await jobs.ensure_job(session, job_id=job_id, user_id=user.id, kind=kind, workflow_id=workflow_id)
+        await files.attach_to_job(session, job_id, [document])
     session.add(
         SlideDeck(
             id=deck_id, user_id=user.id, job_id=job_id, language=body.language, brief=brief, versions=[]
@@ -106,6 +158,7 @@ async def create_deck(
         model=model.id,
         reserve_tokens=_studio(reserve_estimate(body), model.token_weight),
         outline_timeout_s=settings.slides_outline_timeout_seconds,
+        images=deck_images(settings) if body.images else None,
     )
     workflow_id = deck_workflow_id(job_id)
     await _start(

@@ -44,6 +44,11 @@ class Brief(_Closed):
     source_text: str = Field(default="", max_length=20000)
     theme: Literal["ocean", "sand", "graphite"] = "ocean"
     digits: Literal["latin", "arabic"] = "latin"  # Arabic-Indic numbering in Arabic decks
+    images: bool = False  # an image (the image studio's, billed as images) on image + text slides
+    source_file_id: str | None = Field(default=None, max_length=64)  # an uploaded document
+    # set by the API from that document (its text goes into source_text)
+    source_name: str = Field(default="", max_length=255)
+    source_truncated: bool = False
 
     @field_validator("topic", "audience", "purpose")
     @classmethod
@@ -99,6 +104,8 @@ class SlideContent(_Closed):
     attribution: str = ""
     table: list[list[str]] = Field(default_factory=list)  # first row = header
     notes: str = ""
+    image_prompt: str = ""  # image + text slides: a picture with no text in it (English)
+    image_key: str = ""  # the image made from it (assets bucket), placed in the panel
     shortened: bool = False  # the fit check had the model shorten it
 
 
@@ -124,6 +131,6 @@ LAYOUT_FIELDS: dict[Layout, tuple[str, ...]] = {
     Layout.timeline: ("bullets",),
     Layout.quote: ("quote", "attribution"),
     Layout.table: ("table",),
-    Layout.image_text: ("bullets",),
+    Layout.image_text: ("bullets", "image_prompt"),
     Layout.closing: ("subtitle",),
 }
