@@ -75,6 +75,7 @@ class FitInput:
     tone: str
     slide: dict[str, Any]
     model: str
+    rewrite: bool = True  # False: the person's own words — measured (sizes shrink), never rewritten
 
 
 @dataclass
@@ -185,7 +186,7 @@ class SlidesActivities:
         shorter by the model, at most ``SHORTEN_ATTEMPTS`` times, then flagged (never clipped)."""
         slide = SlideContent.model_validate(data.slide)
         tokens = 0
-        for attempt in range(1, prompts.SHORTEN_ATTEMPTS + 1):
+        for attempt in range(1, prompts.SHORTEN_ATTEMPTS + 1 if data.rewrite else 1):
             too_long = overflowing(boxes(slide))
             if not too_long:
                 break

@@ -5,7 +5,8 @@
   is accepted; a durable timer ends an abandoned deck) → content per slide, in parallel batches →
   fit check (bounded rewrites) → render PPTX + PDF twin + thumbnails (stored) → settle → done.
 - ``SlideRegenerateWorkflow`` (id ``slides-regen-<job>``): one slide written again, fitted and
-  the deck re-rendered as a new version, metered alone.
+  the deck re-rendered as a new version, metered alone; with the person's own words for a slide
+  (id ``slides-edit-<job>``) no model is called: measured, re-exported as a new version, free.
 
 A cancel or an abandoned outline bills the tokens already used (the outline, finished slides)
 and releases the rest of the reservation."""
@@ -65,6 +66,10 @@ def regenerate_workflow_id(job_id: str) -> str:
     return f"slides-regen-{job_id}"
 
 
+def edit_workflow_id(job_id: str) -> str:
+    return f"slides-edit-{job_id}"
+
+
 @dataclass
 class DeckImages:
     """The image studio's model a deck's pictures are made with (each one an image job)."""
@@ -101,6 +106,7 @@ class RegenerateInput:
     index: int  # 0-based
     model: str
     reserve_tokens: int
+    edit: dict[str, Any] | None = None  # the person's own words for the slide: re-exported as they are
 
 
 @dataclass
@@ -333,8 +339,9 @@ class SlideRegenerateWorkflow:
         used = Usage()
 
         async def work() -> JobResult:
-            await saga.reserve("tokens", data.reserve_tokens)
-            await saga.step("regenerate", slide=data.index + 1)
+            if data.edit is None:  # the person's own edit calls no model: nothing to reserve
+                await saga.reserve("tokens", data.reserve_tokens)
+            await saga.step("regenerate" if data.edit is None else "edit", slide=data.index + 1)
             deck: LoadOutput = await workflow.execute_activity_method(
                 SlidesActivities.load,
                 data.deck_id,
@@ -343,16 +350,25 @@ class SlideRegenerateWorkflow:
             )
             if not 0 <= data.index < len(deck.slides):
                 raise JobFailed("invalid_input")
-            draft: SlideOutput = await _llm(
-                SlidesActivities.content,
-                ContentInput(data.job_id, deck.brief, deck.outline, data.index, data.model),
-            )
-            used.tokens += draft.tokens
             brief = deck.brief
+            if data.edit is None:
+                draft: SlideOutput = await _llm(
+                    SlidesActivities.content,
+                    ContentInput(data.job_id, deck.brief, deck.outline, data.index, data.model),
+                )
+                used.tokens += draft.tokens
+                slide = draft.slide
+            else:
+                slide = {**deck.slides[data.index], **data.edit, "shortened": False}
             fit: SlideOutput = await _llm(
                 SlidesActivities.fit,
                 FitInput(
-                    data.job_id, brief["language"], brief.get("tone", "formal"), draft.slide, data.model
+                    data.job_id,
+                    brief["language"],
+                    brief.get("tone", "formal"),
+                    slide,
+                    data.model,
+                    rewrite=data.edit is None,
                 ),
             )
             used.tokens += fit.tokens
@@ -378,7 +394,12 @@ class SlideRegenerateWorkflow:
             return JobResult(
                 outputs=rendered.outputs,
                 usage={"tokens": used.tokens},
-                result={"deck_id": data.deck_id, "version": rendered.version, "slide": data.index + 1},
+                result={
+                    "deck_id": data.deck_id,
+                    "version": rendered.version,
+                    "slide": data.index + 1,
+                    "overflow": rendered.overflow,
+                },
             )
 
         async def cleanup(code: str) -> None:

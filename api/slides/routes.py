@@ -6,6 +6,7 @@ cancel are the shared job API's (``/v1/jobs/{job_id}``…)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,13 +28,19 @@ from core.image_catalog import resolve_image_model
 from core.models import SlideDeck, StoredFile
 from core.models.base import new_id
 from core.settings import Settings
-from core.slides.errors import DeckNotFound, DeckNotReady, OutlineNotAwaited, SlideOutOfRange
+from core.slides.errors import (
+    DeckNotFound,
+    DeckNotReady,
+    OutlineNotAwaited,
+    SlideEditInvalid,
+    SlideOutOfRange,
+)
 from core.slides.layouts import IMAGE_PANEL
-from core.slides.model import Brief, Outline
+from core.slides.model import Brief, Layout, Outline, SlideEdit
 from core.slides.pictures import size_for
 from core.slides.prompts import reserve_estimate
 from core.slides.source import SOURCE_MAX_CHARS, check_source, document_text
-from providers.storage import ASSETS, Storage
+from providers.storage import ASSETS, Storage, object_key
 from workflows import MEDIA
 from workflows.slides import (
     APPROVE_OUTLINE,
@@ -43,6 +50,7 @@ from workflows.slides import (
     SlideDeckWorkflow,
     SlideRegenerateWorkflow,
     deck_workflow_id,
+    edit_workflow_id,
     regenerate_workflow_id,
 )
 
@@ -73,6 +81,7 @@ class DeckOut(BaseModel):
     outline: dict[str, Any] | None
     version: int
     versions: list[dict[str, Any]]
+    slides: list[dict[str, Any]] = []  # the latest version's content (what PUT …/slides/{n} edits)
     files: list[FileOut]
     created_at: datetime
     updated_at: datetime
@@ -185,7 +194,7 @@ async def list_decks(user: CurrentUser, session: SessionDep) -> list[DeckOut]:
     return [_deck_out(deck, []) for deck in rows.scalars()]
 
 
-def _deck_out(deck: SlideDeck, files: list[FileOut]) -> DeckOut:
+def _deck_out(deck: SlideDeck, files: list[FileOut], slides: list[dict[str, Any]] | None = None) -> DeckOut:
     return DeckOut(
         id=deck.id,
         status=deck.status,
@@ -196,6 +205,7 @@ def _deck_out(deck: SlideDeck, files: list[FileOut]) -> DeckOut:
         outline=deck.outline,
         version=deck.version,
         versions=deck.versions,
+        slides=slides or [],
         files=files,
         created_at=deck.created_at,
         updated_at=deck.updated_at,
@@ -232,7 +242,11 @@ async def get_deck(
                     url=absolute(request, url),
                 )
             )
-    return _deck_out(deck, files)
+    slides: list[dict[str, Any]] = []
+    if deck.versions:
+        latest = object_key(user.id, "slides", deck.versions[-1]["job_id"], "deck.json")
+        slides = json.loads(await storage.get(ASSETS, latest))["slides"]
+    return _deck_out(deck, files, slides)
 
 
 @router.post("/{deck_id}/outline")
@@ -252,6 +266,40 @@ async def approve_outline(
     return {"deck_id": deck.id, "job_id": deck.job_id, **result}
 
 
+def _latest_slide(deck: SlideDeck, number: int) -> dict[str, Any]:
+    if not deck.versions:
+        raise DeckNotReady()
+    slides: list[dict[str, Any]] = deck.versions[-1]["slides"]
+    if not 1 <= number <= len(slides):
+        raise SlideOutOfRange()
+    return slides[number - 1]
+
+
+async def _start_slide_job(
+    session: AsyncSession,
+    client: Any,
+    settings: Settings,
+    user_id: str,
+    data: RegenerateInput,
+    workflow_id: str,
+) -> DeckStarted:
+    model = resolve_model(DEFAULT_MODEL, settings)
+    await _start(
+        session,
+        client,
+        settings,
+        user_id,
+        "slides",
+        workflow_id,
+        data.job_id,
+        SlideRegenerateWorkflow.run,
+        data,
+        model.provider,
+        model.id,
+    )
+    return DeckStarted(deck_id=data.deck_id, job_id=data.job_id, events_url=f"/v1/jobs/{data.job_id}/events")
+
+
 @router.post("/{deck_id}/slides/{number}/regenerate", status_code=202, response_model=DeckStarted)
 async def regenerate_slide(
     deck_id: str,
@@ -265,10 +313,7 @@ async def regenerate_slide(
     """One slide (1-based) written again and the deck re-rendered as a new version; its own job,
     billed on its own."""
     deck = await _owned(session, user.id, deck_id)
-    if not deck.versions:
-        raise DeckNotReady()
-    if not 1 <= number <= len(deck.versions[-1]["slides"]):
-        raise SlideOutOfRange()
+    _latest_slide(deck, number)
     model = resolve_model(DEFAULT_MODEL, settings)
     job_id = new_id()
     data = RegenerateInput(
@@ -280,21 +325,42 @@ async def regenerate_slide(
         model=model.id,
         reserve_tokens=_studio(REGENERATE_TOKENS, model.token_weight),
     )
-    workflow_id = regenerate_workflow_id(job_id)
-    await _start(
-        session,
-        client,
-        settings,
-        user.id,
-        "slides",
-        workflow_id,
-        job_id,
-        SlideRegenerateWorkflow.run,
-        data,
-        model.provider,
-        model.id,
+    return await _start_slide_job(session, client, settings, user.id, data, regenerate_workflow_id(job_id))
+
+
+@router.put("/{deck_id}/slides/{number}", status_code=202, response_model=DeckStarted)
+async def edit_slide(
+    deck_id: str,
+    number: int,
+    body: SlideEdit,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    locale: LocaleDep,
+) -> DeckStarted:
+    """The person's own words for one slide (only the fields given change), re-exported as a new
+    version — no model is called, nothing is billed; a text too long for its box keeps the
+    smallest size and is listed in ``overflow``, never cut or rewritten."""
+    deck = await _owned(session, user.id, deck_id)
+    slide = _latest_slide(deck, number)
+    outside = body.outside(Layout(slide["layout"]))
+    if outside:
+        raise SlideEditInvalid(fields=", ".join(outside))
+    if not body.changes():
+        raise SlideEditInvalid(fields="-")
+    job_id = new_id()
+    data = RegenerateInput(
+        job_id=job_id,
+        user_id=user.id,
+        deck_id=deck.id,
+        ui_locale=locale,
+        index=number - 1,
+        model=resolve_model(DEFAULT_MODEL, settings).id,
+        reserve_tokens=0,
+        edit=body.changes(),
     )
-    return DeckStarted(deck_id=deck.id, job_id=job_id, events_url=f"/v1/jobs/{job_id}/events")
+    return await _start_slide_job(session, client, settings, user.id, data, edit_workflow_id(job_id))
 
 
 @router.get("/{deck_id}/download/{fmt}")
