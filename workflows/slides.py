@@ -20,8 +20,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ChildWorkflowError
-from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+from temporalio.exceptions import CancelledError, ChildWorkflowError
+from temporalio.workflow import ChildWorkflowCancellationType, ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.images import ImageJobInput
@@ -262,6 +262,9 @@ class SlideDeckWorkflow:
             id=image_workflow_id(job_id),
             task_queue=images.task_queue,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            # a cancelled deck stops at once; the image job hears the cancel and releases its images
+            # (waiting for it instead would hand the deck the child's normal "cancelled" outcome)
+            cancellation_type=ChildWorkflowCancellationType.TRY_CANCEL,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(PULSE_USER_ID, data.user_id),
@@ -284,8 +287,10 @@ class SlideDeckWorkflow:
         for index, handle in sorted(self.pictures.items()):
             try:
                 outcome: JobOutcome = await handle
-            except ChildWorkflowError:
-                outcome = JobOutcome("failed", error_code="provider_error")
+            except ChildWorkflowError as error:
+                if isinstance(error.cause, CancelledError):  # the deck itself is being cancelled
+                    raise asyncio.CancelledError() from error
+                outcome = JobOutcome("failed", error_code="provider_error")  # e.g. terminated
             if outcome.status == "succeeded" and outcome.outputs:
                 slides[index]["image_key"] = outcome.outputs[0].key
             else:

@@ -6,6 +6,7 @@ with the slides that got none listed."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,46 @@ async def test_a_deck_whose_images_run_out_still_completes(sign_in: Any, db: Dat
     expected[missing - 1] = 0
     assert pictures_per_page(await download(me.client, deck, "deck.pdf")) == expected
     assert [v["image"] for v in deck["versions"][-1]["slides"]] == [bool(n) for n in expected]
+
+
+async def test_cancel_while_pictures_are_made_releases_them(
+    sign_in: Any, db: Database, settings: Any, emulator: Any
+) -> None:
+    """Cancel the deck while its picture (a Replicate prediction, slowed down) is being made: the
+    image job is cancelled with it and releases its images; the deck bills the tokens it used."""
+    from tests.conftest import serve_app
+
+    me = await sign_in()
+    await set_images(db, me.user_id, 3)
+    await emulator.fault("replicate", "slow", delay_s=20)
+    flux = settings.model_copy(update={"slides_image_model": "black-forest-labs/flux-schnell"})
+    async with serve_app(flux, run_worker=False) as url:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=url, headers=me.client.headers, timeout=30) as client:
+            started = await start_deck(client, slides=4, images=True)
+            deck = await wait_status(client, started["deck_id"], "awaiting_outline", timeout=60)
+            outline = with_pictures(deck["outline"], 2)
+            assert (await client.post(f"/v1/slides/{deck['id']}/outline", json=outline)).status_code == 200
+
+            async def on_event(event: Any) -> None:
+                if event.type == "step" and event.data.get("step") == "images":
+                    assert (await client.post(f"/v1/jobs/{started['job_id']}/cancel")).status_code in (
+                        200,
+                        202,
+                    )
+
+            stream = await read_events(client, started["events_url"], on_event=on_event)
+    assert stream.last.type == "error" and stream.last.data["code"] == "cancelled", stream.events
+    for _ in range(300):  # the image job hears the cancel on its own
+        [job] = await image_jobs(me.client)
+        if job["status"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert job["status"] == "cancelled", job
+    row, kinds = await reservation(db, f"image-{job['id']}:images")
+    assert kinds == ["release", "reserve"] and row.status == "released"
+    assert await images_left(db, me.user_id) == 3
+    deck_row, deck_kinds = await reservation(db, f"slides-{started['job_id']}:tokens")
+    assert deck_kinds == ["reserve", "settle"] and 0 < deck_row.charged < deck_row.amount
+    assert (await wait_status(me.client, deck["id"], "cancelled"))["status"] == "cancelled"

@@ -83,6 +83,10 @@ async function submitBrief(event) {
   const body = {
     topic: form.get("topic"),
     audience: form.get("audience"),
+    purpose: form.get("purpose"),
+    tone: form.get("tone"),
+    theme: form.get("theme"),
+    source_text: form.get("source_text"),
     language: form.get("language"),
     slides: Number(form.get("slides")),
     images: form.get("images") === "on",
