@@ -279,25 +279,39 @@ async def _start_slide_job(
     session: AsyncSession,
     client: Any,
     settings: Settings,
-    user_id: str,
-    data: RegenerateInput,
-    workflow_id: str,
+    deck: SlideDeck,
+    number: int,
+    locale: str,
+    edit: dict[str, Any] | None = None,
 ) -> DeckStarted:
+    """One slide's job: regenerated (its own reservation) or, with ``edit``, re-exported free."""
     model = resolve_model(DEFAULT_MODEL, settings)
+    job_id = new_id()
+    data = RegenerateInput(
+        job_id=job_id,
+        user_id=deck.user_id,
+        deck_id=deck.id,
+        ui_locale=locale,
+        index=number - 1,
+        model=model.id,
+        reserve_tokens=0 if edit else _studio(REGENERATE_TOKENS, model.token_weight),
+        edit=edit,
+    )
+    workflow_id = edit_workflow_id(job_id) if edit else regenerate_workflow_id(job_id)
     await _start(
         session,
         client,
         settings,
-        user_id,
+        deck.user_id,
         "slides",
         workflow_id,
-        data.job_id,
+        job_id,
         SlideRegenerateWorkflow.run,
         data,
         model.provider,
         model.id,
     )
-    return DeckStarted(deck_id=data.deck_id, job_id=data.job_id, events_url=f"/v1/jobs/{data.job_id}/events")
+    return DeckStarted(deck_id=deck.id, job_id=job_id, events_url=f"/v1/jobs/{job_id}/events")
 
 
 @router.post("/{deck_id}/slides/{number}/regenerate", status_code=202, response_model=DeckStarted)
@@ -314,18 +328,7 @@ async def regenerate_slide(
     billed on its own."""
     deck = await _owned(session, user.id, deck_id)
     _latest_slide(deck, number)
-    model = resolve_model(DEFAULT_MODEL, settings)
-    job_id = new_id()
-    data = RegenerateInput(
-        job_id=job_id,
-        user_id=user.id,
-        deck_id=deck.id,
-        ui_locale=locale,
-        index=number - 1,
-        model=model.id,
-        reserve_tokens=_studio(REGENERATE_TOKENS, model.token_weight),
-    )
-    return await _start_slide_job(session, client, settings, user.id, data, regenerate_workflow_id(job_id))
+    return await _start_slide_job(session, client, settings, deck, number, locale)
 
 
 @router.put("/{deck_id}/slides/{number}", status_code=202, response_model=DeckStarted)
@@ -349,18 +352,7 @@ async def edit_slide(
         raise SlideEditInvalid(fields=", ".join(outside))
     if not body.changes():
         raise SlideEditInvalid(fields="-")
-    job_id = new_id()
-    data = RegenerateInput(
-        job_id=job_id,
-        user_id=user.id,
-        deck_id=deck.id,
-        ui_locale=locale,
-        index=number - 1,
-        model=resolve_model(DEFAULT_MODEL, settings).id,
-        reserve_tokens=0,
-        edit=body.changes(),
-    )
-    return await _start_slide_job(session, client, settings, user.id, data, edit_workflow_id(job_id))
+    return await _start_slide_job(session, client, settings, deck, number, locale, body.changes())
 
 
 @router.get("/{deck_id}/download/{fmt}")
