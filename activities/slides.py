@@ -25,14 +25,15 @@ from core.models import SlideDeck
 from core.settings import Settings
 from core.slides import prompts
 from core.slides.fit import overflowing
-from core.slides.layouts import boxes
+from core.slides.layouts import boxes, panel
 from core.slides.model import Brief, Deck, Outline, SlideContent
 from core.slides.pdf import render_pdf, thumbnails
+from core.slides.pictures import fit_to_panel
 from core.slides.pptx import render_pptx
 from providers.llm import LLMClient
 from providers.llm.errors import NonRetryableProviderError, RetryableProviderError
 from providers.llm.types import ChatMessage, ChatRequest
-from providers.storage import ASSETS, Storage, object_key
+from providers.storage import ASSETS, ObjectMissing, Storage, object_key
 
 log = structlog.get_logger(__name__)
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -74,6 +75,7 @@ class FitInput:
     tone: str
     slide: dict[str, Any]
     model: str
+    rewrite: bool = True  # False: the person's own words — measured (sizes shrink), never rewritten
 
 
 @dataclass
@@ -184,7 +186,7 @@ class SlidesActivities:
         shorter by the model, at most ``SHORTEN_ATTEMPTS`` times, then flagged (never clipped)."""
         slide = SlideContent.model_validate(data.slide)
         tokens = 0
-        for attempt in range(1, prompts.SHORTEN_ATTEMPTS + 1):
+        for attempt in range(1, prompts.SHORTEN_ATTEMPTS + 1 if data.rewrite else 1):
             too_long = overflowing(boxes(slide))
             if not too_long:
                 break
@@ -207,8 +209,9 @@ class SlidesActivities:
             digits=data.digits,
             slides=[SlideContent.model_validate(s) for s in data.slides],
         )
-        pptx = await heartbeating(asyncio.to_thread(render_pptx, deck))
-        pdf = await heartbeating(asyncio.to_thread(render_pdf, deck))
+        pictures = await self._pictures(deck)
+        pptx = await heartbeating(asyncio.to_thread(render_pptx, deck, pictures))
+        pdf = await heartbeating(asyncio.to_thread(render_pdf, deck, pictures))
         pngs = await heartbeating(asyncio.to_thread(thumbnails, pdf))
         outputs = [
             await self._store(data, "deck.pptx", pptx, PPTX),
@@ -226,6 +229,21 @@ class SlidesActivities:
         shortened = [i for i, s in enumerate(deck.slides, start=1) if s.shortened]
         version = await self._add_version(data, deck, overflow)
         return RenderOutput(outputs=outputs, version=version, overflow=overflow, shortened=shortened)
+
+    async def _pictures(self, deck: Deck) -> dict[int, bytes]:
+        """Each slide's stored picture, cut to its panel (one deleted meanwhile is left out)."""
+        out: dict[int, bytes] = {}
+        for i, slide in enumerate(deck.slides):
+            rect = panel(slide)
+            if not slide.image_key or rect is None:
+                continue
+            try:
+                data = await self.storage.get(ASSETS, slide.image_key)
+            except ObjectMissing:
+                log.warning("slides.picture_missing", key=slide.image_key)
+                continue
+            out[i] = await asyncio.to_thread(fit_to_panel, data, rect[2], rect[3])
+        return out
 
     async def _store(self, data: RenderInput, name: str, body: bytes, content_type: str) -> OutputRef:
         key = object_key(data.user_id, "slides", data.job_id, name)  # keyed by job: a retry overwrites
@@ -248,6 +266,7 @@ class SlidesActivities:
                     "layout": s.layout.value,
                     "shortened": s.shortened,
                     "overflow": i + 1 in overflow,
+                    "image": bool(s.image_key),
                 }
                 for i, s in enumerate(deck.slides)
             ]

@@ -259,6 +259,8 @@ class Settings(BaseSettings):
     files_sweeper_schedule: bool = True  # `pulse worker` keeps the orphan-upload sweeper schedule
     # Slide decks: an outline nobody approves ends the deck (and releases its reservation) after
     slides_outline_timeout_seconds: int = Field(24 * 3600, ge=5, le=30 * 86400)
+    slides_image_model: str = "gpt-image-1"  # pictures on image + text slides (the image studio's)
+    slides_source_max_bytes: int = Field(10 * 1024 * 1024, ge=1)  # an uploaded document as a deck's source
 
     # Logging
     log_level: str = "INFO"

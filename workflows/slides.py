@@ -5,7 +5,8 @@
   is accepted; a durable timer ends an abandoned deck) → content per slide, in parallel batches →
   fit check (bounded rewrites) → render PPTX + PDF twin + thumbnails (stored) → settle → done.
 - ``SlideRegenerateWorkflow`` (id ``slides-regen-<job>``): one slide written again, fitted and
-  the deck re-rendered as a new version, metered alone.
+  the deck re-rendered as a new version, metered alone; with the person's own words for a slide
+  (id ``slides-edit-<job>``) no model is called: measured, re-exported as a new version, free.
 
 A cancel or an abandoned outline bills the tokens already used (the outline, finished slides)
 and releases the rest of the reservation."""
@@ -18,9 +19,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import CancelledError, ChildWorkflowError
+from temporalio.workflow import ChildWorkflowCancellationType, ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.images import ImageJobInput
     from activities.ledger import SettleInput, SettleOutput
     from activities.slides import (
         ContentInput,
@@ -35,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
         SlidesActivities,
     )
     from core.slides.model import Outline
+    from core.slides.pictures import image_prompt
+    from workflows import PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_MODEL, PULSE_PROVIDER, PULSE_USER_ID
+    from workflows.images import ImageJobWorkflow, image_workflow_id
     from workflows.pipeline import JobFailed, JobOutcome, JobRef, JobResult, JobSaga, _bookkeeping
 
 PROVIDER_RETRY = RetryPolicy(
@@ -59,6 +66,24 @@ def regenerate_workflow_id(job_id: str) -> str:
     return f"slides-regen-{job_id}"
 
 
+def edit_workflow_id(job_id: str) -> str:
+    return f"slides-edit-{job_id}"
+
+
+@dataclass
+class DeckImages:
+    """The image studio's model a deck's pictures are made with (each one an image job)."""
+
+    model: str
+    provider: str
+    size: str
+    cost: int  # images units per picture
+    task_queue: str  # the media queue
+    long_job: bool = False
+    first_poll_s: float = 1.0
+    max_poll_s: float = 10.0
+
+
 @dataclass
 class SlideDeckInput:
     job_id: str
@@ -69,6 +94,7 @@ class SlideDeckInput:
     model: str
     reserve_tokens: int
     outline_timeout_s: int = 24 * 3600
+    images: DeckImages | None = None  # None: no pictures (the panel stays a plain shape)
 
 
 @dataclass
@@ -80,6 +106,7 @@ class RegenerateInput:
     index: int  # 0-based
     model: str
     reserve_tokens: int
+    edit: dict[str, Any] | None = None  # the person's own words for the slide: re-exported as they are
 
 
 @dataclass
@@ -130,6 +157,7 @@ class SlideDeckWorkflow:
         self.outline: dict[str, Any] | None = None  # the model's draft
         self.approved: dict[str, Any] | None = None  # the person's edited outline
         self.usage = Usage()
+        self.pictures: dict[int, ChildWorkflowHandle[Any, JobOutcome]] = {}  # slide index → image job
 
     @workflow.query(name="outline")
     def current_outline(self) -> dict[str, Any] | None:
@@ -179,6 +207,7 @@ class SlideDeckWorkflow:
         outline = self.approved or drafted.outline
         await _record(data.deck_id, "generating", outline)
         slides = await self._content(saga, data, outline)
+        missing = await self._collect_pictures(saga, slides)
         await saga.step("render")
         brief = data.brief
         rendered = await _render(
@@ -202,8 +231,71 @@ class SlideDeckWorkflow:
                 "slides": len(slides),
                 "shortened": rendered.shortened,
                 "overflow": rendered.overflow,
+                "images": len(self.pictures) - len(missing),
+                "images_missing": missing,
             },
         )
+
+    async def _start_picture(self, data: SlideDeckInput, index: int, slide: dict[str, Any]) -> None:
+        """An image + text slide's picture: an image job of its own (the image pipeline, billed
+        in images by it), started as soon as the slide is written."""
+        images = data.images
+        if images is None or slide["layout"] != "image_text" or not slide.get("image_prompt"):
+            return
+        job_id = workflow.uuid4().hex
+        job = ImageJobInput(
+            job_id=job_id,
+            user_id=data.user_id,
+            model=images.model,
+            prompt=image_prompt(slide["image_prompt"]),
+            size=images.size,
+            cost=images.cost,
+            locale=data.ui_locale,
+            provider=images.provider,
+            long_job=images.long_job,
+            first_poll_s=images.first_poll_s,
+            max_poll_s=images.max_poll_s,
+        )
+        self.pictures[index] = await workflow.start_child_workflow(
+            ImageJobWorkflow.run,
+            job,
+            id=image_workflow_id(job_id),
+            task_queue=images.task_queue,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+            # a cancelled deck stops at once; the image job hears the cancel and releases its images
+            # (waiting for it instead would hand the deck the child's normal "cancelled" outcome)
+            cancellation_type=ChildWorkflowCancellationType.TRY_CANCEL,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PULSE_USER_ID, data.user_id),
+                    SearchAttributePair(PULSE_JOB_KIND, "image"),
+                    SearchAttributePair(PULSE_PROVIDER, images.provider),
+                    SearchAttributePair(PULSE_MODEL, images.model),
+                    SearchAttributePair(PULSE_JOB_STATUS, "running"),
+                ]
+            ),
+            static_summary=f"image · {images.model} · slide {index + 1} of {data.deck_id}",
+        )
+
+    async def _collect_pictures(self, saga: JobSaga, slides: list[dict[str, Any]]) -> list[int]:
+        """Wait for the pictures; each stored one goes on its slide. A picture that could not be
+        made (no images left, refused, failed) leaves the slide's panel plain: 1-based numbers."""
+        if not self.pictures:
+            return []
+        await saga.step("images", total=len(self.pictures))
+        missing = []
+        for index, handle in sorted(self.pictures.items()):
+            try:
+                outcome: JobOutcome = await handle
+            except ChildWorkflowError as error:
+                if isinstance(error.cause, CancelledError):  # the deck itself is being cancelled
+                    raise asyncio.CancelledError() from error
+                outcome = JobOutcome("failed", error_code="provider_error")  # e.g. terminated
+            if outcome.status == "succeeded" and outcome.outputs:
+                slides[index]["image_key"] = outcome.outputs[0].key
+            else:
+                missing.append(index + 1)
+        return missing
 
     async def _content(
         self, saga: JobSaga, data: SlideDeckInput, outline: dict[str, Any]
@@ -236,6 +328,7 @@ class SlideDeckWorkflow:
             )
             for fit in fitted:
                 self.usage.tokens += fit.tokens
+                await self._start_picture(data, len(written), fit.slide)
                 written.append(fit.slide)
             await saga.step("content", done=len(written), total=total)
         return written
@@ -251,8 +344,9 @@ class SlideRegenerateWorkflow:
         used = Usage()
 
         async def work() -> JobResult:
-            await saga.reserve("tokens", data.reserve_tokens)
-            await saga.step("regenerate", slide=data.index + 1)
+            if data.edit is None:  # the person's own edit calls no model: nothing to reserve
+                await saga.reserve("tokens", data.reserve_tokens)
+            await saga.step("regenerate" if data.edit is None else "edit", slide=data.index + 1)
             deck: LoadOutput = await workflow.execute_activity_method(
                 SlidesActivities.load,
                 data.deck_id,
@@ -261,21 +355,34 @@ class SlideRegenerateWorkflow:
             )
             if not 0 <= data.index < len(deck.slides):
                 raise JobFailed("invalid_input")
-            draft: SlideOutput = await _llm(
-                SlidesActivities.content,
-                ContentInput(data.job_id, deck.brief, deck.outline, data.index, data.model),
-            )
-            used.tokens += draft.tokens
             brief = deck.brief
+            if data.edit is None:
+                draft: SlideOutput = await _llm(
+                    SlidesActivities.content,
+                    ContentInput(data.job_id, deck.brief, deck.outline, data.index, data.model),
+                )
+                used.tokens += draft.tokens
+                slide = draft.slide
+            else:
+                slide = {**deck.slides[data.index], **data.edit, "shortened": False}
             fit: SlideOutput = await _llm(
                 SlidesActivities.fit,
                 FitInput(
-                    data.job_id, brief["language"], brief.get("tone", "formal"), draft.slide, data.model
+                    data.job_id,
+                    brief["language"],
+                    brief.get("tone", "formal"),
+                    slide,
+                    data.model,
+                    rewrite=data.edit is None,
                 ),
             )
             used.tokens += fit.tokens
             slides = list(deck.slides)
-            slides[data.index] = fit.slide
+            kept = slides[data.index].get("image_key", "")  # the slide's picture stays (not re-billed)
+            slides[data.index] = {
+                **fit.slide,
+                "image_key": kept if fit.slide["layout"] == "image_text" else "",
+            }
             await saga.step("render")
             rendered = await _render(
                 RenderInput(
@@ -292,7 +399,12 @@ class SlideRegenerateWorkflow:
             return JobResult(
                 outputs=rendered.outputs,
                 usage={"tokens": used.tokens},
-                result={"deck_id": data.deck_id, "version": rendered.version, "slide": data.index + 1},
+                result={
+                    "deck_id": data.deck_id,
+                    "version": rendered.version,
+                    "slide": data.index + 1,
+                    "overflow": rendered.overflow,
+                },
             )
 
         async def cleanup(code: str) -> None:

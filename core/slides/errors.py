@@ -22,3 +22,9 @@ class SlideOutOfRange(AppError):
     status_code = 422
     code = "slides_no_such_slide"
     message = "This deck has no slide with that number."
+
+
+class SlideEditInvalid(AppError):
+    status_code = 422
+    code = "slides_edit_invalid"
+    message = "This slide's layout has no place for: {fields}."

@@ -116,9 +116,13 @@ def boxes(slide: SlideContent) -> list[Box]:
     return [box for box in placed if box.paragraphs and any(p.strip() for p in box.paragraphs) or box.rows]
 
 
+IMAGE_PANEL = (600.0, 116.0, 312.0, 390.0)  # x, y, w, h
+
+
 def panel(slide: SlideContent) -> tuple[float, float, float, float] | None:
-    """The decorative panel of an image + text slide (left-to-right coordinates)."""
-    return (600, 116, 312, 390) if slide.layout is Layout.image_text else None
+    """The picture's panel of an image + text slide (left-to-right coordinates): the picture
+    when the deck has one for it, a plain theme shape otherwise."""
+    return IMAGE_PANEL if slide.layout is Layout.image_text else None
 
 
 def placed(deck: Deck, slide: SlideContent) -> list[Box]:

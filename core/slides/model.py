@@ -5,7 +5,7 @@ its text boxes), so the two files always say the same thing."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,6 +44,11 @@ class Brief(_Closed):
     source_text: str = Field(default="", max_length=20000)
     theme: Literal["ocean", "sand", "graphite"] = "ocean"
     digits: Literal["latin", "arabic"] = "latin"  # Arabic-Indic numbering in Arabic decks
+    images: bool = False  # an image (the image studio's, billed as images) on image + text slides
+    source_file_id: str | None = Field(default=None, max_length=64)  # an uploaded document
+    # set by the API from that document (its text goes into source_text)
+    source_name: str = Field(default="", max_length=255)
+    source_truncated: bool = False
 
     @field_validator("topic", "audience", "purpose")
     @classmethod
@@ -99,6 +104,8 @@ class SlideContent(_Closed):
     attribution: str = ""
     table: list[list[str]] = Field(default_factory=list)  # first row = header
     notes: str = ""
+    image_prompt: str = ""  # image + text slides: a picture with no text in it (English)
+    image_key: str = ""  # the image made from it (assets bucket), placed in the panel
     shortened: bool = False  # the fit check had the model shorten it
 
 
@@ -124,6 +131,38 @@ LAYOUT_FIELDS: dict[Layout, tuple[str, ...]] = {
     Layout.timeline: ("bullets",),
     Layout.quote: ("quote", "attribution"),
     Layout.table: ("table",),
-    Layout.image_text: ("bullets",),
+    Layout.image_text: ("bullets", "image_prompt"),
     Layout.closing: ("subtitle",),
 }
+
+
+Line = Annotated[str, Field(max_length=300)]
+Short = Annotated[str, Field(max_length=120)]
+
+
+class SlideEdit(_Closed):
+    """The person's own words for one slide (only the fields given change). Which fields a slide
+    takes depends on its layout (``LAYOUT_FIELDS`` + heading and notes)."""
+
+    heading: str | None = Field(default=None, min_length=1, max_length=HEADING_MAX)
+    subtitle: str | None = Field(default=None, max_length=300)
+    bullets: list[Line] | None = Field(default=None, min_length=1, max_length=8)
+    left_title: Short | None = None
+    left: list[Line] | None = Field(default=None, max_length=8)
+    right_title: Short | None = None
+    right: list[Line] | None = Field(default=None, max_length=8)
+    figures: list[Figure] | None = Field(default=None, min_length=1, max_length=4)
+    quote: str | None = Field(default=None, max_length=400)
+    attribution: Short | None = None
+    table: list[Annotated[list[Short], Field(min_length=1, max_length=5)]] | None = Field(
+        default=None, min_length=1, max_length=8
+    )
+    notes: str | None = Field(default=None, max_length=2000)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def outside(self, layout: Layout) -> list[str]:
+        """Given fields this layout has no place for."""
+        allowed = {"heading", "notes", *LAYOUT_FIELDS[layout]}
+        return sorted(set(self.changes()) - allowed)

@@ -5,6 +5,7 @@ PDF and the PPTX show the same slide."""
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 from functools import lru_cache
@@ -34,6 +35,7 @@ section { position: relative; width: %(w)spt; height: %(h)spt; overflow: hidden;
 .box ul, .box ol { margin: 0; padding-inline-start: 1.3em; }
 .center { text-align: center; }
 .panel { position: absolute; border-radius: 14pt; }
+img.panel { object-fit: cover; }
 .bar { position: absolute; left: 0; bottom: 0; width: %(w)spt; height: 18pt; }
 table { width: 100%%; height: 100%%; border-collapse: collapse; table-layout: fixed; }
 td, th { border: 0.75pt solid #ffffff; padding: %(py)spt %(px)spt; vertical-align: top; text-align: start; }
@@ -48,20 +50,26 @@ def _styles() -> tuple[FontConfiguration, CSS]:
     return fonts, CSS(string=BASE_CSS % params, font_config=fonts, url_fetcher=_fetcher)
 
 
-def render_html(deck: Deck) -> str:
+def render_html(deck: Deck, pictures: dict[int, bytes] | None = None) -> str:
     theme = THEMES.get(deck.theme, THEMES["ocean"])
     direction = "rtl" if deck.rtl else "ltr"
-    sections = "".join(_slide_html(deck, slide, theme) for slide in deck.slides)
+    pictures = pictures or {}
+    sections = "".join(_slide_html(deck, s, theme, pictures.get(i)) for i, s in enumerate(deck.slides))
     return (
         f'<!doctype html><html lang="{deck.language}" dir="{direction}"><head><meta charset="utf-8">'
         f"<title>{escape(deck.title)}</title></head><body>{sections}</body></html>"
     )
 
 
-def _slide_html(deck: Deck, slide: SlideContent, theme: Theme) -> str:
+def _slide_html(deck: Deck, slide: SlideContent, theme: Theme, picture: bytes | None) -> str:
     parts = [f'<section style="background:#{theme.background};color:#{theme.ink}">']
     rect = placed_panel(deck, slide)
-    if rect is not None:
+    if rect is not None and picture is not None:
+        source = "data:image/jpeg;base64," + base64.b64encode(picture).decode()
+        parts.append(
+            f'<img class="panel" src="{source}" alt="{escape(slide.heading)}" style="{_rect(*rect)}">'
+        )
+    elif rect is not None:
         x, y, w, h = rect
         parts.append(f'<div class="panel" style="{_rect(x, y, w, h)}background:#{theme.panel}"></div>')
     if slide.layout in (Layout.title, Layout.section, Layout.closing):
@@ -112,11 +120,11 @@ def _table_html(box: Box, theme: Theme) -> str:
     return f"<table>{''.join(rows)}</table>"
 
 
-def render_pdf(deck: Deck) -> bytes:
-    """The PDF twin: one page per slide, fonts embedded (subset)."""
+def render_pdf(deck: Deck, pictures: dict[int, bytes] | None = None) -> bytes:
+    """The PDF twin: one page per slide, fonts embedded (subset), the same pictures."""
     with _LOCK:  # the font configuration is shared by the process
         fonts, css = _styles()
-        document = HTML(string=render_html(deck), url_fetcher=_fetcher).render(
+        document = HTML(string=render_html(deck, pictures), url_fetcher=_fetcher).render(
             stylesheets=[css], font_config=fonts
         )
         return bytes(document.write_pdf())

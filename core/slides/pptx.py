@@ -28,6 +28,7 @@ from core.slides.model import Deck, Layout, SlideContent
 
 OFFICE_FACE = "Arial"  # Office-safe on Windows/macOS, has Arabic; LibreOffice substitutes metrically
 LANG = {"ar": "ar-JO", "en": "en-US"}
+CORNER = 14.0  # the panel's corner radius, pt (the PDF twin's border-radius)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ THEMES = {
 }
 
 
-def render_pptx(deck: Deck) -> bytes:
+def render_pptx(deck: Deck, pictures: dict[int, bytes] | None = None) -> bytes:
+    """The deck; ``pictures`` (slide index → JPEG cut to its panel) fill image + text panels."""
     prs = Presentation()
     prs.slide_width, prs.slide_height = Pt(SLIDE_W), Pt(SLIDE_H)
     if deck.rtl:
@@ -53,10 +55,10 @@ def render_pptx(deck: Deck) -> bytes:
     _theme_fonts(prs, deck)
     theme = THEMES.get(deck.theme, THEMES["ocean"])
     blank = prs.slide_layouts[6]
-    for content in deck.slides:
+    for i, content in enumerate(deck.slides):
         slide = prs.slides.add_slide(blank)
         _background(slide, theme)
-        _draw_slide(slide, deck, content, theme)
+        _draw_slide(slide, deck, content, theme, (pictures or {}).get(i))
         if content.notes:
             notes = slide.notes_slide.notes_text_frame
             notes.text = content.notes
@@ -66,12 +68,15 @@ def render_pptx(deck: Deck) -> bytes:
     return buffer.getvalue()
 
 
-def _draw_slide(slide: Slide, deck: Deck, content: SlideContent, theme: Theme) -> None:
+def _draw_slide(slide: Slide, deck: Deck, content: SlideContent, theme: Theme, picture: bytes | None) -> None:
     found = placed(deck, content)
     sizes = fit_slide(found)
     rect = placed_panel(deck, content)
-    if rect is not None:
+    if rect is not None and picture is not None:
+        _picture(slide, rect, picture, content.heading)
+    elif rect is not None:
         shape = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, *(Pt(v) for v in rect))
+        shape.adjustments[0] = CORNER / min(rect[2:])
         shape.fill.solid()
         shape.fill.fore_color.rgb = _rgb(theme.panel)
         shape.line.fill.background()
@@ -86,6 +91,18 @@ def _draw_slide(slide: Slide, deck: Deck, content: SlideContent, theme: Theme) -
             _table(slide, deck, box, size, theme)
         else:
             _text_box(slide, deck, box, size, theme)
+
+
+def _picture(slide: Slide, rect: tuple[float, float, float, float], picture: bytes, alt: str) -> None:
+    """The picture in the panel's place, with the panel's rounded corners and alt text."""
+    image = slide.shapes.add_picture(io.BytesIO(picture), *(Pt(v) for v in rect))
+    image.name = "image"
+    image.auto_shape_type = MSO_SHAPE.ROUNDED_RECTANGLE
+    element = image._element
+    av_list = element.find(f"{qn('p:spPr')}/{qn('a:prstGeom')}/{qn('a:avLst')}")
+    corner = round(CORNER / min(rect[2:]) * 100000)
+    etree.SubElement(av_list, qn("a:gd"), name="adj", fmla=f"val {corner}")
+    element.find(f"{qn('p:nvPicPr')}/{qn('p:cNvPr')}").set("descr", alt)
 
 
 def _text_box(slide: Slide, deck: Deck, box: Box, size: float, theme: Theme) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from core.catalog import estimate_input_tokens
 from core.cv.assist import LANGUAGE, InvalidReply, schema_of
 from core.slides.model import LAYOUT_FIELDS, Brief, Figure, Layout, Outline, OutlineSlide, SlideContent
+from core.slides.source import EXCERPT_CHARS, excerpt
 
 SHORTEN_ATTEMPTS = 2  # a slide still too long after this many rewrites keeps the floor size, flagged
 TONE = {
@@ -22,6 +23,12 @@ TONE = {
     "persuasive": "persuasive and confident",
     "academic": "academic and measured",
 }
+
+
+IMAGE_ASK = (
+    " In image_prompt describe, in English, a photograph or illustration for this slide: what is "
+    "seen, the setting and the light. The picture must contain no text, letters, digits, signs or logos."
+)
 
 
 def _budgets(scale: float = 1.0) -> dict[str, Any]:
@@ -76,6 +83,7 @@ def _budgets(scale: float = 1.0) -> dict[str, Any]:
             ),
         ),
         "notes": (str, Field(max_length=600)),
+        "image_prompt": (str, Field(max_length=300)),
     }
 
 
@@ -168,10 +176,18 @@ def content_prompt(brief: Brief, outline: Outline, index: int) -> Prompt:
         f"Deck: {outline.title} (topic: {brief.topic}; audience: {brief.audience or '-'})\n"
         f"All slides:\n{headings}\n\nWrite slide {index + 1} ({slide.layout.value}): {slide.heading}\n"
         f"Key message: {slide.key_message or '-'}\n"
-        "Also write speaker notes (what the presenter says, 2–4 sentences). Image ideas, if any, "
-        "describe a picture without any text in it."
+        f"{_source_for(brief, slide)}"
+        "Also write speaker notes (what the presenter says, 2–4 sentences)."
+        f"{IMAGE_ASK if slide.layout is Layout.image_text else ''}"
     )
     return Prompt(_system(brief.language, brief.tone), user, reply_model(slide.layout), 700)
+
+
+def _source_for(brief: Brief, slide: OutlineSlide) -> str:
+    if not brief.source_text:
+        return ""
+    passages = excerpt(brief.source_text, f"{slide.heading} {slide.key_message}")
+    return f"Source material (use its facts and numbers):\n{passages}\n"
 
 
 def shorten_prompt(language: str, tone: str, slide: SlideContent, attempt: int) -> Prompt:
@@ -203,5 +219,7 @@ def reserve_estimate(brief: Brief) -> int:
     and a rewrite for one slide in four (more is charged from what is left, as overage)."""
     outline = outline_prompt(brief)
     per_slide = 300 + 700  # the content prompt's input, the reply's cap
+    if brief.source_text:  # each slide's excerpt of the source
+        per_slide += estimate_input_tokens([brief.source_text[:EXCERPT_CHARS]])
     rewrites = -(-brief.slides // 4) * 1300
     return outline.input_estimate() + outline.max_output_tokens + brief.slides * per_slide + rewrites

@@ -13,6 +13,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pypdfium2
+import pypdfium2.raw
 import pytest
 from lxml import etree
 from pptx import Presentation
@@ -165,3 +167,57 @@ def test_fit_shrinks_within_the_floor_and_reports_what_cannot_fit() -> None:
     )
     assert fit_box(english).size == 22
     assert boxes(short)[0].mirrored().x == SLIDE_W - 48 - 864
+
+
+def test_a_picture_sits_in_the_panel_mirrored_in_both_files(deck: Deck, tmp_path: Path) -> None:
+    """An image + text slide's picture: cut to the panel's shape once, the same pixels in the
+    PPTX (a picture shape with alt text, on the left in Arabic, on the right in English) and in
+    the PDF twin; the Arabic XML invariants hold with it and LibreOffice still converts it."""
+    from PIL import Image
+
+    from core.slides.layouts import IMAGE_PANEL
+    from core.slides.pictures import fit_to_panel, image_prompt, size_for
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1024, 1536), (40, 120, 180)).save(buffer, format="PNG")
+    cut = fit_to_panel(buffer.getvalue(), IMAGE_PANEL[2], IMAGE_PANEL[3])
+    assert Image.open(io.BytesIO(cut)).size == (624, 780)  # the panel's 0.8, at 2 px per pt
+    assert size_for(["1024x1024", "1536x1024", "1024x1536"], IMAGE_PANEL[2], IMAGE_PANEL[3]) == "1024x1536"
+    assert image_prompt("A calm harbour at dawn").endswith("signs or logos anywhere in the image.")
+    slot = next(i for i, s in enumerate(deck.slides) if s.layout is Layout.image_text)
+    x, _, w, _ = IMAGE_PANEL
+    for language, left in (("ar", SLIDE_W - x - w), ("en", x)):
+        variant = deck.model_copy(update={"language": language})
+        pptx = render_pptx(variant, {slot: cut})
+        if language == "ar":
+            check_rtl_pptx(pptx)
+            (tmp_path / "picture.pptx").write_bytes(pptx)
+        shapes = Presentation(io.BytesIO(pptx)).slides[slot].shapes
+        [picture] = [s for s in shapes if s.shape_type == 13]
+        assert round(picture.left.pt) == round(left) and round(picture.width.pt) == round(w)
+        assert picture._element.find(".//{*}cNvPr").get("descr") == deck.slides[slot].heading
+        assert picture.image.blob == cut
+    pdf = render_pdf(deck, {slot: cut})
+    document = pypdfium2.PdfDocument(pdf)
+    images = [len(list(page.get_objects(filter=[pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]))) for page in document]
+    document.close()
+    assert images == [int(i == slot) for i in range(len(deck.slides))]
+    soffice = shutil.which("soffice")
+    assert soffice
+    done = subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "picture.pptx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0 and (tmp_path / "picture.pdf").exists(), done.stderr

@@ -83,9 +83,15 @@ async function submitBrief(event) {
   const body = {
     topic: form.get("topic"),
     audience: form.get("audience"),
+    purpose: form.get("purpose"),
+    tone: form.get("tone"),
+    theme: form.get("theme"),
+    source_text: form.get("source_text"),
     language: form.get("language"),
     slides: Number(form.get("slides")),
+    images: form.get("images") === "on",
   };
+  if (form.get("source_file_id")) body.source_file_id = form.get("source_file_id");
   try {
     const started = await api("/v1/slides", { method: "POST", body });
     deck = { id: started.deck_id, job_id: started.job_id, events_url: started.events_url };
@@ -108,6 +114,7 @@ function follow() {
   source.addEventListener("step", (event) => {
     const data = JSON.parse(event.data);
     if (data.step === "content") progress(say(words.writing, { done: data.done ?? 0, total: data.total ?? slides.length }));
+    if (data.step === "images") progress(words.pictures);
     if (data.step === "render") progress(words.rendering);
   });
   source.addEventListener("done", () => source.close());
@@ -150,6 +157,31 @@ async function showDeck() {
   el("viewer").hidden = false;
 }
 
+// the person's scanned, ready documents a deck can be made from
+const SOURCE_TYPES = new Set([
+  "application/pdf",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  "text/plain",
+  "text/markdown",
+]);
+
+async function loadSources() {
+  const select = el("brief-source");
+  if (!select) return;
+  try {
+    const files = await api("/v1/files");
+    for (const file of files) {
+      if (file.status !== "ready" || !SOURCE_TYPES.has(file.content_type)) continue;
+      const option = new Option(file.name, file.id);
+      option.dir = "auto";
+      select.add(option);
+    }
+  } catch {
+    // no list: a deck from the topic alone still works
+  }
+}
+
+loadSources();
 el("brief-form")?.addEventListener("submit", submitBrief);
 el("outline-add")?.addEventListener("click", () => {
   if (slides.length >= 30) return;
