@@ -1,0 +1,65 @@
+"""The Temporal server stopped and started again while a render is awaited at the provider.
+
+The test runs its own Temporal dev server on a SQLite file (tests/chaos/stack.py: the server's
+state survives a restart, as a cluster's persistence does), `pulse api` and a `pulse worker`
+for the media queue as real processes. The render outlives the outage: after the restart the
+workflow goes on awaiting the same provider job, the video is stored and playable, the emulator
+saw one submission, and the hold was settled exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.settings import Settings
+from tests.chaos.stack import chaos_stack
+from tests.conftest import EmulatorControl
+from tests.video.helpers import finished, ledger_kinds, parse_mp4, render_time, set_videos, start, videos_left
+
+pytestmark = [pytest.mark.slow, pytest.mark.chaos]
+OUTAGE_S = 5.0  # longer than several polls (0.2-0.5 s apart in tests)
+
+
+async def polls(emulator: EmulatorControl) -> int:
+    return int((await emulator.calls()).get("runway", {}).get("polls", 0))
+
+
+async def test_temporal_restarted_while_the_render_is_awaited_completes_once(
+    settings: Settings, emulator: EmulatorControl, tmp_path: Path
+) -> None:
+    quiet = {"ledger_sweeper_schedule": False, "auth_purge_schedule": False}
+    async with chaos_stack(settings, tmp_path, emulator.url, **quiet) as stack:
+        stack.start_worker("worker")  # every queue: sign-in emails, media
+        await stack.start_api()
+        await stack.wait_workers_polling()
+        client = await stack.sign_in()
+        user_id = client.headers["X-User-Id"]
+        await set_videos(stack.db, user_id, 2)
+        await render_time(emulator, OUTAGE_S + 6)  # still rendering when Temporal is back
+        job_id = await start(client, model="runway/veo3.1_fast", duration=4)
+        deadline = asyncio.get_running_loop().time() + 120  # cold processes on a busy machine
+        while await polls(emulator) < 1:  # submitted, and the workflow waits on the provider
+            assert asyncio.get_running_loop().time() < deadline, "the render was never polled"
+            await asyncio.sleep(0.05)
+        stack.temporal.stop()
+        assert not stack.temporal.process.running
+        down_at = await polls(emulator)
+        await asyncio.sleep(OUTAGE_S)
+        assert await polls(emulator) <= down_at + 1, "polled while Temporal was down"  # one in flight
+        assert (await client.get(f"/v1/videos/{job_id}")).json()["status"] == "running"
+        await stack.temporal.start()
+        video = await finished(client, job_id, timeout=180)
+        assert video["status"] == "succeeded", video
+        async with httpx.AsyncClient(timeout=30) as anonymous:
+            data = (await anonymous.get(video["url"])).content
+        seconds, _, _ = parse_mp4(data)
+        assert abs(seconds - 4) < 0.2 and len(data) == video["size"]
+        calls = (await emulator.calls())["runway"]
+        assert calls["requests"] == 1, "one render, never a second"
+        assert calls["downloads"] == 1, calls
+        assert await videos_left(stack.db, user_id) == 1
+        assert await ledger_kinds(stack.db, job_id) == {"reserve": 1, "settle": 1}
+        await client.aclose()
