@@ -9,10 +9,12 @@ saw one submission, and the hold was settled exactly once."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from core.settings import Settings
 from tests.chaos.stack import chaos_stack
@@ -62,4 +64,9 @@ async def test_temporal_restarted_while_the_render_is_awaited_completes_once(
         assert calls["downloads"] == 1, calls
         assert await videos_left(stack.db, user_id) == 1
         assert await ledger_kinds(stack.db, job_id) == {"reserve": 1, "settle": 1}
+        if os.environ.get("PULSE_RECORD_HISTORIES") == "1":  # for tests/video/test_replay.py
+            namespace = stack.settings.temporal_namespace
+            temporal = await Client.connect(stack.temporal.address, namespace=namespace)
+            history = await temporal.get_workflow_handle(f"video-{job_id}").fetch_history()
+            (Path(__file__).parent / "histories" / "temporal_restarted.json").write_text(history.to_json())
         await client.aclose()
