@@ -283,3 +283,33 @@ async def test_an_operator_finds_a_running_render_by_provider_model_and_status(
         return [w.id async for w in client.list_workflows(ended)] == [f"video-{job_id}"]
 
     await wait_for(listed_cancelled, timeout=60)
+
+
+@pytest.mark.parametrize("webhook", ["delivered", "lost"])
+async def test_a_replicate_video_ends_by_its_signed_webhook_or_else_by_polling(
+    settings: Settings, sign_in: Any, db: Database, emulator: EmulatorControl, webhook: str
+) -> None:
+    """Delivered: polling is slowed to once a minute, so only the signed webhook can end the
+    render in time (no poll is made). Lost: the usual polling finds the result."""
+    me = await sign_in()
+    await set_videos(db, me.user_id, 1)
+    await render_time(emulator, 0.5)
+    if webhook == "lost":
+        await emulator.fault("replicate", "webhook_lost", delay_s=0)
+        job_id = await start(me.client, model="bytedance/seedance-1-lite", duration=5)
+        video = await finished(me.client, job_id)
+    else:
+        pace = {"video_poll_initial_seconds": 60.0, "video_poll_max_seconds": 60.0}
+        async with serve_app(settings.model_copy(update=pace), run_worker=False) as url:
+            headers = {"Authorization": f"Bearer {me.token}"}
+            client = httpx.AsyncClient(base_url=url, headers=headers, timeout=30)
+            job_id = await start(client, model="bytedance/seedance-1-lite", duration=5)
+            video = await finished(client, job_id, timeout=40)
+            await client.aclose()
+    assert video["status"] == "succeeded", video
+    calls = (await emulator.calls())["replicate"]
+    if webhook == "delivered":
+        assert calls["webhooks"] >= 1 and calls["polls"] == 0, calls
+    else:
+        assert calls["webhooks"] == 0 and calls["polls"] >= 1, calls
+    assert calls["requests"] == 1 and await videos_left(db, me.user_id) == 0
