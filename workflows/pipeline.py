@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
 T = TypeVar("T")
 PROVIDER_UPDATE = "provider_update"  # the signal a verified webhook sends (signal_provider_update)
 SUBMIT_OUTLIVES_CANCEL = "submit-outlives-cancel"  # workflow.patched: see ProviderJob._submit
+# A poll is one GET. Its result is lost when Temporal is down as the poll ends (the worker
+# cannot report it); the server then waits this long before it polls again.
+POLL_TIMEOUT = timedelta(seconds=30)
 BOOKKEEPING_TIMEOUT = timedelta(seconds=15)
 # DESIGN fault rules: bookkeeping retries without a maximum, at a bounded interval
 BOOKKEEPING_RETRY = RetryPolicy(
@@ -311,7 +314,7 @@ class ProviderJob:
                     )
                 except TimeoutError:
                     polled: ProviderUpdate = await workflow.execute_activity(
-                        poll, self.provider_job_id, **options
+                        poll, self.provider_job_id, **{**options, "start_to_close_timeout": POLL_TIMEOUT}
                     )
                     self.deliver(polled)
                     delay = min(delay * 2, max_poll)

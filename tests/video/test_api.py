@@ -180,6 +180,14 @@ async def test_bad_input_and_another_users_video(
     assert (await me.client.get(f"/v1/videos/{job_id}")).status_code == 404
     models = (await me.client.get("/v1/videos/models")).json()["models"]
     assert {m["provider"] for m in models} == {"google", "runway", "replicate"}
+    by_id = {m["id"]: m for m in models}
+    assert {"veo-3.0-generate-001", "veo-3.0-fast-generate-001", "veo-3.1-generate-preview"} <= set(by_id)
+    for model in models:  # what the page offers per model, and what one video costs
+        assert model["default_duration"] in model["durations"], model
+        assert model["default_aspect_ratio"] in model["aspect_ratios"], model
+        assert model["resolution"].endswith("p") and model["cost"] >= 1, model
+    assert by_id["veo-3.0-generate-001"]["durations"] == [8]
+    assert by_id["runway/gen4_turbo"]["text_to_video"] is False
 
 
 async def test_a_person_who_left_gets_an_email_when_the_video_is_ready(
