@@ -38,13 +38,14 @@ class LatencyIn(BaseModel):
     ttft_ms: int | None = Field(None, ge=0)
     token_ms: int | None = Field(None, ge=0)
     moderation_ms: int | None = Field(None, ge=0)
+    create_ms: int | None = Field(None, ge=0)  # Veo, Runway and Replicate creates
 
 
 @router.post("/latency")
 async def set_latency(latency: LatencyIn, request: Request) -> dict[str, int]:
     """Change the pacing until the next reset (which restores the values the emulator started with)."""
     state = get_state(request)
-    state.set_latency(latency.ttft_ms, latency.token_ms, latency.moderation_ms)
+    state.set_latency(latency.ttft_ms, latency.token_ms, latency.moderation_ms, latency.create_ms)
     return state.latency()
 
 

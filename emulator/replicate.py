@@ -7,7 +7,8 @@ A prediction runs for the emulator's ``ttft_ms`` (or a fault's ``delay_s``), the
 ``http_<status>`` on create, ``slow`` (runs ``delay_s``), ``refusal`` (ends ``failed`` with an
 NSFW error), ``prediction_failed``, ``webhook_lost`` (never sent), ``webhook_duplicate``
 (delivered ``copies`` times), ``webhook_slow`` (sent ``delay_s`` after the end). A prompt with
-``emulator-refuse`` is refused too. Outputs: flux-schnell an array of URIs, editing models one.
+``emulator-refuse`` is refused too. A create takes the emulator's ``create_ms`` before the
+prediction exists and is answered. Outputs: flux-schnell an array of URIs, editing models one.
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ async def create(request: Request, model: str) -> Response:
     invalid = validate(model, params)
     if invalid is not None:
         return problem(404 if invalid.startswith("The specified model") else 422, invalid)
+    await state.creating()
     prediction = Prediction(
         id=uuid.uuid4().hex[:26],
         model=model,

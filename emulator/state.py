@@ -67,6 +67,7 @@ class EmulatorState:
     ttft_ms: int = 300
     token_ms: int = 30
     moderation_ms: int = 0  # how long a moderation request takes to answer
+    create_ms: int = 0  # how long a long job's create (Veo, Runway, Replicate) takes to answer
     faults: list[Fault] = field(default_factory=list)
     calls: dict[str, Calls] = field(default_factory=lambda: {name: Calls() for name in PROVIDERS})
 
@@ -101,22 +102,40 @@ class EmulatorState:
 
     def __post_init__(self) -> None:
         self.moderating = 0  # moderation requests being answered right now
-        self.started = (self.ttft_ms, self.token_ms, self.moderation_ms)  # what reset restores
+        # what reset restores
+        self.started = (self.ttft_ms, self.token_ms, self.moderation_ms, self.create_ms)
 
-    def set_latency(self, ttft_ms: int | None, token_ms: int | None, moderation_ms: int | None) -> None:
+    def set_latency(
+        self,
+        ttft_ms: int | None,
+        token_ms: int | None,
+        moderation_ms: int | None,
+        create_ms: int | None = None,
+    ) -> None:
         self.ttft_ms = self.ttft_ms if ttft_ms is None else ttft_ms
         self.token_ms = self.token_ms if token_ms is None else token_ms
         self.moderation_ms = self.moderation_ms if moderation_ms is None else moderation_ms
+        self.create_ms = self.create_ms if create_ms is None else create_ms
 
     def latency(self) -> dict[str, int]:
-        return {"ttft_ms": self.ttft_ms, "token_ms": self.token_ms, "moderation_ms": self.moderation_ms}
+        return {
+            "ttft_ms": self.ttft_ms,
+            "token_ms": self.token_ms,
+            "moderation_ms": self.moderation_ms,
+            "create_ms": self.create_ms,
+        }
 
     def reset(self) -> None:
-        self.ttft_ms, self.token_ms, self.moderation_ms = self.started
+        self.ttft_ms, self.token_ms, self.moderation_ms, self.create_ms = self.started
         self.faults.clear()
         self.calls = {name: Calls() for name in PROVIDERS}
         for hook in RESET_HOOKS:
             hook()
+
+    async def creating(self) -> None:
+        """A long job's create being answered: the job starts at the provider after this, even
+        when the caller has gone away meanwhile (as a real provider's does)."""
+        await asyncio.sleep(self.create_ms / 1000)
 
     async def first_token(self, fault: Fault | None) -> None:
         await asyncio.sleep(self.ttft_ms / 1000)

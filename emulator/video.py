@@ -7,7 +7,9 @@ A render lasts ``render_s`` (``POST /_emulator/video``; default the emulator's `
 (provider ``veo`` or ``runway``, one per create): ``http_<status>`` on create (429 with
 ``retry-after``), ``video_failed`` (Veo: an operation error; Runway: ``FAILED``),
 ``video_filtered`` (Veo: done with ``raiMediaFilteredCount`` and no video), ``never_finish``.
-``pad_mb`` makes every file that many MiB larger (a trailing MP4 ``free`` box; still valid).
+A create takes the emulator's ``create_ms`` (``POST /_emulator/latency``): the render starts and
+the answer goes out after it, even to a caller that went away. ``pad_mb`` makes every file that
+many MiB larger (a trailing MP4 ``free`` box; still valid).
 """
 
 from __future__ import annotations
@@ -231,6 +233,7 @@ async def veo_create(model: str, request: Request) -> Response:
             "RESOURCE_EXHAUSTED",
             retry_headers(fault.retry_after_s),
         )
+    await state.creating()
     render = start_render(
         state, "veo", model, int(params.get("durationSeconds") or 8), str(params.get("aspectRatio") or "16:9")
     )
@@ -290,6 +293,7 @@ async def runway_create(request: Request, models: set[str], image: bool) -> Resp
         fault = state.take_fault("runway", model)
         assert fault is not None and fault.status is not None
         return runway_error(fault.status, "Too many requests", retry_headers(fault.retry_after_s))
+    await state.creating()
     render = start_render(state, "runway", model, int(body.get("duration") or 5), str(body["ratio"]))
     return JSONResponse({"id": render.id})
 

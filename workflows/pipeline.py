@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.jobs import FinishInput, JobRef, OutputRef, StepInput
@@ -37,6 +38,10 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 PROVIDER_UPDATE = "provider_update"  # the signal a verified webhook sends (signal_provider_update)
+SUBMIT_OUTLIVES_CANCEL = "submit-outlives-cancel"  # workflow.patched: see ProviderJob._submit
+# A poll is one GET. Its result is lost when Temporal is down as the poll ends (the worker
+# cannot report it); the server then waits this long before it polls again.
+POLL_TIMEOUT = timedelta(seconds=30)
 BOOKKEEPING_TIMEOUT = timedelta(seconds=15)
 # DESIGN fault rules: bookkeeping retries without a maximum, at a bounded interval
 BOOKKEEPING_RETRY = RetryPolicy(
@@ -295,7 +300,7 @@ class ProviderJob:
             "task_queue": task_queue,
         }
         if self.provider_job_id is None:
-            self.provider_job_id = await workflow.execute_activity(submit, submit_arg, **options)
+            self.provider_job_id = await self._submit(submit, submit_arg, cancel, options)
         give_up = workflow.now() + deadline
         delay = first_poll
         try:
@@ -309,7 +314,7 @@ class ProviderJob:
                     )
                 except TimeoutError:
                     polled: ProviderUpdate = await workflow.execute_activity(
-                        poll, self.provider_job_id, **options
+                        poll, self.provider_job_id, **{**options, "start_to_close_timeout": POLL_TIMEOUT}
                     )
                     self.deliver(polled)
                     delay = min(delay * 2, max_poll)
@@ -324,6 +329,38 @@ class ProviderJob:
                 update.error or ("cancelled" if update.status == "canceled" else "provider_error")
             )
         return update
+
+    async def _submit(
+        self,
+        submit: Callable[..., Awaitable[str]],
+        submit_arg: Any,
+        cancel: Callable[..., Awaitable[Any]] | None,
+        options: dict[str, Any],
+    ) -> str:
+        """The provider's job id. A cancel while the create is in flight does not abandon it:
+        the provider may be starting the job right now and we would hold no id to stop it. The
+        server is asked to cancel (no further attempt starts), the attempt in flight finishes,
+        and the job it created is cancelled at the provider before the cancel goes on (the saga
+        then releases the hold). Histories from before this rule replay the old way."""
+        if not workflow.patched(SUBMIT_OUTLIVES_CANCEL):
+            return str(await workflow.execute_activity(submit, submit_arg, **options))
+        submitting = workflow.start_activity(
+            submit,
+            submit_arg,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            **options,
+        )
+        try:
+            return str(await asyncio.shield(submitting))
+        except (asyncio.CancelledError, CancelledError):
+            submitting.cancel()  # no further attempt; the one in flight runs to its end
+            try:
+                self.provider_job_id = str(await uncancellable(submitting))
+            except (asyncio.CancelledError, ActivityError):
+                raise asyncio.CancelledError() from None  # nothing was created
+            if cancel is not None:
+                await uncancellable(workflow.execute_activity(cancel, self.provider_job_id, **options))
+            raise
 
 
 async def signal_provider_update(client: Any, workflow_id: str, update: ProviderUpdate) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections import Counter
 from typing import Any
 
 import av
 import httpx
+from sqlalchemy import select
 
 from core import ledger, subscriptions
 from core.db import Database
+from core.models import LedgerEntry
 from tests.conftest import EmulatorControl
 
 
@@ -34,6 +37,14 @@ async def set_videos(db: Database, user_id: str, amount: int) -> None:
 async def videos_left(db: Database, user_id: str) -> int:
     async with db.session() as session:
         return int((await ledger.usage(session, user_id)).units["videos"].remaining)
+
+
+async def ledger_kinds(db: Database, job_id: str) -> Counter[str]:
+    """How often each ledger operation ran on the job's ``videos`` hold (reserve, settle, release)."""
+    key = f"video-{job_id}:videos"
+    async with db.reader() as session:
+        kinds = (await session.execute(select(LedgerEntry.kind).where(LedgerEntry.key == key))).scalars()
+        return Counter(kinds)
 
 
 async def render_time(emulator: EmulatorControl, seconds: float, pad_mb: int = 0) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import Client
 
 from core.db import Database
 from core.settings import Settings
@@ -15,6 +17,7 @@ from tests.chat.helpers import read_events
 from tests.conftest import EmulatorControl, serve_app
 from tests.images.helpers import job_images, outcome, set_images
 from tests.images.helpers import start as start_image
+from tests.storage.helpers import png_bytes, upload
 from tests.video.helpers import (
     finished,
     parse_mp4,
@@ -57,12 +60,14 @@ async def test_a_video_from_each_provider_is_stored_playable_and_billed_once(
     async with httpx.AsyncClient() as anonymous:  # signed links need no session
         data = (await anonymous.get(video["url"])).content
         ranged = await anonymous.get(video["url"], headers={"Range": "bytes=0-99"})
+        download = await anonymous.get(video["download_url"])
         poster = await anonymous.get(video["poster_url"])
     assert len(data) == video["size"]
     seconds, width, height = parse_mp4(data)
     assert abs(seconds - duration) < 0.2 and (width, height) == size
     assert ranged.status_code == 206 and len(ranged.content) == 100 and data[4:8] == b"ftyp"
     assert poster.status_code == 200 and poster.content[:2] == b"\xff\xd8"
+    assert download.content == data and "attachment" in download.headers["content-disposition"]
     assert await videos_left(db, me.user_id) == 1
     job = (await me.client.get(f"/v1/jobs/{job_id}")).json()
     assert job["usage"]["videos"] == 1
@@ -175,6 +180,14 @@ async def test_bad_input_and_another_users_video(
     assert (await me.client.get(f"/v1/videos/{job_id}")).status_code == 404
     models = (await me.client.get("/v1/videos/models")).json()["models"]
     assert {m["provider"] for m in models} == {"google", "runway", "replicate"}
+    by_id = {m["id"]: m for m in models}
+    assert {"veo-3.0-generate-001", "veo-3.0-fast-generate-001", "veo-3.1-generate-preview"} <= set(by_id)
+    for model in models:  # what the page offers per model, and what one video costs
+        assert model["default_duration"] in model["durations"], model
+        assert model["default_aspect_ratio"] in model["aspect_ratios"], model
+        assert model["resolution"].endswith("p") and model["cost"] >= 1, model
+    assert by_id["veo-3.0-generate-001"]["durations"] == [8]
+    assert by_id["runway/gen4_turbo"]["text_to_video"] is False
 
 
 async def test_a_person_who_left_gets_an_email_when_the_video_is_ready(
@@ -215,3 +228,96 @@ async def test_image_to_video_starts_from_a_gallery_image(
         "/v1/videos", json={"prompt": "x", "model": "runway/gen4_turbo", "first_frame_image_id": image["id"]}
     )
     assert stolen.status_code == 404
+
+
+@pytest.mark.usefixtures("clamd")
+async def test_image_to_video_starts_from_an_uploaded_image(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    """``first_frame_file_id``: a ready upload (presigned POST, scanned) is the first frame; a
+    file that is not an image is refused, another person's upload is not found."""
+    me, other = await sign_in(locale="en"), await sign_in()
+    await set_videos(db, me.user_id, 1)
+    frame = await upload(me.client, "frame.png", png_bytes(320, 180), "image/png", purpose="image_input")
+    assert frame.file["status"] == "ready", frame.file
+    text = await upload(me.client, "notes.txt", "ملاحظات".encode() * 20, "text/plain")
+    assert text.file["status"] == "ready", text.file
+    body = {"prompt": "x", "model": "runway/gen4_turbo", "duration": 5}
+    not_image = await me.client.post("/v1/videos", json={**body, "first_frame_file_id": text.file_id})
+    assert not_image.status_code == 422 and not_image.json()["code"] == "invalid_first_frame"
+    stolen = await other.client.post("/v1/videos", json={**body, "first_frame_file_id": frame.file_id})
+    assert stolen.status_code == 404
+    job_id = await start(me.client, model="runway/gen4_turbo", duration=5, first_frame_file_id=frame.file_id)
+    video = await finished(me.client, job_id)
+    assert video["status"] == "succeeded" and abs(video["duration_ms"] - 5000) < 200
+    assert (await emulator.calls())["runway"]["requests"] == 1
+    assert await videos_left(db, me.user_id) == 0
+
+
+async def test_an_operator_finds_a_running_render_by_provider_model_and_status(
+    sign_in: Any, db: Database, emulator: EmulatorControl, client: Client
+) -> None:
+    """The Temporal UI's list query over the search attributes, and the workflow's summary and
+    current details (what the UI shows for one render)."""
+    me = await sign_in()
+    await set_videos(db, me.user_id, 1)
+    await render_time(emulator, 60)
+    job_id = await start(me.client, model="runway/veo3.1_fast", duration=4)
+    query = (
+        f"PulseJobKind = 'video' AND PulseProvider = 'runway' AND PulseModel = 'runway/veo3.1_fast'"
+        f" AND PulseJobStatus = 'running' AND PulseUserId = '{me.user_id}'"
+    )
+
+    async def listed() -> bool:
+        return [w.id async for w in client.list_workflows(query)] == [f"video-{job_id}"]
+
+    await wait_for(listed, timeout=60)
+    handle = client.get_workflow_handle(f"video-{job_id}")
+
+    described = await handle.describe()
+    assert await described.static_summary() == "video · runway · runway/veo3.1_fast · 4s 16:9"
+
+    async def phase_running() -> bool:
+        return bool(await handle.query("phase") == "running")
+
+    await wait_for(phase_running, timeout=60)
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert metadata.current_details.startswith("runway · runway/veo3.1_fast · running · provider job ")
+    await me.client.post(f"/v1/jobs/{job_id}/cancel")
+    assert (await finished(me.client, job_id))["status"] == "cancelled"
+    ended = query.replace("'running'", "'cancelled'")
+
+    async def listed_cancelled() -> bool:
+        return [w.id async for w in client.list_workflows(ended)] == [f"video-{job_id}"]
+
+    await wait_for(listed_cancelled, timeout=60)
+
+
+@pytest.mark.parametrize("webhook", ["delivered", "lost"])
+async def test_a_replicate_video_ends_by_its_signed_webhook_or_else_by_polling(
+    settings: Settings, sign_in: Any, db: Database, emulator: EmulatorControl, webhook: str
+) -> None:
+    """Delivered: polling is slowed to once a minute, so only the signed webhook can end the
+    render in time (no poll is made). Lost: the usual polling finds the result."""
+    me = await sign_in()
+    await set_videos(db, me.user_id, 1)
+    await render_time(emulator, 0.5)
+    if webhook == "lost":
+        await emulator.fault("replicate", "webhook_lost", delay_s=0)
+        job_id = await start(me.client, model="bytedance/seedance-1-lite", duration=5)
+        video = await finished(me.client, job_id)
+    else:
+        pace = {"video_poll_initial_seconds": 60.0, "video_poll_max_seconds": 60.0}
+        async with serve_app(settings.model_copy(update=pace), run_worker=False) as url:
+            headers = {"Authorization": f"Bearer {me.token}"}
+            client = httpx.AsyncClient(base_url=url, headers=headers, timeout=30)
+            job_id = await start(client, model="bytedance/seedance-1-lite", duration=5)
+            video = await finished(client, job_id, timeout=40)
+            await client.aclose()
+    assert video["status"] == "succeeded", video
+    calls = (await emulator.calls())["replicate"]
+    if webhook == "delivered":
+        assert calls["webhooks"] >= 1 and calls["polls"] == 0, calls
+    else:
+        assert calls["webhooks"] == 0 and calls["polls"] >= 1, calls
+    assert calls["requests"] == 1 and await videos_left(db, me.user_id) == 0

@@ -1,12 +1,13 @@
 """The video studio in Chromium at 390 px: start a render, reload the page mid-render, see the
-progress bar re-attach and the player appear when the render is done."""
+progress bar re-attach and the player appear when the render is done; then close the tab
+mid-render and find the video done (and downloadable) in a tab opened later."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import BrowserContext, Page
 from sqlalchemy import select
 
 import worker as worker_module
@@ -14,7 +15,7 @@ from core.db import Database
 from core.models import User
 from tests.conftest import EmulatorControl
 from tests.video.helpers import render_time, set_videos
-from tests.web.conftest import SignInTab, check_page, screenshot
+from tests.web.conftest import SignInTab, check_page, screenshot, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +35,7 @@ async def test_a_render_survives_a_reload_and_plays(
     db: Database,
     worker: worker_module.WorkerDeps,
     emulator: EmulatorControl,
+    context: BrowserContext,
 ) -> None:
     email = await sign_in_tab("ar")
     async with db.session() as session:
@@ -63,3 +65,20 @@ async def test_a_render_survives_a_reload_and_plays(
     assert abs(seconds - 4) < 0.3
     await tab.locator("[data-testid=videos-left]").filter(has_text="1").wait_for()
     await check_page(tab, "video-done", "ar")
+
+    # a closed tab: the render goes on without it, and a tab opened later shows it done
+    await tab.fill("#video-prompt", "قارب في العقبة")
+    await tab.click("#video-submit")
+    await tab.locator("[data-testid=video-progress]").wait_for()
+    await tab.close()
+    later = watch_errors(await context.new_page())
+    await later.goto(f"{web_url}/video")
+    await until(later, "document.querySelectorAll('#videos video').length === 2", timeout=60)
+    await later.locator("[data-testid=videos-left]").filter(has_text="0").wait_for()
+    href = await later.locator("#videos a[download]").first.get_attribute("href")
+    assert href
+    download = await later.request.get(href)
+    assert download.ok and (await download.body())[4:8] == b"ftyp"
+    assert "attachment" in download.headers["content-disposition"]
+    assert later.errors == []  # type: ignore[attr-defined]
+    await later.close()
