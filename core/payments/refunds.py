@@ -26,12 +26,18 @@ async def late_payment_decision(session: AsyncSession, payment: Payment) -> str:
     return "refund" if (await session.execute(later.limit(1))).first() else "grant"
 
 
-async def mark_refunded(session: AsyncSession, payment: Payment, code: str, ok: bool) -> None:
+async def mark_refunded(
+    session: AsyncSession,
+    payment: Payment,
+    code: str,
+    ok: bool,
+    description: str = "refunded: paid after the checkout was no longer awaited",
+) -> None:
     """Record a refund of a payment that was never granted (succeeded → refunded)."""
     if ok:
         payment.status = PaymentStatus.refunded.value
         payment.result_code = code
-        payment.result_description = "refunded: paid after the checkout was no longer awaited"
+        payment.result_description = description
     await session.flush()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import Payment, PaymentKind, PaymentStatus
 from core.models.base import utcnow
 from core.payments.errors import NoSubscription
+from core.payments.overlap import period_opener
 from core.plans import FREE
 from core.proration import Quote, quote
 from core.subscriptions import Subscription, get_subscription, set_plan
@@ -40,6 +41,7 @@ class PaidPeriod:
     registration_id: str | None = None
     initial_transaction_id: str | None = None
     cancel_at_period_end: bool = False
+    opened_by: str = ""  # the key that opened the current period (see core.payments.overlap)
 
 
 async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
@@ -68,6 +70,7 @@ async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
         registration_id=registration,
         initial_transaction_id=card.initial_transaction_id if card and registration else None,
         cancel_at_period_end=subscription.cancel_at_period_end,
+        opened_by=await period_opener(session, user_id) or "",
     )
 
 
