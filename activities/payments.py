@@ -20,7 +20,7 @@ from core.i18n import format_when
 from core.metrics import PAYMENTS
 from core.models import Payment, PaymentAttempt, PaymentKind, PaymentStatus
 from core.models.base import utcnow
-from core.payments import ProviderOutcome
+from core.payments import ProviderOutcome, overlap
 from core.plans import get_addon, get_plan
 from core.settings import Settings
 from providers.payments.hyperpay import (
@@ -70,6 +70,7 @@ class Fulfilment:
     period_end: datetime | None = None
     item_name: str = ""
     period_start: datetime | None = None
+    superseded: bool = False  # a renewal whose period a purchase replaced: refunded, not granted
 
 
 @dataclass
@@ -105,6 +106,7 @@ class FulfilInput:
     payment_id: str
     period_start: datetime | None = None
     period_end: datetime | None = None  # None: a month after the start
+    renews: str = ""  # renewals: the key that opened the period renewed (payments.overlap)
 
 
 @dataclass
@@ -309,14 +311,22 @@ class PaymentActivities:
 
     @activity.defn(name="payments.fulfil")
     async def fulfil(self, data: FulfilInput) -> Fulfilment:
-        """Grant the plan period or the add-on (idempotent by payment)."""
+        """Grant the plan period or the add-on (idempotent by payment). A renewal whose period
+        was replaced meanwhile is refunded instead; a plan granted over a period its price did
+        not include refunds that period's unused part (``core.payments.overlap``). Refunds are
+        sent after the granting transaction, exactly once."""
         async with self.db.session() as session:
             done = await payments.fulfil(
-                session, data.payment_id, utcnow(), period_start=data.period_start, period_end=data.period_end
+                session,
+                data.payment_id,
+                utcnow(),
+                period_start=data.period_start,
+                period_end=data.period_end,
+                renews=data.renews,
             )
             user = await payments.get_user(session, done.payment.user_id)
             subscription = done.subscription
-            return Fulfilment(
+            fulfilment = Fulfilment(
                 payment_id=done.payment.id,
                 user_id=done.payment.user_id,
                 kind=done.payment.kind,
@@ -331,7 +341,65 @@ class PaymentActivities:
                 period_end=subscription.current_period_end if subscription else None,
                 item_name=item_name(done.payment.kind, done.payment.item_id, user.locale),
                 period_start=subscription.current_period_start if subscription else None,
+                superseded=done.superseded,
             )
+        if done.superseded:
+            await self._refund_superseded(data.payment_id)
+        await self._refund_overlap(data.payment_id)
+        return fulfilment
+
+    async def _refund_superseded(self, payment_id: str) -> None:
+        async with self.db.session() as session:
+            payment = await payments.get_payment(session, payment_id)
+            if payment.status != PaymentStatus.succeeded.value:
+                return  # refunded already
+            attempt = await payments.last_attempt(session, payment_id)
+            target = (payment.provider_payment_id or "", attempt.merchant_transaction_id if attempt else "")
+            amount, brand = payment.amount_fils, payment.brand
+        result = await self._refund_once(*target, amount, brand)
+        async with self.db.session() as session:
+            payment = await payments.lock_payment(session, payment_id)
+            description = "refunded: the renewal settled after a purchase had replaced its period"
+            await payments.mark_refunded(session, payment, result.code, result.ok, description)
+        log.info("payments.superseded_refund", payment_id=payment_id, code=result.code)
+
+    async def _refund_overlap(self, payment_id: str) -> None:
+        async with self.db.session() as session:
+            refund = await overlap.pending_overlap(session, payment_id)
+            if refund is None:
+                return
+            other = await payments.get_payment(session, refund.payment_id)
+            attempt = await payments.last_attempt(session, other.id)
+            target = (other.provider_payment_id or "", attempt.merchant_transaction_id if attempt else "")
+            brand = other.brand
+        result = await self._refund_once(*target, refund.amount_fils, brand)
+        async with self.db.session() as session:
+            await overlap.record_overlap_refunded(session, refund, result.code)
+        log.info(
+            "payments.overlap_refund",
+            payment_id=refund.payment_id,
+            amount=refund.amount_fils,
+            code=result.code,
+        )
+
+    async def _refund_once(self, provider_id: str, reference: str, amount: int, brand: str) -> PaymentResult:
+        """Refund ``provider_id`` unless HyperPay already has a refund of it under the payment's
+        reference (a retry after an answer that was lost)."""
+        try:
+            found = await self.hyperpay.query(reference, brand) if reference else []
+            done = [
+                p
+                for p in found
+                if p.payment_type == "RF" and p.ok and p.raw.get("referencedId") == provider_id
+            ]
+            if done:
+                return done[-1]
+            result = await self.hyperpay.refund(provider_id, amount, brand)
+        except HyperPayUnavailable as error:
+            raise transient(error) from error
+        if result.result_class is ResultClass.temporary:
+            raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
+        return result
 
     @activity.defn(name="payments.charge")
     async def charge(self, data: ChargeInput) -> ChargeResult:

@@ -29,8 +29,14 @@ def quote(
 ) -> Quote:
     """What moving from the current plan to ``plan_id`` at ``now`` costs."""
     new, old = get_plan(plan_id), get_plan(current_plan_id)
-    credit = 0
-    if 0 < old.price_fils < new.price_fils and period_start <= now < period_end:
-        left = (period_end - now) / (period_end - period_start)
-        credit = int(old.price_fils * left) // 10 * 10
-    return Quote(new.id, new.price_fils, credit, new.price_fils - credit)
+    given = credit(old.price_fils, period_start, period_end, now) if old.price_fils < new.price_fils else 0
+    return Quote(new.id, new.price_fils, given, new.price_fils - given)
+
+
+def credit(price_fils: int, period_start: datetime, period_end: datetime, now: datetime) -> int:
+    """The unused part of a period bought at ``price_fils``: price × time left, rounded down to
+    10 fils (HyperPay takes two decimals of a dinar); 0 outside the period."""
+    if price_fils <= 0 or not period_start <= now < period_end:
+        return 0
+    left = (period_end - now) / (period_end - period_start)
+    return int(price_fils * left) // 10 * 10

@@ -218,6 +218,7 @@ class CheckoutWorkflow:
                     retry_initial_s=data.retry_initial_s,
                     anchor=done.period_start,
                     pending_poll_s=data.poll_initial_s,
+                    opened_by=f"payment:{done.payment_id}",
                 )
             )
 

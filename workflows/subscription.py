@@ -53,6 +53,10 @@ class SubscriptionInput:
     # bought on Jan 31 renews on Feb 28, then Mar 31 (no drift to the 28th)
     anchor: datetime | None = None
     periods: int = 1
+    # the key that opened the current period (``payment:<id>``): a renewal settling after
+    # another payment replaced that period is refunded, not granted ("" : not checked)
+    opened_by: str = ""
+    superseded_wait_s: float = 600.0  # then end the run: the repair restarts it from the database
 
 
 @dataclass
@@ -99,6 +103,8 @@ class SubscriptionWorkflow:
         self.changing: str | None = None  # the key of the plan change under way (one at a time)
         self.changes_done: list[str] = []  # idempotency keys of finished changes
         self.purchased = False  # a checkout bought a new plan: dunning ends
+        self.renewing = False  # the renewal charge is under way: plan changes wait (409)
+        self.superseded_payment_id = ""  # a renewal refunded because a purchase replaced its period
 
     # --- messages -------------------------------------------------------------------------
 
@@ -148,7 +154,9 @@ class SubscriptionWorkflow:
             charged = await self._settled_charge(change.plan_id, key, "upgrade", amount_fils=amount)
             if charged.status == "succeeded":
                 now = workflow.now()
-                data.period_end = await self._open_period(charged, now)
+                period_end = await self._open_period(charged, now)
+                assert period_end is not None  # only renewals are superseded
+                data.period_end, data.opened_by = period_end, f"payment:{charged.payment_id}"
                 data.plan_id, data.next_plan_id, data.anchor, data.periods = change.plan_id, None, now, 1
                 self.interrupted = True
         finally:
@@ -165,7 +173,7 @@ class SubscriptionWorkflow:
         get_plan(change.plan_id)
         if self.data is None or self.status != "active" or change.plan_id == "free":
             raise ValueError("plan changes need an active paid subscription")
-        if self.changing is not None and change.key != self.changing:
+        if (self.changing is not None and change.key != self.changing) or self.renewing:
             raise ApplicationError("a plan change is already in progress", type="ChangeInProgress")
 
     @workflow.update
@@ -183,7 +191,12 @@ class SubscriptionWorkflow:
         charged = self.last_charge
         assert charged is not None
         if charged.status == "succeeded":
-            await workflow.wait_condition(lambda: self.fulfilled_payment_id == charged.payment_id)
+            paid = charged.payment_id
+            await workflow.wait_condition(
+                lambda: paid in (self.fulfilled_payment_id, self.superseded_payment_id)
+            )
+            if paid == self.superseded_payment_id:  # a purchase replaced the period: refunded
+                return RetryOutcome(paid, "superseded", charged.result_code)
         return RetryOutcome(charged.payment_id, charged.status, charged.result_code)
 
     @retry_payment.validator
@@ -223,6 +236,8 @@ class SubscriptionWorkflow:
         self.purchased = False
         charged = await self._settled_charge(plan_id, key, "renewal")
         if charged.status != "succeeded":
+            if self.purchased:  # bought while the renewal was being charged: no dunning
+                return await self._restart_after_purchase()
             dunned = await self._dunning(plan_id, key, charged)
             if dunned is None:  # a plan bought meanwhile: its period is already granted
                 return await self._restart_after_purchase()
@@ -230,9 +245,13 @@ class SubscriptionWorkflow:
         if charged.status != "succeeded":
             await self._end(f"dunning-final:{charged.payment_id}")
             return "ended"
-        period_end = await self._open_period(charged, data.period_end, self._anchored_end(data))
+        period_end = await self._open_period(
+            charged, data.period_end, self._anchored_end(data), renews=data.opened_by
+        )
+        if period_end is None:  # a purchase replaced the period while it was charged: refunded
+            return await self._after_superseded()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(self._next_input(data, plan_id, period_end))
+        workflow.continue_as_new(self._next_input(data, plan_id, period_end, charged.payment_id))
 
     def _anchored_end(self, data: SubscriptionInput) -> datetime | None:
         """The end of the period after the current one, counted from the anchor (calendar
@@ -241,7 +260,9 @@ class SubscriptionWorkflow:
             return None
         return add_months(data.anchor, data.periods + 1)
 
-    def _next_input(self, data: SubscriptionInput, plan_id: str, period_end: datetime) -> SubscriptionInput:
+    def _next_input(
+        self, data: SubscriptionInput, plan_id: str, period_end: datetime, payment_id: str
+    ) -> SubscriptionInput:
         return SubscriptionInput(
             user_id=data.user_id,
             plan_id=plan_id,
@@ -256,6 +277,8 @@ class SubscriptionWorkflow:
             pending_poll_s=data.pending_poll_s,
             anchor=data.anchor,
             periods=data.periods + 1,
+            opened_by=f"payment:{payment_id}",
+            superseded_wait_s=data.superseded_wait_s,
         )
 
     async def _restart_after_purchase(self) -> str:
@@ -266,21 +289,43 @@ class SubscriptionWorkflow:
         assert self.data is not None
         workflow.continue_as_new(self.data)
 
+    async def _after_superseded(self) -> str:
+        """The renewal was refunded because a purchase (or support) replaced its period: go on
+        with the purchase's period, handed over by ``plan_purchased``. Without it in time, end
+        this run: the subscription repair starts a new one from the database."""
+        assert self.data is not None
+        try:
+            await workflow.wait_condition(
+                lambda: self.purchased,
+                timeout=timedelta(seconds=self.data.superseded_wait_s),
+                timeout_summary="the purchase that replaced the period",
+            )
+        except TimeoutError:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return "superseded"
+        return await self._restart_after_purchase()
+
     async def _until_period_end(self) -> None:
+        """Wait for period end; a plan change still under way then finishes first (it may move
+        the period), and the renewal that follows refuses new changes until it is settled."""
         while True:
             assert self.data is not None
             self.interrupted = False
             remaining = (self.data.period_end - workflow.now()).total_seconds()
-            if remaining <= 0:
+            if remaining > 0:
+                try:
+                    await workflow.wait_condition(
+                        lambda: self.interrupted,
+                        timeout=timedelta(seconds=remaining),
+                        timeout_summary="period end",
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            if self.changing is None:
+                self.renewing = True
                 return
-            try:
-                await workflow.wait_condition(
-                    lambda: self.interrupted,
-                    timeout=timedelta(seconds=remaining),
-                    timeout_summary="period end",
-                )
-            except TimeoutError:
-                return
+            await workflow.wait_condition(lambda: self.changing is None)
 
     def _retry(self) -> RetryPolicy:
         assert self.data is not None
@@ -328,18 +373,21 @@ class SubscriptionWorkflow:
         return charged
 
     async def _open_period(
-        self, charged: ChargeResult, start: datetime, end: datetime | None = None
-    ) -> datetime:
+        self, charged: ChargeResult, start: datetime, end: datetime | None = None, renews: str = ""
+    ) -> datetime | None:
         """Grant the paid period from ``start`` (to ``end``, default a month); returns the next
-        renewal time."""
+        renewal time, or None for a renewal superseded by a purchase (refunded, not granted)."""
         assert self.data is not None
         done = await workflow.execute_activity_method(
             PaymentActivities.fulfil,
-            FulfilInput(charged.payment_id, period_start=start, period_end=end),
+            FulfilInput(charged.payment_id, period_start=start, period_end=end, renews=renews),
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=self._retry(),
             summary="open the next period",
         )
+        if done.superseded:
+            self.superseded_payment_id = done.payment_id
+            return None
         self.fulfilled_payment_id = done.payment_id
         await send_email(
             f"email-receipt-{done.payment_id}",

@@ -41,6 +41,7 @@ def subscription_input(settings: Settings, period: PaidPeriod) -> SubscriptionIn
         cancel_at_period_end=period.cancel_at_period_end,
         pending_poll_s=settings.payments_poll_initial_s,
         anchor=period.current_period_start,
+        opened_by=period.opened_by,
     )
 
 

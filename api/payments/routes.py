@@ -54,7 +54,11 @@ from workflows.subscription import PlanChange, SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["payments"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+# the pattern is in the schema (so fuzzers send usable keys); a missing key is 400 from
+# ``idempotency_key``, a malformed one 422
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", pattern=payments.IDEMPOTENCY_KEY.pattern, max_length=64)
+]
 RETURN_WAIT_MAX_S = 8.0  # a return call never holds a request longer than this
 LATE_CLASSES = (ResultClass.success, ResultClass.pending, ResultClass.manual_review)
 

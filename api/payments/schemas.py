@@ -3,11 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
+
+from core.plans import ADDONS, PLANS
+
+# what can be bought, listed in the schema (clients and fuzzers see the valid values); any
+# other string is still answered by the route: 422 ``unknown_item``
+ITEMS: list[JsonValue] = [f"plan:{p.id}" for p in PLANS.values() if p.price_fils > 0]
+ITEMS += [f"addon:{a}" for a in ADDONS]
 
 
 class CheckoutIn(BaseModel):
-    item: str = Field(examples=["plan:pro", "addon:tokens_200k"])
+    item: str = Field(examples=["plan:pro", "addon:tokens_200k"], json_schema_extra={"enum": ITEMS})
     brand: Literal["card", "mada"] = "card"
 
 

@@ -27,12 +27,19 @@ from core.settings import Settings
 from tests.conftest import SignedIn, serve_app
 
 ROLE_BUDGET_S = 12  # schemathesis --max-time per role (the two roles run side by side)
-HARD_LIMIT_S = ROLE_BUDGET_S + 33  # start-up (~5-10 s), schema load, a slow exit; then killed
+OVERHEAD_S = 33  # past its budget a run gets this for start-up, schema load, a slow exit; then killed
 SUMMARY = re.compile(r"^=+ (?P<outcome>.+) in [0-9.]+s =+$", re.MULTILINE)
 UNLIMITED = "1000000/minute"
 # Operations that end the caller's own sign-in: fuzzing them first would turn every later case
 # into a 401. They are tested on their own in tests/accounts.
 SIGNS_OUT = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/auth/sessions")}
+# The stateful phase (#15): payment and subscription operations chained through the links
+# schemathesis infers (a checkout's ``payment_id`` into ``GET /v1/payments/{payment_id}`` …),
+# bounded by examples and time so it stays a few seconds.
+STATEFUL_PATHS = r"^/(v1/payments|v1/subscription|v1/admin/payments|billing)"
+STATEFUL_EXAMPLES = 8
+STATEFUL_BUDGET_S = 10
+SCENARIOS = re.compile(r"Scenarios:\s+(?P<count>[0-9]+)")
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +58,7 @@ async def test_no_input_to_any_operation_is_a_server_error(
     worker: worker_module.WorkerDeps,
     tmp_path: Path,
 ) -> None:
-    user, support = await sign_in(locale="en"), await sign_in()
+    user, support, buyer = await sign_in(locale="en"), await sign_in(), await sign_in()
     async with worker.db.session() as session:
         await grant_role(session, support.email, "support")
     excluded = await operation_ids(fuzz_api, SIGNS_OUT)
@@ -59,8 +66,24 @@ async def test_no_input_to_any_operation_is_a_server_error(
         fuzz(fuzz_api, user.token, excluded, tmp_path / "user"),
         fuzz(fuzz_api, support.token, excluded, tmp_path / "support"),
     )
-    for role, (code, output) in zip(("user", "support"), runs, strict=True):
+    # then the stateful phase on its own (side by side, three schema loads starved each other),
+    # as a user of its own (the role runs may revoke their session: ``DELETE /v1/auth/sessions/{id}``)
+    stateful = ["--phases", "stateful", "--include-path-regex", STATEFUL_PATHS]
+    runs.append(
+        await fuzz(
+            fuzz_api,
+            buyer.token,
+            excluded,
+            tmp_path / "stateful",
+            stateful,
+            STATEFUL_EXAMPLES,
+            STATEFUL_BUDGET_S,
+        )
+    )
+    for role, (code, output) in zip(("user", "support", "stateful"), runs, strict=True):
         assert clean(code, output), f"schemathesis as {role} (exit {code}):\n{output[-8000:]}"
+    scenarios = SCENARIOS.search(runs[2][1])
+    assert scenarios and int(scenarios.group("count")) > 0, f"no stateful scenario ran:\n{runs[2][1][-4000:]}"
 
 
 def clean(code: int, output: str) -> bool:
@@ -84,7 +107,15 @@ async def operation_ids(api: str, wanted: set[tuple[str, str]]) -> list[str]:
     ]
 
 
-async def fuzz(api: str, token: str, excluded: list[str], report_dir: Path) -> tuple[int, str]:
+async def fuzz(
+    api: str,
+    token: str,
+    excluded: list[str],
+    report_dir: Path,
+    extra: list[str] | None = None,
+    examples: int = 25,
+    budget_s: int = ROLE_BUDGET_S,
+) -> tuple[int, str]:
     """One schemathesis run; (exit code, output)."""
     command = [
         str(Path(sys.executable).with_name("st")),
@@ -93,9 +124,9 @@ async def fuzz(api: str, token: str, excluded: list[str], report_dir: Path) -> t
         "--checks",
         "not_a_server_error,response_schema_conformance",
         "--max-time",
-        str(ROLE_BUDGET_S),
+        str(budget_s),
         "--max-examples",
-        "25",
+        str(examples),
         "--workers",
         "1",
         "--request-timeout",
@@ -112,6 +143,7 @@ async def fuzz(api: str, token: str, excluded: list[str], report_dir: Path) -> t
     ]
     for operation_id in excluded:
         command += ["--exclude-operation-id", operation_id]
+    command += extra or []
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"}
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
@@ -125,11 +157,11 @@ async def fuzz(api: str, token: str, excluded: list[str], report_dir: Path) -> t
             lines.append(line.decode(errors="replace"))
 
     try:
-        async with asyncio.timeout(HARD_LIMIT_S):
+        async with asyncio.timeout(budget_s + OVERHEAD_S):
             await read()
             await process.wait()
     except TimeoutError:
-        lines.append(f"\n(killed after {HARD_LIMIT_S} s)\n")
+        lines.append(f"\n(killed after {budget_s + OVERHEAD_S} s)\n")
     finally:
         if process.returncode is None:
             process.kill()
