@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from core import chat
+from core.models import Job
 from tests.chaos.invariants import (
     assert_ledger_exact,
     follow,
@@ -264,7 +266,12 @@ async def test_a_turn_failing_during_a_postgres_outage_ends_once_it_is_back(
     job = await job_of(stack.db, turn["turn_id"])
     assert job is not None and job.status == "failed" and job.error_code == "provider_error"
     temporal = await Client.connect(stack.temporal.address, namespace=stack.settings.temporal_namespace)
-    described = await temporal.get_workflow_handle(f"chat-turn-{turn['turn_id']}").describe()
+    handle = temporal.get_workflow_handle(f"chat-turn-{turn['turn_id']}")
+    for _ in range(120):  # the error is published a moment before the workflow closes
+        described = await handle.describe()
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            break
+        await asyncio.sleep(0.25)
     assert described.status == WorkflowExecutionStatus.COMPLETED, described.status
     assert await chat_calls(emulator) == 1, "a 400 is not asked again"
     report(
@@ -431,11 +438,18 @@ async def test_api_killed_mid_start_leaves_no_turn_running(stack: Stack, emulato
         )
         for i in range(12)
     ]
-    await asyncio.sleep(0.3)
+    user_id = client.headers["X-User-Id"]
+    for _ in range(200):  # killed once the first turn is committed: the others are mid-start
+        async with stack.db.reader() as session:
+            if await session.scalar(select(func.count()).select_from(Job).where(Job.user_id == user_id)):
+                break
+        await asyncio.sleep(0.05)
     stack.processes["api"].kill9()
     killed_at = time.monotonic()
     outcomes = await asyncio.gather(*starts, return_exceptions=True)
-    jobs = await wait_jobs_final(stack.db, timeout=30)  # the workers and the sweeper end them
+    everyone = await wait_jobs_final(stack.db, timeout=30)  # the workers and the sweeper end them
+    jobs = [job for job in everyone if job.user_id == user_id]
+    assert jobs, "the API was killed before any turn was committed"
     print(
         f"chaos: api kill -9 mid-start: {len(jobs)} turns committed of {len(outcomes)}, all final"
         f" {time.monotonic() - killed_at:.1f} s after the kill"
