@@ -160,7 +160,12 @@ class WorkerDeps:
 def build_deps(settings: Settings) -> WorkerDeps:
     return WorkerDeps(
         settings=settings,
-        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        db=Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            command_timeout=settings.database_command_timeout_seconds,
+            connect_timeout=settings.database_connect_timeout_seconds,
+        ),
         bus=create_stream_bus(settings.redis_url, settings.redis_prefix),
         llm=LLMClient.from_settings(settings),
     )

@@ -20,7 +20,19 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    command_timeout: float | None = None,
+    connect_timeout: float | None = None,
+) -> AsyncEngine:
+    """``command_timeout`` (PostgreSQL): a statement that gets no answer for this long raises
+    TimeoutError, and SQLAlchemy then drops that connection (an exit exception invalidates it);
+    ``connect_timeout`` bounds opening a new one. Without them a black-holed database hangs
+    every caller until TCP gives up (hours). None: asyncpg's defaults (no statement timeout,
+    60 s to connect), for migrations and one-off commands."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -28,7 +40,19 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    connect_args: dict[str, float] = {}
+    if command_timeout is not None:
+        connect_args["command_timeout"] = command_timeout
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,9 +66,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """Owns one engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        command_timeout: float | None = None,
+        connect_timeout: float | None = None,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(
+            url, pool_size=pool_size, command_timeout=command_timeout, connect_timeout=connect_timeout
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 

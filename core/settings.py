@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # Database
     database_url: str = ""  # defaults to sqlite+aiosqlite under var/
     database_pool_size: int = Field(10, ge=1)
+    # PostgreSQL that hangs (a partition, a black-holed failover) fails a statement after this
+    # long and a new connection after the connect timeout: an outage, ridden out, never a hang.
+    database_command_timeout_seconds: float = Field(10.0, gt=0)
+    database_connect_timeout_seconds: float = Field(5.0, gt=0)
 
     # Temporal
     temporal_address: str = ""  # defaults to 127.0.0.1:<temporal_port>

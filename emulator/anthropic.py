@@ -136,6 +136,7 @@ async def messages(request: Request) -> Response:
         return problem
     fault = state.take_fault(PROVIDER, body["model"])
     if fault is not None and fault.status is not None:
+        await fault.wait()
         return fault_response(fault)
     tool = tool_for(body)
     system = block_text(body.get("system"))

@@ -21,6 +21,7 @@ class FaultIn(BaseModel):
     retry_after_s: float | None = Field(None, ge=0)
     delay_s: float = Field(0.5, ge=0)
     copies: int = Field(3, ge=1, le=10)
+    wait_s: float = Field(0.0, ge=0, le=600)
 
 
 @router.post("/faults")

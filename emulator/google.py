@@ -122,6 +122,7 @@ async def models(target: str, request: Request) -> Response:
         return error(400, "* GenerateContentRequest.contents: contents is not specified")
     fault = state.take_fault(PROVIDER, model)
     if fault is not None and fault.status is not None:
+        await fault.wait()
         return fault_response(fault)
     config = body.get("generationConfig") or {}
     if gemini_images.wants_image(config) and method == "generateContent":

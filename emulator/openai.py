@@ -179,6 +179,7 @@ async def chat_completions(request: Request) -> Response:
         return problem
     fault = state.take_fault(PROVIDER, body["model"])
     if fault is not None and fault.status is not None:
+        await fault.wait()
         return fault_response(fault)
     reply = compose(body)
     if fault is not None and fault.kind == "invalid_json" and schema_of(body) is not None:

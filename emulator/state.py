@@ -40,6 +40,11 @@ class Fault:
     retry_after_s: float | None = None
     delay_s: float = 0.5
     copies: int = 3  # webhook_duplicate: how many times the final webhook is delivered
+    wait_s: float = 0.0  # chat: an HTTP-level fault is answered after this long (a slow error)
+
+    async def wait(self) -> None:
+        if self.wait_s > 0:
+            await asyncio.sleep(self.wait_s)
 
     @property
     def status(self) -> int | None:

@@ -53,7 +53,7 @@ async def _relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) 
                 attempts.learn(await bus.read(turn_id, None, block_ms=0), up_to=after or "")
                 learned = True
             events = await bus.read(turn_id, cursor, block_ms=KEEPALIVE_MS)
-            finished = None if events else await _finished_without_events(bus, db, turn_id, cursor)
+            finished = None if events else await _finished_without_events(bus, db, turn_id)
         except Exception as error:
             if not is_outage(error):
                 raise
@@ -108,17 +108,17 @@ def _id_after(event_id: str, other: str) -> bool:
     return parts(event_id) > parts(other)
 
 
-async def _finished_without_events(
-    bus: StreamBus, db: Database, turn_id: str, cursor: str | None
-) -> StreamEvent | None:
+async def _finished_without_events(bus: StreamBus, db: Database, turn_id: str) -> StreamEvent | None:
     """A turn that ended long ago (its stream expired) is summarised from the database."""
     async with db.reader() as session:
         job = await chat.get_turn_job(session, turn_id)
     if job.status not in TERMINAL_JOB_STATES:
         return None
     recent = job.updated_at > utcnow() - timedelta(seconds=FINAL_EVENT_GRACE_S)
-    if cursor is not None and recent and await bus.exists(turn_id):
-        return None  # its final event is still on its way (the job row is written first)
+    if recent and await bus.exists(turn_id):
+        # Its final event is still on its way (the job row is written first), or its events
+        # came between the empty read and now: read again rather than summarise them away.
+        return None
     if job.status == JobStatus.failed.value:
         return StreamEvent("0-1", "error", {"code": job.error_code, "message": job.error_message})
     return StreamEvent(

@@ -217,3 +217,24 @@ async def test_gemini_stream_with_types(gemini: genai.Client, emulator: Emulator
         ):
             pass
     assert caught.value.code == 429
+
+
+async def test_an_http_fault_can_be_answered_late(
+    oai: openai.AsyncOpenAI, claude: anthropic.AsyncAnthropic, gemini: genai.Client, emulator: EmulatorControl
+) -> None:
+    """``wait_s``: the error comes after a while (a provider that fails slowly), so a test can
+    break something of ours while the call is still out."""
+    for provider in ("openai", "anthropic", "google"):
+        await emulator.fault(provider, "http_400", wait_s=0.4)
+    calls = [
+        oai.chat.completions.create(model="gpt-4o", messages=USER),
+        claude.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=USER),
+        gemini.aio.models.generate_content(model="gemini-2.5-flash", contents="hi"),
+    ]
+    for call, error in zip(
+        calls, (openai.BadRequestError, anthropic.BadRequestError, errors.ClientError), strict=True
+    ):
+        started = time.monotonic()
+        with pytest.raises(error):
+            await call
+        assert time.monotonic() - started >= 0.4
