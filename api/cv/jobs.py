@@ -42,6 +42,7 @@ class RenderIn(BaseModel):
     bilingual: bool | None = None
     paper: Literal["A4", "Letter"] | None = None
     digits: Literal["latin", "arabic"] | None = None
+    tagged: bool | None = None  # PDF/UA-1 (default: the CV's layout)
 
 
 class AssistIn(BaseModel):
@@ -99,6 +100,7 @@ async def render_cv(
         model=model.id,
         reserve_tokens=reserve,
         photo_key=photo,
+        tagged=cv.layout.tagged if body.tagged is None else body.tagged,
     )
     await _start(
         session,

@@ -23,8 +23,8 @@ def page_images(pdf: bytes) -> list[Image.Image]:
     return [image.image for image in page.images]
 
 
-async def render(me: Any, cv_id: str, template: str) -> dict[str, Any]:
-    started = await me.client.post(f"/v1/cv/{cv_id}/render", json={"template": template})
+async def render(me: Any, cv_id: str, template: str, **options: Any) -> dict[str, Any]:
+    started = await me.client.post(f"/v1/cv/{cv_id}/render", json={"template": template, **options})
     assert started.status_code == 202, started.text
     stream, job = await finished(me.client, started.json())
     assert job["status"] == "succeeded", (job, stream.events)
@@ -39,7 +39,8 @@ async def test_uploaded_photo_is_embedded_in_the_photo_template(sign_in: Any) ->
     cv = (await me.client.post("/v1/cv", json={**arabic_cv(), "photo_file_id": photo.file_id})).json()
     assert cv["content"]["photo_file_id"] == photo.file_id
 
-    with_photo = await download(me.client, await render(me, cv["id"], "photo"), "cv.pdf")
+    with_photo = await download(me.client, await render(me, cv["id"], "photo", tagged=True), "cv.pdf")
+    assert "/StructTreeRoot" in PdfReader(io.BytesIO(with_photo)).trailer["/Root"]  # PDF/UA asked for
     images = page_images(with_photo)
     assert len(images) == 1, images
     assert images[0].size == (120, 90)
@@ -47,6 +48,7 @@ async def test_uploaded_photo_is_embedded_in_the_photo_template(sign_in: Any) ->
 
     without = await download(me.client, await render(me, cv["id"], "ats"), "cv.pdf")
     assert page_images(without) == []  # the ATS template shows no photo
+    assert "/StructTreeRoot" not in PdfReader(io.BytesIO(without)).trailer["/Root"]
 
     exported = (await me.client.get(f"/v1/cv/{cv['id']}/export")).json()
     assert exported["meta"]["pulse"]["photo_file_id"] == photo.file_id

@@ -83,3 +83,31 @@ def test_three_pages_no_heading_ends_a_page_and_thumbnail() -> None:
     from PIL import Image
 
     assert Image.open(io.BytesIO(png)).size[0] == 400
+
+
+def structure_roles(pdf: bytes) -> set[str]:
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    roles: set[str] = set()
+    pending = [root["/StructTreeRoot"].get_object()]
+    while pending:
+        node = pending.pop()
+        roles.add(str(node.get("/S", "")))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            kid = kid.get_object() if hasattr(kid, "get_object") else kid
+            if isinstance(kid, dict):
+                pending.append(kid)
+    return roles
+
+
+def test_tagged_pdf_ua_on_request_still_reads_back() -> None:
+    cv, options, plain = rendered(arabic_cv())
+    root = PdfReader(io.BytesIO(plain)).trailer["/Root"]
+    assert "/StructTreeRoot" not in root and root["/Lang"] == "ar"  # the default: untagged
+    cv, options, tagged = rendered(arabic_cv(), tagged=True)
+    root = PdfReader(io.BytesIO(tagged)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"].value and root["/ViewerPreferences"]["/DisplayDocTitle"].value
+    assert b"pdfuaid" in root["/Metadata"].get_object().get_data()
+    assert {"/H1", "/H2", "/H3", "/P", "/L", "/LI", "/Sect"} <= structure_roles(tagged)
+    assert check_text(tagged, cv, Words("ar", "latin")).ok
+    assert all(f.embedded and f.subset for f in fonts_in(tagged))

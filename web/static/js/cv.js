@@ -25,7 +25,7 @@ function blank(cvLocale) {
   const empty = Object.fromEntries(LISTS.map((name) => [name, []]));
   return {
     locale: cvLocale, title: "", photo_file_id: "", basics: { location: {}, profiles: [] }, ...empty,
-    layout: { template: "ats", paper: "A4", digits: "latin", bilingual_headings: false, order: [...data.sections], hidden: [] },
+    layout: { template: "ats", paper: "A4", digits: "latin", bilingual_headings: false, tagged: false, order: [...data.sections], hidden: [] },
   };
 }
 
@@ -63,6 +63,7 @@ function fill() {
   form.elements.paper.value = doc.layout.paper;
   form.elements.digits.value = doc.layout.digits;
   form.elements.bilingual.checked = doc.layout.bilingual_headings;
+  form.elements.tagged.checked = Boolean(doc.layout.tagged);
   const other = doc.locale === "ar" ? "Duplicate as English" : "Duplicate as Arabic";
   el("cv-duplicate").textContent = t(other);
   el("cv-duplicate").hidden = !cvId;
@@ -78,6 +79,7 @@ function collect() {
   Object.assign(doc.layout, {
     template: form.elements.template.value, paper: form.elements.paper.value,
     digits: form.elements.digits.value, bilingual_headings: form.elements.bilingual.checked,
+    tagged: form.elements.tagged.checked,
   });
   return doc;
 }
