@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import select
+
 from core.cv.schema import CvContent
 from core.db import Database
+from core.models import LedgerEntry
 from tests.chat.test_turns import tokens_usage
+from tests.conftest import EmulatorControl
 from tests.cv.samples import arabic_cv
 from tests.cv.test_cv_jobs import download, finished
 
@@ -59,3 +63,32 @@ async def test_summary_tailor_and_translate_suggestions(sign_in: Any, db: Databa
     after = await tokens_usage(db, me.user_id)
     assert after.used - before.used == billed and after.reserved == 0
     assert (await me.client.get(f"/v1/cv/{cv['id']}")).json()["version"] == 1  # nothing applied
+
+
+async def test_a_failed_translation_releases_the_hold_and_renders_nothing(
+    sign_in: Any, db: Database, emulator: EmulatorControl
+) -> None:
+    """A render in the other language whose model call is refused (400: not retried) fails the
+    job with its error recorded, releases the reservation, bills nothing and stores no PDF."""
+    me = await sign_in(locale="en")
+    cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
+    before = await tokens_usage(db, me.user_id)
+    await emulator.fault("openai", "http_400", count=1)
+    started = await me.client.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en"})
+    stream, job = await finished(me.client, started.json())
+    assert stream.last.type == "error" and job["status"] == "failed", stream.events
+    assert job["error"]["code"] and job["error"]["message"]
+    assert job["outputs"] == [] and job["usage"].get("tokens", 0) == 0
+    after = await tokens_usage(db, me.user_id)
+    assert after.used == before.used and after.reserved == 0
+    async with db.session() as session:
+        kinds = (
+            (
+                await session.execute(
+                    select(LedgerEntry.kind).where(LedgerEntry.key == f"cv-{job['id']}:tokens")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == ["release", "reserve"]
