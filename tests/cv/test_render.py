@@ -111,3 +111,24 @@ def test_tagged_pdf_ua_on_request_still_reads_back() -> None:
     assert {"/H1", "/H2", "/H3", "/P", "/L", "/LI", "/Sect"} <= structure_roles(tagged)
     assert check_text(tagged, cv, Words("ar", "latin")).ok
     assert all(f.embedded and f.subset for f in fonts_in(tagged))
+
+
+MIXED_AR = [
+    "استخدمت Python (مع Redis) و AWS، ثم Kubernetes.",
+    "عملت في Google ثم Microsoft",
+    "نظام Linux؟ نعم",
+    "أداة Docker/Podman للحاويات",
+    "Python أولاً ثم Rust",
+]
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_single_latin_words_in_arabic_lines_read_back_without_isolation(template: Template) -> None:
+    """A run that is one word of letters needs no <bdi> (fewer inline boxes, faster layout);
+    words beside brackets, digits and Arabic punctuation still read back in order."""
+    data = arabic_cv()
+    data["work"][0]["highlights"] = MIXED_AR
+    data["basics"]["summary"] = "خبير Python و SQL، Redis؛ (AWS)."
+    cv, options, pdf = rendered(data, template=template)
+    result = check_text(pdf, cv, Words("ar", "latin"))
+    assert result.ok, (result.missing, result.out_of_order)
