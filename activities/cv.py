@@ -76,6 +76,7 @@ class RenderInput:
     digits: str
     bilingual: bool
     photo_key: str | None = None
+    tagged: bool = False
 
 
 @dataclass
@@ -203,7 +204,9 @@ class CvActivities:
 
         cv = await self._content(data.source)
         photo = await self.storage.get(ASSETS, data.photo_key) if data.photo_key else None
-        options = RenderOptions(Template(data.template), data.locale, data.paper, data.digits, data.bilingual)
+        options = RenderOptions(
+            Template(data.template), data.locale, data.paper, data.digits, data.bilingual, data.tagged
+        )
         rendered = await heartbeating(asyncio.to_thread(render_pdf, cv, options, photo))
         output = await self._store(data.job_id, data.source.user_id, "cv.pdf", rendered.pdf, PDF)
         return RenderOutput(output=output, pages=rendered.pages)

@@ -67,6 +67,7 @@ class CvRenderInput:
     model: str = "gpt-5-mini"
     reserve_tokens: int = 0
     photo_key: str | None = None
+    tagged: bool = False  # PDF/UA-1
 
 
 @dataclass
@@ -135,6 +136,7 @@ class CvRenderWorkflow:
                     data.digits,
                     data.bilingual,
                     data.photo_key,
+                    data.tagged,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,

@@ -42,6 +42,7 @@ class RenderIn(BaseModel):
     bilingual: bool | None = None
     paper: Literal["A4", "Letter"] | None = None
     digits: Literal["latin", "arabic"] | None = None
+    tagged: bool | None = None  # PDF/UA-1 (default: the CV's layout)
 
 
 class AssistIn(BaseModel):
@@ -81,6 +82,8 @@ async def render_cv(
     if translate:
         prompt = build_prompt(cv, AssistRequest(AssistAction.translate_cv, target))
         reserve = _studio(prompt.input_estimate() + prompt.max_output_tokens, model.token_weight)
+    template = body.template or cv.layout.template
+    photo = await service.photo_key(session, user.id, cv) if template is Template.photo else None
     job_id = new_id()
     data = CvRenderInput(
         job_id=job_id,
@@ -89,13 +92,15 @@ async def render_cv(
         version=record.version,
         ui_locale=locale,
         locale=target,
-        template=(body.template or cv.layout.template).value,
+        template=template.value,
         paper=body.paper or cv.layout.paper,
         digits=body.digits or cv.layout.digits,
         bilingual=cv.layout.bilingual_headings if body.bilingual is None else body.bilingual,
         translate=translate,
         model=model.id,
         reserve_tokens=reserve,
+        photo_key=photo,
+        tagged=cv.layout.tagged if body.tagged is None else body.tagged,
     )
     await _start(
         session,

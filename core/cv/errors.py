@@ -25,3 +25,16 @@ class CvTextCheckFailed(AppError):
     status_code = 500
     code = "cv_text_check_failed"
     message = "The PDF did not pass its text check. We have been told; please try again later."
+
+
+class CvPhotoInvalid(AppError):
+    """The photo is not one of the person's own uploads for a CV (or it was refused by the scan)."""
+
+    status_code = 422
+    code = "cv_photo_invalid"
+    message = "The photo must be an image you uploaded for your CV (PNG, JPEG or WebP)."
+
+
+class CvPhotoMissing(Conflict):
+    code = "cv_photo_missing"
+    message = "The CV's photo was deleted or is still being checked. Upload it again or remove it."

@@ -9,9 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.cv.errors import CvInvalid, CvNotFound, CvVersionConflict
+from core import files
+from core.cv.errors import CvInvalid, CvNotFound, CvPhotoInvalid, CvPhotoMissing, CvVersionConflict
 from core.cv.schema import CvContent
-from core.models import Cv, CvVersion
+from core.models import Cv, CvVersion, FilePurpose, FileStatus
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,34 @@ def _record(cv: Cv, content: CvContent) -> CvRecord:
     return CvRecord(cv.id, cv.title, cv.locale, cv.version, content, cv.created_at, cv.updated_at)
 
 
+async def _check_photo(session: AsyncSession, user_id: str, content: CvContent) -> None:
+    """A CV's photo is one of its owner's ``cv_photo`` uploads, not refused by the scan (it may
+    still be scanning: rendering waits for ``ready``). Another user's file reads as missing."""
+    if not content.photo_file_id:
+        return
+    try:
+        row = await files.owned_file(session, user_id, content.photo_file_id)
+    except files.FileNotFound:
+        raise CvPhotoInvalid() from None
+    if row.purpose != FilePurpose.cv_photo.value or row.status == FileStatus.rejected.value:
+        raise CvPhotoInvalid()
+
+
+async def photo_key(session: AsyncSession, user_id: str, content: CvContent) -> str | None:
+    """The storage key (in ``assets``) of the CV's photo, for a render that shows it."""
+    if not content.photo_file_id:
+        return None
+    try:
+        row = await files.ready_file(session, user_id, content.photo_file_id)
+    except (files.FileNotFound, files.FileNotReady):
+        raise CvPhotoMissing() from None
+    if row.purpose != FilePurpose.cv_photo.value:
+        raise CvPhotoInvalid()
+    return row.key
+
+
 async def create_cv(session: AsyncSession, user_id: str, content: CvContent) -> CvRecord:
+    await _check_photo(session, user_id, content)
     cv = Cv(user_id=user_id, title=_title(content), locale=content.locale, version=1)
     session.add(cv)
     await session.flush()
@@ -82,6 +110,7 @@ async def update_cv(
 ) -> CvRecord:
     """Save a new version; with ``expected_version`` a concurrent save answers 409, never lost."""
     cv = await _owned(session, user_id, cv_id, lock=True)
+    await _check_photo(session, user_id, content)
     if expected_version is not None and expected_version != cv.version:
         raise CvVersionConflict()
     cv.version += 1

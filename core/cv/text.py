@@ -124,6 +124,8 @@ class Words:
         for match in pattern.finditer(text):
             run = match.group(0).rstrip(" ,")
             end = match.start() + len(run)
+            if run.isalpha():  # one word of letters only: the bidi algorithm keeps it whole
+                continue
             out.append(str(escape(text[last : match.start()])))
             out.append(f'<bdi dir="{run_dir}">{escape(run)}</bdi>')
             last = end

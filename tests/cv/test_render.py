@@ -83,3 +83,52 @@ def test_three_pages_no_heading_ends_a_page_and_thumbnail() -> None:
     from PIL import Image
 
     assert Image.open(io.BytesIO(png)).size[0] == 400
+
+
+def structure_roles(pdf: bytes) -> set[str]:
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    roles: set[str] = set()
+    pending = [root["/StructTreeRoot"].get_object()]
+    while pending:
+        node = pending.pop()
+        roles.add(str(node.get("/S", "")))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            kid = kid.get_object() if hasattr(kid, "get_object") else kid
+            if isinstance(kid, dict):
+                pending.append(kid)
+    return roles
+
+
+def test_tagged_pdf_ua_on_request_still_reads_back() -> None:
+    cv, options, plain = rendered(arabic_cv())
+    root = PdfReader(io.BytesIO(plain)).trailer["/Root"]
+    assert "/StructTreeRoot" not in root and root["/Lang"] == "ar"  # the default: untagged
+    cv, options, tagged = rendered(arabic_cv(), tagged=True)
+    root = PdfReader(io.BytesIO(tagged)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"].value and root["/ViewerPreferences"]["/DisplayDocTitle"].value
+    assert b"pdfuaid" in root["/Metadata"].get_object().get_data()
+    assert {"/H1", "/H2", "/H3", "/P", "/L", "/LI", "/Sect"} <= structure_roles(tagged)
+    assert check_text(tagged, cv, Words("ar", "latin")).ok
+    assert all(f.embedded and f.subset for f in fonts_in(tagged))
+
+
+MIXED_AR = [
+    "استخدمت Python (مع Redis) و AWS، ثم Kubernetes.",
+    "عملت في Google ثم Microsoft",
+    "نظام Linux؟ نعم",
+    "أداة Docker/Podman للحاويات",
+    "Python أولاً ثم Rust",
+]
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_single_latin_words_in_arabic_lines_read_back_without_isolation(template: Template) -> None:
+    """A run that is one word of letters needs no <bdi> (fewer inline boxes, faster layout);
+    words beside brackets, digits and Arabic punctuation still read back in order."""
+    data = arabic_cv()
+    data["work"][0]["highlights"] = MIXED_AR
+    data["basics"]["summary"] = "خبير Python و SQL، Redis؛ (AWS)."
+    cv, options, pdf = rendered(data, template=template)
+    result = check_text(pdf, cv, Words("ar", "latin"))
+    assert result.ok, (result.missing, result.out_of_order)

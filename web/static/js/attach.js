@@ -92,7 +92,7 @@ function changed() {
   document.dispatchEvent(new CustomEvent("pulse:attachments-changed", { detail: { busy: busy() } }));
 }
 
-function postForm(upload, file, onProgress) {
+export function postForm(upload, file, onProgress) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
