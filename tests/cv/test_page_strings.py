@@ -11,4 +11,4 @@ def test_every_cv_page_string_is_translated_to_arabic() -> None:
     assert missing == []
     strings = cv_strings("ar")
     assert set(strings["headings"]) == set(strings["sections"]) and all(strings["headings"].values())
-    assert strings["t"]["Move up"] == "انقل للأعلى"
+    assert strings["t"]["Move up"] == "إلى الأعلى"

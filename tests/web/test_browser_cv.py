@@ -61,7 +61,7 @@ async def fill_experience(tab: Page) -> None:
     await entries(tab, "work").last.get_by_label("إلى (فارغ: حتى الآن)").fill("2020-12")
     await add_entry(tab, "work", work, المنصب="مهندسة برمجيات أولى", الشركة="Acme Corp", من="2021-01")
     # the newest role first: move the second entry up
-    await tab.get_by_role("button", name="انقل للأعلى · الخبرة العملية · البند 2").click()
+    await tab.get_by_role("button", name="إلى الأعلى · الخبرة العملية · البند 2").click()
     await expect(entries(tab, "work").first.get_by_label("الشركة")).to_have_value("Acme Corp")
     await tab.get_by_role("button", name="اكتبها بالذكاء الاصطناعي · الخبرة العملية · البند 1").click()
     await settled(tab, tab.locator("#cv-suggestion"))
@@ -92,7 +92,7 @@ async def arrange_sections(tab: Page) -> None:
     assert await step.get_by_text("القالب", exact=True).count() == 0
     await tab.get_by_label("أظهر في ملف PDF · اللغات").uncheck()
     for _ in range(2):  # education: third → first
-        await tab.get_by_role("button", name="انقل للأعلى · التعليم").click()
+        await tab.get_by_role("button", name="إلى الأعلى · التعليم").click()
     await expect(tab.locator(".cv-section-row").first).to_have_attribute("data-section", "education")
     await check_page(tab, "cv-sections", "ar")
 
