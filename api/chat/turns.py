@@ -6,11 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.chat.schemas import RegenerateIn, TurnIn
+from api.chat.schemas import EditIn, RegenerateIn, TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
 from api.files.attach import turn_files
-from core import chat, files, turn_quota
+from core import chat, chat_edit, files, turn_quota
 from core.catalog import ModelInfo, default_output_tokens, offered_model
 from core.models import User
 from core.models.base import new_id
@@ -94,6 +94,38 @@ async def regenerate_chat_turn(
         conversation_id=source.conversation_id,
         model=model.id,
         message=source.message,
+        context_window=model.context_window,
+        max_output_tokens=cap,
+        turn_id=new_turn_id,
+    )
+    await files.copy_job_files(session, turn_id, new_turn_id)
+    await launch(state, session, client, user, model, cap, turn, locale, default_cap=body.max_tokens is None)
+    return turn
+
+
+async def edit_chat_turn(
+    state: AppState,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    turn_id: str,
+    body: EditIn,
+    locale: str,
+) -> chat.NewTurn:
+    """Ask an edited question in place of a sent one: it and every later turn leave the
+    conversation (kept, billed) and the new question is answered from what came before it
+    (core/chat_edit.py). The edited question keeps its attachments."""
+    source = await chat_edit.edit_source(session, user.id, turn_id)
+    model = offered_model(body.model or source.model, state.settings)
+    cap = output_cap(model, body.max_tokens)
+    new_turn_id = new_id()
+    await chat_edit.replace_from(session, source, new_turn_id)  # before the new turn's history read
+    turn = await chat.start_turn(
+        session,
+        user_id=user.id,
+        conversation_id=source.conversation_id,
+        model=model.id,
+        message=body.message,
         context_window=model.context_window,
         max_output_tokens=cap,
         turn_id=new_turn_id,
