@@ -12,15 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client, Schedule
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -29,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import BACKGROUND
     from workflows.payments_common import send_email
     from workflows.pipeline import JobOutcome, JobRef, JobResult, JobSaga
-    from workflows.schedules import ensure_schedule
+    from workflows.schedules import ensure_schedule, interval_schedule
 
 BUILD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=0)
 
@@ -92,21 +84,14 @@ def erasure_schedule_id(settings: Settings) -> str:
 
 
 def erasure_schedule(settings: Settings) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            AccountErasureWorkflow.run,
-            ErasureInput(),
-            id=erasure_schedule_id(settings),
-            task_queue=settings.task_queue(BACKGROUND),
-            execution_timeout=timedelta(hours=1),
-            static_summary="account erasure",
-        ),
-        spec=ScheduleSpec(
-            intervals=[
-                ScheduleIntervalSpec(every=timedelta(seconds=settings.account_erasure_interval_seconds))
-            ]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return interval_schedule(
+        AccountErasureWorkflow.run,
+        ErasureInput(),
+        workflow_id=erasure_schedule_id(settings),
+        task_queue=settings.task_queue(BACKGROUND),
+        every=timedelta(seconds=settings.account_erasure_interval_seconds),
+        timeout=timedelta(hours=1),
+        summary="account erasure",
     )
 
 
