@@ -403,8 +403,29 @@ def erase_deleted() -> None:
             f"erased {len(result.erased)} accounts ({result.objects_deleted} stored objects); "
             f"{result.exports_expired} expired data exports deleted"
         )
+        if result.erased:
+            await _cancel_renewals(settings, result.erased)
 
     asyncio.run(main())
+
+
+async def _cancel_renewals(settings: Settings, user_ids: list[str]) -> None:
+    """Erased accounts' paid plans renew no more (what AccountErasureWorkflow signals too)."""
+    from temporalio.service import RPCError
+
+    from workflows.client import connect
+    from workflows.payments_common import subscription_id
+
+    try:
+        client = await asyncio.wait_for(connect(settings), 10)
+    except Exception as error:  # noqa: BLE001 - reported; the hourly workflow cannot redo it
+        typer.echo(f"warning: Temporal unreachable ({error}); cancel these renewals: {user_ids}", err=True)
+        return
+    for user_id in user_ids:
+        try:
+            await client.get_workflow_handle(subscription_id(user_id)).signal("cancel")
+        except RPCError:
+            pass  # no renewal workflow
 
 
 if __name__ == "__main__":

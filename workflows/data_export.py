@@ -4,7 +4,8 @@ on the job pipeline — step ``collecting`` → the archive built and stored (th
 short-lived signed link to the owner. Nothing is reserved: an export costs no quota.
 
 AccountErasureWorkflow: one pass of account erasure (started hourly by a Temporal Schedule that
-``pulse worker`` keeps; ``pulse admin erase-deleted`` runs the same activity by hand)."""
+``pulse worker`` keeps; ``pulse admin erase-deleted`` starts it too), then a ``cancel`` signal
+to each erased account's renewal workflow, so a paid plan is not charged again."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.client import Client, Schedule
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.data_export import DataExportActivities, ErasureInput, ErasureResult, ExportInput
     from core.settings import Settings
     from workflows import BACKGROUND
-    from workflows.payments_common import send_email
+    from workflows.payments_common import send_email, subscription_id
     from workflows.pipeline import JobOutcome, JobRef, JobResult, JobSaga
     from workflows.schedules import ensure_schedule, interval_schedule
 
@@ -69,7 +71,7 @@ class DataExportWorkflow:
 class AccountErasureWorkflow:
     @workflow.run
     async def run(self, data: ErasureInput) -> ErasureResult:
-        return await workflow.execute_activity_method(
+        result: ErasureResult = await workflow.execute_activity_method(
             DataExportActivities.erase_due,
             data,
             start_to_close_timeout=timedelta(minutes=30),
@@ -77,6 +79,12 @@ class AccountErasureWorkflow:
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5),
             summary="erase accounts past their grace period; expire data exports",
         )
+        for user_id in result.erased:  # a paid plan renews no more: its renewal workflow hears it
+            try:
+                await workflow.get_external_workflow_handle(subscription_id(user_id)).signal("cancel")
+            except FailureError:
+                pass  # no renewal workflow (a Free account, or one already ended)
+        return result
 
 
 def erasure_schedule_id(settings: Settings) -> str:

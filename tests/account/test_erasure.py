@@ -25,6 +25,8 @@ from tests.conftest import SignedIn
 from worker import WorkerDeps
 from workflows import BACKGROUND
 from workflows.data_export import AccountErasureWorkflow, ensure_erasure_schedule, erasure_schedule_id
+from workflows.payments_common import subscription_id
+from workflows.subscription import SubscriptionInput, SubscriptionWorkflow
 
 pytestmark = pytest.mark.usefixtures("clamd")
 
@@ -66,6 +68,12 @@ async def test_the_schedule_erases_accounts_past_their_grace_period_once(
 ) -> None:
     me, undone, waiting = await sign_in(locale="en"), await sign_in(), await sign_in()
     await fill_account(me, db)
+    renewal = await client.start_workflow(  # a paid plan whose period ends in 20 days
+        SubscriptionWorkflow.run,
+        SubscriptionInput(me.user_id, "starter", utcnow() + timedelta(days=20), "reg-1", "tx-1"),
+        id=subscription_id(me.user_id),
+        task_queue=settings.task_queue(BACKGROUND),
+    )
     keys = await stored_keys(db, me.user_id)
     assert {bucket for bucket, _key in keys} == {ASSETS} and len(keys) >= 3  # upload + image + thumb
     await past_grace(me, db)
@@ -95,6 +103,10 @@ async def test_the_schedule_erases_accounts_past_their_grace_period_once(
     finally:
         await handle.delete()
     assert me.user_id in result.erased and undone.user_id not in result.erased
+    try:  # the paid plan is not renewed (charged) again
+        assert (await renewal.query(SubscriptionWorkflow.state)).cancel_at_period_end
+    finally:
+        await renewal.terminate()
     assert waiting.user_id not in result.erased
     await assert_erased(me, db, worker, keys)
     assert (await undone.client.get("/v1/auth/me")).status_code == 200
@@ -111,7 +123,7 @@ async def test_the_schedule_erases_accounts_past_their_grace_period_once(
 
 
 async def test_a_crashed_erasure_is_finished_by_the_next_run(
-    sign_in: Any, db: Database, worker: WorkerDeps
+    sign_in: Any, db: Database, worker: WorkerDeps, client: Client, settings: Settings
 ) -> None:
     me = await sign_in()
     await fill_account(me, db)
@@ -122,8 +134,14 @@ async def test_a_crashed_erasure_is_finished_by_the_next_run(
     await worker.storage.delete(*keys[0])  # type: ignore[misc]  # … after deleting one object
     assert (await me.client.post("/v1/account/deletion", json={"confirm_email": me.email})).status_code == 401
 
-    activities = DataExportActivities(db, worker.storage, worker.bus)
-    result = await activities.erase_due(ErasureInput())
+    result = await client.execute_workflow(  # a Free account: no renewal workflow to tell
+        AccountErasureWorkflow.run,
+        ErasureInput(),
+        id=f"erasure-resumed-{me.user_id}",
+        task_queue=settings.task_queue(BACKGROUND),
+        result_type=ErasureResult,
+    )
     assert me.user_id in result.erased
     await assert_erased(me, db, worker, keys)
+    activities = DataExportActivities(db, worker.storage, worker.bus)
     assert me.user_id not in (await activities.erase_due(ErasureInput())).erased
