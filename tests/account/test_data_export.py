@@ -15,11 +15,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
+from temporalio.client import Client
 
 from activities.data_export import DataExportActivities
+from activities.job_sweeper import job_sweeper
+from core import jobs
 from core.db import Database
 from core.models import Job, Payment
 from core.models.base import new_id, utcnow
+from core.settings import Settings
 from tests.chat.helpers import read_events
 from tests.conftest import EmulatorControl, SignedIn, link_path, mailbox_ids
 from tests.images.helpers import outcome
@@ -156,3 +160,29 @@ async def test_asking_again_while_it_is_built_returns_the_same_export(
     assert first.json()["job_id"] == second.json()["job_id"]  # the second waited for the first's row
     assert (await finished(me.client, first.json()["job_id"]))["status"] == "succeeded"
     assert len((await me.client.get("/v1/jobs", params={"kind": "export"})).json()) == 1
+
+
+async def test_an_export_row_left_without_its_workflow_is_failed_so_a_new_one_can_start(
+    sign_in: Any, db: Database, settings: Settings, client: Client, worker: Any
+) -> None:
+    """The API died between committing the row and starting the workflow: the job sweeper fails
+    the row (it would otherwise answer every new request as "being prepared")."""
+    me = await sign_in(locale="en")
+    stale = new_id()
+    async with db.session() as session:
+        await jobs.ensure_job(
+            session, job_id=stale, user_id=me.user_id, kind="export", workflow_id=f"export-{stale}"
+        )
+    waiting = await me.client.post("/v1/account/export")
+    assert waiting.json()["job_id"] == stale  # looks like one being built
+    async with db.session() as session:
+        await session.execute(
+            update(Job).where(Job.id == stale).values(updated_at=utcnow() - timedelta(minutes=5))
+        )
+    sweeper = job_sweeper(settings, db, worker.llm, worker.bus, client)
+    assert (await sweeper.sweep_once()).repaired >= 1
+    failed = (await me.client.get(f"/v1/jobs/{stale}")).json()
+    assert failed["status"] == "failed" and failed["error"]["code"] == "unavailable"
+    fresh = await me.client.post("/v1/account/export")
+    assert fresh.json()["job_id"] != stale
+    assert (await finished(me.client, fresh.json()["job_id"]))["status"] == "succeeded"
