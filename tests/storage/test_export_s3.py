@@ -1,6 +1,6 @@
 """The data-export archive on the S3 backend (moto's server): the person's stored objects are
 read in chunks from S3 and the archive goes back as a managed upload, encrypted; erasure then
-deletes the objects there (docs/web.md, "Your data"); erasure deletes the objects there."""
+deletes the objects there (docs/web.md, "Your data")."""
 
 from __future__ import annotations
 
