@@ -381,22 +381,51 @@ def set_plan(
 
 @admin_app.command("erase-deleted")
 def erase_deleted() -> None:
-    """Erase the accounts whose deletion grace period is over (run it daily)."""
-    from core import account_changes
+    """Erase the accounts whose deletion grace period is over, now (`pulse worker` also runs
+    this every hour on a Temporal Schedule) and delete expired data-export archives."""
+    from activities.data_export import DataExportActivities, ErasureInput
     from core.db import Database
+    from providers.storage import build_storage
+    from providers.streams import create_stream_bus
 
     settings = _settings()
 
     async def main() -> None:
-        database = Database(settings.database_url)
+        database, storage = Database(settings.database_url), build_storage(settings)
+        bus = create_stream_bus(settings.redis_url, settings.redis_prefix)
         try:
-            async with database.session() as session:
-                erased = await account_changes.erase_due_accounts(session)
+            result = await DataExportActivities(database, storage, bus).erase_due(ErasureInput())
         finally:
+            await bus.aclose()
+            await storage.aclose()
             await database.dispose()
-        typer.echo(f"erased {len(erased)} accounts")
+        typer.echo(
+            f"erased {len(result.erased)} accounts ({result.objects_deleted} stored objects); "
+            f"{result.exports_expired} expired data exports deleted"
+        )
+        if result.erased:
+            await _cancel_renewals(settings, result.erased)
 
     asyncio.run(main())
+
+
+async def _cancel_renewals(settings: Settings, user_ids: list[str]) -> None:
+    """Erased accounts' paid plans renew no more (what AccountErasureWorkflow signals too)."""
+    from temporalio.service import RPCError
+
+    from workflows.client import connect
+    from workflows.payments_common import subscription_id
+
+    try:
+        client = await asyncio.wait_for(connect(settings), 10)
+    except Exception as error:  # noqa: BLE001 - reported; the hourly workflow cannot redo it
+        typer.echo(f"warning: Temporal unreachable ({error}); cancel these renewals: {user_ids}", err=True)
+        return
+    for user_id in user_ids:
+        try:
+            await client.get_workflow_handle(subscription_id(user_id)).signal("cancel")
+        except RPCError:
+            pass  # no renewal workflow
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from activities.accounts import AccountsActivities
 from activities.attachments import Attachments
 from activities.chat import ChatActivities
 from activities.cv import CvActivities
+from activities.data_export import DataExportActivities
 from activities.diagnostics import DiagnosticsActivities
 from activities.email import EmailActivities
 from activities.images import ImageActivities
@@ -54,6 +55,7 @@ from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
 from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
+from workflows.data_export import AccountErasureWorkflow, DataExportWorkflow, ensure_erasure_schedule
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.file_scan import FileScanWorkflow
 from workflows.file_sweeper import FileSweeperWorkflow, ensure_file_sweeper_schedule
@@ -188,6 +190,8 @@ def workflow_classes() -> list[type]:
         VideoJobWorkflow,
         SlideDeckWorkflow,
         SlideRegenerateWorkflow,
+        DataExportWorkflow,
+        AccountErasureWorkflow,
     ]
 
 
@@ -211,6 +215,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     file_steps = FileActivities(deps.settings, deps.db, deps.bus, deps.storage, ClamdScanner(deps.settings))
     images = ImageActivities(deps.settings, deps.db, deps.storage, deps.images, deps.llm, deps.bus)
     video = VideoActivities(deps.db, deps.storage, deps.video, deps.bus)
+    data_export = DataExportActivities(deps.db, deps.storage, deps.bus)
     return [
         accounts.purge_auth,
         diagnostics.write_and_read,
@@ -266,6 +271,8 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         slides.fit,
         slides.render,
         slides.load,
+        data_export.build,
+        data_export.erase_due,
     ]
 
 
@@ -303,6 +310,11 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     if settings.files_sweeper_schedule and BACKGROUND in queues:
         outcome = await ensure_file_sweeper_schedule(client, settings)
         log.info("files.sweeper_schedule", outcome=outcome, every_s=settings.files_sweep_interval_seconds)
+    if settings.account_erasure_schedule and BACKGROUND in queues:
+        outcome = await ensure_erasure_schedule(client, settings)
+        log.info(
+            "accounts.erasure_schedule", outcome=outcome, every_s=settings.account_erasure_interval_seconds
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

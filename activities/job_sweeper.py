@@ -23,8 +23,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.chat import ChatActivities, FinishFailedInput
 from activities.ledger import LedgerActivities
 from core.db import Database
-from core.jobs import unfinished_jobs
-from core.models import Job, JobKind, User
+from core.jobs import finish_job, unfinished_jobs
+from core.models import Job, JobKind, JobStatus, User
 from core.models.base import utcnow
 from core.settings import Settings
 from providers.llm import LLMClient
@@ -100,10 +100,23 @@ def chat_repair(db: Database, chat: ChatActivities) -> Repair:
     return repair
 
 
+def unreserved_repair(db: Database) -> Repair:
+    """A job that reserves nothing (a data export) without a live workflow: it failed, so the
+    person can ask again (an export row left pending would answer every new request)."""
+
+    async def repair(job: Job) -> None:
+        async with db.session() as session:
+            row = await session.get(Job, job.id)
+            if row is not None:
+                await finish_job(session, row, JobStatus.failed, error_code="unavailable")
+
+    return repair
+
+
 def job_sweeper(
     settings: Settings, db: Database, llm: LLMClient, bus: StreamBus, client: Client
 ) -> JobSweeper:
-    """The sweeper `pulse worker` runs (chat today; later job kinds add their repair here)."""
+    """The sweeper `pulse worker` runs (chat and data exports; later kinds add their repair here)."""
     chat = ChatActivities(settings, db, llm, bus, LedgerActivities(db, settings))
-    repairs = {JobKind.chat.value: chat_repair(db, chat)}
+    repairs = {JobKind.chat.value: chat_repair(db, chat), JobKind.export.value: unreserved_repair(db)}
     return JobSweeper(db, client, repairs, grace_s=settings.job_orphan_grace_seconds)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
+from api.account.export import router as export_router
 from api.account.routes import link_router as account_link_router
 from api.account.routes import router as account_router
 from api.auth.apikeys import router as api_keys_router
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(images_page_router)
     app.include_router(account_router)
     app.include_router(account_link_router)
+    app.include_router(export_router)
     app.include_router(video_page_router)
     app.include_router(slides_page_router)
     return app

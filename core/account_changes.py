@@ -1,7 +1,7 @@
 """Account changes a person makes themself: the sign-in email (confirmed by a link sent to the
-new address) and deleting the account (scheduled with a grace period to undo; then erased:
-conversations, sessions and keys gone, the subscription cancelled, the email anonymised, payment
-records kept as the law on bookkeeping requires)."""
+new address) and deleting the account (scheduled with a grace period to undo; then erased by
+core/erasure.py: conversations, files, sessions and keys gone, the subscription cancelled, the
+email anonymised, payment records kept as the law on bookkeeping requires)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import get_user, get_user_by_email, hash_secret, normalize_email
 from core.errors import AppError, Conflict, ValidationFailed
-from core.models import ApiKey, AuthSession, Conversation, EmailChange, Subscription, User
+from core.models import EmailChange, User
 from core.models.base import utcnow
 from core.settings import Settings
 
@@ -117,35 +117,3 @@ async def cancel_deletion(session: AsyncSession, user: User) -> User:
     user.delete_after = None
     await session.flush()
     return user
-
-
-async def erase_due_accounts(
-    session: AsyncSession, now: datetime | None = None, limit: int = 100
-) -> list[str]:
-    """Erase accounts whose grace period is over; returns their ids. Payments and the ledger
-    (amounts, dates) are kept as bookkeeping law requires; the person is no longer named."""
-    now = now or utcnow()
-    due = (
-        await session.execute(
-            select(User)
-            .where(User.delete_after <= now, User.deleted_at.is_(None))
-            .limit(limit)
-            .with_for_update()
-        )
-    ).scalars()
-    erased = []
-    for user in due:
-        await session.execute(delete(Conversation).where(Conversation.user_id == user.id))
-        await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
-        await session.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
-        await session.execute(delete(EmailChange).where(EmailChange.user_id == user.id))
-        await session.execute(
-            update(Subscription).where(Subscription.user_id == user.id).values(cancel_at_period_end=True)
-        )
-        user.email = f"deleted-{user.id}@deleted.invalid"
-        user.name = ""
-        user.deleted_at = now
-        user.delete_after = None
-        erased.append(user.id)
-    await session.flush()
-    return erased

@@ -210,6 +210,11 @@ class Settings(BaseSettings):
     # --- accounts housekeeping ---
     auth_purge_schedule: bool = True  # `pulse worker` keeps a daily purge of dead links/sessions
     auth_purge_keep_days: int = Field(7, ge=0)  # dead rows are kept this long (for support)
+    # `pulse worker` keeps a schedule that erases accounts past their deletion grace period and
+    # deletes data-export archives past their keep period (workflows/data_export.py)
+    account_erasure_schedule: bool = True
+    account_erasure_interval_seconds: int = Field(3600, ge=5)
+    rate_limit_data_export: str = "5/day"  # data exports a person may ask for
 
     # --- storage, uploads, scanning (docs/storage.md) ---
     storage_backend: Literal["local", "s3"] = "local"  # local: files under var/storage

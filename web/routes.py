@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from core import data_export
 from core.errors import NotFound
 from core.models.base import utcnow
 from web import export
@@ -82,6 +83,24 @@ async def chat_export(request: Request, conversation_id: str, suffix: str, user:
             export.to_markdown(item, locale), media_type="text/markdown; charset=utf-8", headers=headers
         )
     return Response(await export.to_pdf(item, locale), media_type="application/pdf", headers=headers)
+
+
+@router.get("/account/export/{job_id}")
+async def data_export_download(request: Request, job_id: str, user: RequiredUser) -> RedirectResponse:
+    """The data-export email's link: the owner gets a fresh short-lived signed link (another
+    person's export answers 404; after the keep period 410)."""
+    state = request.app.state.pulse
+    async with state.db.reader() as session:
+        job = await data_export.owned_export(session, user.id, job_id[:64])
+    output = data_export.downloadable(job)
+    url = await state.extras["storage"].signed_get_url(
+        output.get("bucket", "assets"),
+        output["key"],
+        filename=output["name"],
+        content_type=output["content_type"],
+        expires_in=state.settings.storage_download_ttl_seconds,
+    )
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 class MarkdownIn(BaseModel):

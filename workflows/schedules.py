@@ -4,6 +4,7 @@ date with the settings otherwise (idempotent, so every worker start may call it)
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -11,6 +12,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -41,6 +43,26 @@ async def ensure_schedule(client: Client, schedule_id: str, wanted: Schedule) ->
 
     await client.get_schedule_handle(schedule_id).update(_update)
     return "updated"
+
+
+def interval_schedule(
+    run: Any,
+    arg: Any,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    every: timedelta,
+    timeout: timedelta,
+    summary: str,
+) -> Schedule:
+    """Start ``run(arg)`` every ``every`` (a run still going is not started twice)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            run, arg, id=workflow_id, task_queue=task_queue, execution_timeout=timeout, static_summary=summary
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
 
 
 def purge_auth_schedule_id(settings: Settings) -> str:

@@ -1,5 +1,6 @@
 """The account a person manages: change the sign-in email (a link to the new address confirms
-it) and delete the account (a confirmation, then a grace period to undo). The display name and
+it), download their data (an archive built by DataExportWorkflow, announced by email) and
+delete the account (a confirmation, then a grace period to undo). The display name and
 language are ``PATCH /v1/auth/me``."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from temporalio.service import RPCError
 from api.auth.deps import CurrentUser
 from api.chat import schemas
 from api.chat.sse import relay
-from api.chat.turns import regenerate_chat_turn, start_chat_turn
+from api.chat.turns import edit_chat_turn, regenerate_chat_turn, start_chat_turn
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
 from core import chat, files
 from core.catalog import MODELS, provider_enabled
@@ -72,6 +72,26 @@ async def regenerate_turn(
     turn = await regenerate_chat_turn(
         state, session, client, user, turn_id, body or schemas.RegenerateIn(), locale
     )
+    return schemas.TurnOut(
+        turn_id=turn.turn_id,
+        conversation_id=turn.conversation_id,
+        events_url=f"/v1/chat/turns/{turn.turn_id}/events",
+    )
+
+
+@router.post("/turns/{turn_id}/edit", status_code=202, response_model=schemas.TurnOut)
+async def edit_turn(
+    turn_id: str,
+    body: schemas.EditIn,
+    user: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
+    client: TemporalDep,
+    locale: LocaleDep,
+) -> schemas.TurnOut:
+    """Edit a sent question: the conversation continues from the edited question (it and every
+    later exchange are replaced; they stay billed). 409 while a reply is being written."""
+    turn = await edit_chat_turn(state, session, client, user, turn_id, body, locale)
     return schemas.TurnOut(
         turn_id=turn.turn_id,
         conversation_id=turn.conversation_id,

@@ -32,6 +32,12 @@ class RegenerateIn(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=128_000)
 
 
+class EditIn(BaseModel):
+    message: str = Field(min_length=1, max_length=100_000)  # the question's new text
+    model: str | None = Field(default=None, min_length=1, max_length=64)  # default: the turn's
+    max_tokens: int | None = Field(default=None, ge=1, le=128_000)
+
+
 class TurnOut(BaseModel):
     turn_id: str
     conversation_id: str

@@ -6,11 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.chat.schemas import RegenerateIn, TurnIn
+from api.chat.schemas import EditIn, RegenerateIn, TurnIn
 from api.chat.sse import open_relays
 from api.deps import AppState
 from api.files.attach import turn_files
-from core import chat, files, turn_quota
+from core import chat, chat_edit, files, turn_quota
 from core.catalog import ModelInfo, default_output_tokens, offered_model
 from core.models import User
 from core.models.base import new_id
@@ -84,22 +84,63 @@ async def regenerate_chat_turn(
     """Answer a finished turn's question again as a new turn that replaces it in the
     conversation (the question is not stored twice; the old reply stays billed)."""
     source = await chat.replace_turn(session, user.id, turn_id)
-    model = offered_model(body.model or source.model, state.settings)
-    cap = output_cap(model, body.max_tokens)
     new_turn_id = new_id()
     await chat.mark_replaced(session, turn_id, new_turn_id)  # before the new turn's history read
+    return await replacement_turn(
+        state, session, client, user, turn_id, new_turn_id, source.conversation_id, source.message,
+        body.model or source.model, body.max_tokens, locale,
+    )  # fmt: skip
+
+
+async def edit_chat_turn(
+    state: AppState,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    turn_id: str,
+    body: EditIn,
+    locale: str,
+) -> chat.NewTurn:
+    """Ask an edited question in place of a sent one: it and every later turn leave the
+    conversation (kept, billed) and the new question is answered from what came before it
+    (core/chat_edit.py). The edited question keeps its attachments."""
+    source = await chat_edit.edit_source(session, user.id, turn_id)
+    new_turn_id = new_id()
+    await chat_edit.replace_from(session, source, new_turn_id)  # before the new turn's history read
+    return await replacement_turn(
+        state, session, client, user, turn_id, new_turn_id, source.conversation_id, body.message,
+        body.model or source.model, body.max_tokens, locale,
+    )  # fmt: skip
+
+
+async def replacement_turn(
+    state: AppState,
+    session: AsyncSession,
+    client: Client,
+    user: User,
+    old_turn_id: str,
+    new_turn_id: str,
+    conversation_id: str,
+    message: str,
+    model_id: str,
+    max_tokens: int | None,
+    locale: str,
+) -> chat.NewTurn:
+    """The turn that takes a replaced one's place (regenerate, edit): its files, then launched."""
+    model = offered_model(model_id, state.settings)
+    cap = output_cap(model, max_tokens)
     turn = await chat.start_turn(
         session,
         user_id=user.id,
-        conversation_id=source.conversation_id,
+        conversation_id=conversation_id,
         model=model.id,
-        message=source.message,
+        message=message,
         context_window=model.context_window,
         max_output_tokens=cap,
         turn_id=new_turn_id,
     )
-    await files.copy_job_files(session, turn_id, new_turn_id)
-    await launch(state, session, client, user, model, cap, turn, locale, default_cap=body.max_tokens is None)
+    await files.copy_job_files(session, old_turn_id, new_turn_id)
+    await launch(state, session, client, user, model, cap, turn, locale, default_cap=max_tokens is None)
     return turn
 
 

@@ -17,6 +17,7 @@ class JobKind(StrEnum):
     video = "video"
     diagnostics = "diagnostics"
     file_scan = "file_scan"
+    export = "export"  # a person's data export (core/data_export.py)
 
 
 class JobStatus(StrEnum):

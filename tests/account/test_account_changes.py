@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from core import account_changes
+from core import erasure
 from core.db import Database
 from core.models import Conversation, Payment, User
 from core.models.base import new_id, utcnow
@@ -76,13 +76,13 @@ async def test_deletion_is_confirmed_undoable_and_then_erases(
     undone = await me.client.delete("/v1/account/deletion")
     assert undone.json()["delete_after"] is None
     async with db.session() as session:
-        assert await account_changes.erase_due_accounts(session, utcnow() + timedelta(days=30)) == []
+        assert me.user_id not in await erasure.accounts_to_erase(session, utcnow() + timedelta(days=30))
     await me.client.post("/v1/account/deletion", json={"confirm_email": me.email})
     async with db.session() as session:
-        assert await account_changes.erase_due_accounts(session, utcnow() + timedelta(days=13)) == []
-        erased = await account_changes.erase_due_accounts(session, utcnow() + timedelta(days=15))
-        await session.commit()
-    assert me.user_id in erased
+        assert me.user_id not in await erasure.accounts_to_erase(session, utcnow() + timedelta(days=13))
+        assert me.user_id in await erasure.accounts_to_erase(session, utcnow() + timedelta(days=15))
+        assert await erasure.claim(session, me.user_id, utcnow() + timedelta(days=15))
+        assert await erasure.erase_rows(session, me.user_id)
     assert (await me.client.get("/v1/auth/me")).status_code == 401  # sessions revoked
     async with db.session() as session:
         user = await session.get(User, me.user_id)

@@ -1,7 +1,8 @@
 """Issue 24 in Chromium, Arabic and English, at 390 px and 1280 px: the conversation drawer on
 phones and the sidebar with an actions menu on desktop, search, the model selector with ×N
 weights that fits, our own validation message, copy a code block (left-to-right inside Arabic),
-edit a question, Esc, export as Markdown and PDF, and a message too long for the balance."""
+edit a sent question (the conversation continues from it), Esc, export as Markdown and PDF,
+and a message too long for the balance."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.web.conftest import SCREENSHOTS, SignInTab, check_page
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
+QUESTION = "ما عاصمة الأردن اليوم؟"  # the first question, edited
 CODE_REPLY = "جرّب هذا:\n\n```python\nprint('مرحبا')\n```\n\nThat is all."
 TEXT = {
     "ar": {
@@ -33,6 +35,7 @@ TEXT = {
         "empty": "اكتب رسالة أولًا.",
         "copy_code": "نسخ الشيفرة",
         "edit": "تعديل",
+        "continues": "تُستأنف المحادثة من السؤال المعدّل",
         "search": "ابحث في المحادثات",
         "available": "الرموز المتاحة: ",
         "needs": re.compile(r"تحتاج هذه الرسالة إلى نحو \d+ رمز والمتبقي 20 فقط"),
@@ -45,6 +48,7 @@ TEXT = {
         "empty": "Write a message first.",
         "copy_code": "Copy code",
         "edit": "Edit",
+        "continues": "the conversation continues from the edited question",
         "search": "Search conversations",
         "available": "Tokens available: ",
         "needs": re.compile(r"needs about \d+ tokens but 20 are left"),
@@ -144,6 +148,17 @@ async def test_chat_on_a_phone_and_a_desktop(
     await expect(reply).to_have_attribute("data-state", "done", timeout=30_000)
     await expect(tab.get_by_test_id("chat-meter")).to_contain_text(text["available"])
     conversation_id = tab.url.rsplit("/", 1)[1]
+
+    # edit the sent question and send it: the conversation continues from the edited question
+    await tab.locator(".message-user").last.get_by_role("button", name=text["edit"]).click()
+    await expect(tab.locator("#composer-editing")).to_contain_text(text["continues"])
+    await textbox.fill(QUESTION)
+    await textbox.press("Enter")
+    await expect(tab.locator(".message-user .message-body")).to_have_text(QUESTION)  # in place
+    await expect(tab.locator(".message-assistant")).to_have_count(1)
+    await expect(tab.locator(".message-assistant")).to_have_attribute("data-state", "done", timeout=30_000)
+    await expect(tab.locator("#composer-editing")).to_be_hidden()
+    assert tab.url.endswith(conversation_id)
     await give_reply_a_code_block(db, conversation_id)
     await tab.reload()
     code = tab.locator(".message-assistant pre").last
@@ -154,7 +169,8 @@ async def test_chat_on_a_phone_and_a_desktop(
 
     # edit a sent question: back in the composer; Esc leaves editing
     await tab.locator(".message-user").last.get_by_role("button", name=text["edit"]).click()
-    await expect(textbox).to_have_value("ما عاصمة الأردن؟")
+    await expect(tab.locator(".message-user")).to_have_count(1)  # after a reload too
+    await expect(textbox).to_have_value(QUESTION)
     await expect(tab.locator("#composer-editing")).to_be_visible()
     await tab.keyboard.press("Escape")
     await expect(tab.locator("#composer-editing")).to_be_hidden()
@@ -193,7 +209,10 @@ async def test_chat_on_a_phone_and_a_desktop(
     # export: Markdown with the code block, a PDF that embeds the Arabic font
     markdown = await tab.request.get(f"{web_url}/chat/{conversation_id}/export.md")
     assert (
-        markdown.ok and "ما عاصمة الأردن؟" in await markdown.text() and "```python" in await markdown.text()
+        markdown.ok
+        and QUESTION in await markdown.text()
+        and (await markdown.text()).count("ما عاصمة الأردن؟") == 1  # the title only: the question was edited
+        and "```python" in await markdown.text()
     )
     assert "attachment" in markdown.headers["content-disposition"]
     pdf = await tab.request.get(f"{web_url}/chat/{conversation_id}/export.pdf")

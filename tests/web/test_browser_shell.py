@@ -3,6 +3,8 @@ font, no overflowing text, no console or CSP errors; screenshots under var/scree
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Browser, Page
 
@@ -13,6 +15,8 @@ pytestmark = pytest.mark.browser
 
 VISITOR_PAGES = {"landing": "/", "signin": "/signin"}
 USER_PAGES = {"home": "/", "usage": "/usage", "account": "/account", "chat": "/chat", "billing": "/billing"}
+# the studio menu's pages (issue 24: screenshots of every page in both languages and widths)
+USER_PAGES |= {"images": "/images", "video": "/video", "cv": "/cv", "slides": "/slides", "files": "/files"}
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -31,6 +35,8 @@ async def test_signed_in_pages_in_both_languages(
         await tab.goto(f"{web_url}{path}")
         assert tab.url == f"{web_url}{path}", "signed-in pages must not bounce to /signin"
         await check_page(tab, name, locale)
+        if name == "files":  # a new account stores nothing: "0 KB", not "1 KB"
+            assert re.search(r"(^|\s)0\s", await tab.locator("#storage-meter").text_content() or "")
 
 
 async def test_visitors_are_sent_to_sign_in(tab: Page, web_url: str) -> None:

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { formatNumber, formatWhen, t } from "./i18n.js";
 import { ENDPOINTS } from "./endpoints.js";
+import { wireExport } from "./account-export.js";
 
 function row(label, detail, onRevoke) {
   const item = document.createElement("li");
@@ -186,4 +187,5 @@ export function start({ signedIn }) {
   document.getElementById("openai-base-url").textContent = `${window.location.origin}/openai/v1`;
   loadSessions();
   loadKeys();
+  wireExport();
 }

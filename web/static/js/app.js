@@ -32,6 +32,15 @@ langSwitch?.addEventListener("click", () => {
   langSwitch.href = url.pathname + url.search;
 });
 
+// The header's studio menu closes on a click elsewhere or Esc (a <details> does not by itself).
+const navMenu = document.querySelector(".nav-menu");
+document.addEventListener("click", (event) => {
+  if (navMenu?.open && !navMenu.contains(event.target)) navMenu.open = false;
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && navMenu?.open) navMenu.open = false;
+});
+
 if (modules[page]) {
   import(modules[page]).then((module) => module.start?.({ signedIn, usageApi }));
 }

@@ -1,6 +1,6 @@
 // Chat: model selector, streamed replies over SSE (delta / usage / done / error / restart with
 // event ids; EventSource resumes with Last-Event-ID), Stop (button or Esc), regenerate, copy (the
-// reply or one code block), edit a question, a token meter (available and held), re-attaching
+// reply or one code block), edit a sent question (the conversation continues from it), a token meter (available and held), re-attaching
 // to a running reply on reload. The sidebar lives in chat-sidebar.js. Works against the chat API
 // (/v1/chat/..., docs/chat.md); without it the page is a skeleton.
 
@@ -19,6 +19,7 @@ const el = (id) => document.getElementById(id);
 const state = {
   conversationId: "",
   turn: null, // {id, eventsUrl, source, text, item, timer}
+  editing: null, // the sent question being edited (its list item)
 };
 
 function storageKey(conversationId) {
@@ -52,10 +53,11 @@ function setTitle(title) {
   el("chat-title").textContent = title;
 }
 
-function addMessage(role, text = "") {
+function addMessage(role, text = "", turnId = "") {
   const item = el("message-template").content.firstElementChild.cloneNode(true);
   item.classList.add(`message-${role}`);
   item.dataset.role = role;
+  if (turnId) item.dataset.turnId = turnId;
   const body = item.querySelector(".message-body");
   if (role === "user") {
     body.classList.add("plain");
@@ -154,7 +156,7 @@ function wireMessageActions() {
     } else if (action === "regenerate" && item.dataset.turnId && !state.turn) {
       await regenerate(item);
     } else if (action === "edit") {
-      startEditing(item.querySelector(".message-body").dataset.text || "");
+      startEditing(item);
     }
   });
 }
@@ -249,6 +251,7 @@ async function sendTurn(message, typed = message) {
   if (files.length) body.file_ids = files.map((file) => file.id);
   try {
     const started = await api(ENDPOINTS.turns, { method: "POST", body });
+    asked.dataset.turnId = started.turn_id;
     if (!state.conversationId) {
       state.conversationId = started.conversation_id;
       setCurrentConversation(started.conversation_id);
@@ -302,8 +305,10 @@ async function stop() {
 
 // --- editing -----------------------------------------------------------------------------------
 
-function startEditing(text) {
+function startEditing(item) {
+  const text = item.querySelector(".message-body").dataset.text || "";
   const input = el("composer-input");
+  state.editing = item.dataset.turnId ? item : null; // a question not recorded yet is just re-sent
   input.value = text;
   el("composer-editing").hidden = false;
   input.focus();
@@ -311,7 +316,32 @@ function startEditing(text) {
 }
 
 function stopEditing() {
+  state.editing = null;
   el("composer-editing").hidden = true;
+}
+
+// POST /v1/chat/turns/{id}/edit: the edited question and everything after it leave the
+// conversation; the new question is answered from what came before it.
+async function sendEdit(item, message, typed) {
+  clearError();
+  const model = el("chat-model").value;
+  try {
+    const started = await api(`${ENDPOINTS.turns}/${item.dataset.turnId}/edit`, {
+      method: "POST",
+      body: { model, message },
+    });
+    stopEditing();
+    while (item.nextElementSibling) item.nextElementSibling.remove();
+    item.remove();
+    addMessage("user", message, started.turn_id);
+    attach(started.turn_id, started.events_url, addMessage("assistant"));
+    document.dispatchEvent(new Event("pulse:turn-started"));
+  } catch (error) {
+    const input = el("composer-input");
+    if (!input.value.trim()) input.value = typed;
+    showError(error.message);
+    input.focus();
+  }
 }
 
 // --- conversation ------------------------------------------------------------------------------
@@ -336,7 +366,7 @@ async function loadConversation(conversationId) {
   for (const message of conversation.messages ?? []) {
     const text = message.content ?? "";
     if (message.role === "user") {
-      showFiles(addMessage("user", text), message.files);
+      showFiles(addMessage("user", text, message.turn_id), message.files);
       if (message.error_message) await addFailedReply(message); // the turn ended without a reply
     } else if (text) {
       const item = addMessage("assistant");
@@ -381,6 +411,10 @@ function wireComposer() {
     if (state.turn || document.body.dataset.chatApi !== "1" || attachments?.busy()) return;
     const typed = input.value;
     input.value = "";
+    if (state.editing) {
+      sendEdit(state.editing, message, typed);
+      return;
+    }
     stopEditing();
     sendTurn(message, typed);
   });

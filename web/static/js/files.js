@@ -13,7 +13,8 @@ function megabytes(bytes) {
 
 function size(bytes) {
   if (bytes >= 1024 * 1024) return t("{size} MB", { size: megabytes(bytes) });
-  return t("{size} KB", { size: formatNumber(Math.max(1, Math.round(bytes / 1024))) });
+  const kilobytes = bytes > 0 ? Math.max(1, Math.round(bytes / 1024)) : 0; // nothing stored reads 0, not 1
+  return t("{size} KB", { size: formatNumber(kilobytes) });
 }
 
 function cell(text, className) {
