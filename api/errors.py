@@ -126,9 +126,22 @@ def dependency_down(error: Exception) -> bool:
     return temporal_down or (not isinstance(error, RPCError) and is_outage(error))
 
 
+# Text PostgreSQL cannot store (a NUL byte, ``%00`` in a path or ``\u0000`` in JSON): bad input.
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})  # character_not_in_repertoire, untranslatable_character
+UNSTORABLE_MESSAGE = "The text contains a character that cannot be stored (such as a NUL byte)."
+
+
+def unstorable_text(error: Exception) -> bool:
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in UNSTORABLE_TEXT
+
+
 async def handle_outage(request: Request, error: Exception) -> Response:
-    """PostgreSQL, Redis or Temporal unreachable: 503 ``service_unavailable`` + Retry-After; any
-    other error of these types is a bug (500), answered without reaching uvicorn."""
+    """PostgreSQL, Redis or Temporal unreachable: 503 ``service_unavailable`` + Retry-After; text
+    PostgreSQL cannot store: 422 ``invalid_text`` (the transaction is rolled back); any other
+    error of these types is a bug (500), answered without reaching uvicorn."""
+    if unstorable_text(error):
+        message = translate(UNSTORABLE_MESSAGE, request_locale(request))
+        return JSONResponse(error_body("invalid_text", message, request), status_code=422)
     if not dependency_down(error):
         return await handle_unexpected(request, error)
     log.warning("request.outage", error_type=type(error).__name__, error=str(error)[:200])

@@ -32,14 +32,25 @@ SUMMARY = re.compile(r"^=+ (?P<outcome>.+) in [0-9.]+s =+$", re.MULTILINE)
 UNLIMITED = "1000000/minute"
 # Operations that end the caller's own sign-in: fuzzing them first would turn every later case
 # into a 401. They are tested on their own in tests/accounts.
-SIGNS_OUT = {("POST", "/v1/auth/logout"), ("DELETE", "/v1/auth/sessions")}
+SIGNS_OUT = {
+    ("POST", "/v1/auth/logout"),
+    ("DELETE", "/v1/auth/sessions"),
+    ("DELETE", "/v1/auth/sessions/{session_id}"),
+}
+# Event streams stay open until their job ends (a keep-alive ping resets any read timeout), so
+# a generated case can hold the run for the whole budget; their 4xx handling is tested directly
+# in tests/fuzz/test_direct.py.
+STREAMS = {("GET", "/v1/chat/turns/{turn_id}/events"), ("GET", "/v1/jobs/{job_id}/events")}
 # The stateful phase (#15): payment and subscription operations chained through the links
 # schemathesis infers (a checkout's ``payment_id`` into ``GET /v1/payments/{payment_id}`` …),
 # bounded by examples and time so it stays a few seconds.
 STATEFUL_PATHS = r"^/(v1/payments|v1/subscription|v1/admin/payments|billing)"
 STATEFUL_EXAMPLES = 8
 STATEFUL_BUDGET_S = 10
+MIN_COVERAGE = 0.8  # share of the selected operations each role's run must get past sign-in
 SCENARIOS = re.compile(r"Scenarios:\s+(?P<count>[0-9]+)")
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
@@ -61,10 +72,10 @@ async def test_no_input_to_any_operation_is_a_server_error(
     user, support, buyer = await sign_in(locale="en"), await sign_in(), await sign_in()
     async with worker.db.session() as session:
         await grant_role(session, support.email, "support")
-    excluded = await operation_ids(fuzz_api, SIGNS_OUT)
+    excluded = await operation_ids(fuzz_api, SIGNS_OUT | STREAMS)
     runs = await asyncio.gather(
-        fuzz(fuzz_api, user.token, excluded, tmp_path / "user"),
-        fuzz(fuzz_api, support.token, excluded, tmp_path / "support"),
+        fuzz(fuzz_api, user.email, excluded, tmp_path / "user"),
+        fuzz(fuzz_api, support.email, excluded, tmp_path / "support"),
     )
     # then the stateful phase on its own (side by side, three schema loads starved each other),
     # as a user of its own (the role runs may revoke their session: ``DELETE /v1/auth/sessions/{id}``)
@@ -72,7 +83,7 @@ async def test_no_input_to_any_operation_is_a_server_error(
     runs.append(
         await fuzz(
             fuzz_api,
-            buyer.token,
+            buyer.email,
             excluded,
             tmp_path / "stateful",
             stateful,
@@ -82,8 +93,38 @@ async def test_no_input_to_any_operation_is_a_server_error(
     )
     for role, (code, output) in zip(("user", "support", "stateful"), runs, strict=True):
         assert clean(code, output), f"schemathesis as {role} (exit {code}):\n{output[-8000:]}"
+    for role in ("user", "support"):
+        selected, reached = coverage(tmp_path / role)
+        missed = sorted(selected - reached)
+        print(f"fuzz coverage as {role}: {len(reached & selected)}/{len(selected)}; missed {missed}")
+        assert len(reached & selected) >= MIN_COVERAGE * len(selected), (
+            f"as {role} only {len(reached & selected)} of {len(selected)} operations got past "
+            f"authentication; missed: {missed}"
+        )
     scenarios = SCENARIOS.search(runs[2][1])
     assert scenarios and int(scenarios.group("count")) > 0, f"no stateful scenario ran:\n{runs[2][1][-4000:]}"
+
+
+def coverage(report_dir: Path) -> tuple[set[str], set[str]]:
+    """(operations selected, operations with at least one answer other than 401) from a run's
+    ndjson report — an operation only answered 401 was never exercised past sign-in."""
+    selected: set[str] = set()
+    reached: set[str] = set()
+    for report in report_dir.glob("*.ndjson"):
+        for line in report.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line)
+            if "SuiteStarted" in event or "ScenarioStarted" in event:
+                continue
+            finished = event.get("ScenarioFinished")
+            if finished is None or finished["phase"] == "stateful":
+                continue
+            label = finished["recorder"]["label"]
+            selected.add(label)
+            for interaction in (finished["recorder"].get("interactions") or {}).values():
+                response = interaction.get("response")
+                if response is not None and response["status_code"] != 401:
+                    reached.add(label)
+    return selected, reached
 
 
 def clean(code: int, output: str) -> bool:
@@ -109,7 +150,7 @@ async def operation_ids(api: str, wanted: set[tuple[str, str]]) -> list[str]:
 
 async def fuzz(
     api: str,
-    token: str,
+    email: str,
     excluded: list[str],
     report_dir: Path,
     extra: list[str] | None = None,
@@ -133,8 +174,6 @@ async def fuzz(
         "10",
         "--seed",
         "15",
-        "--header",
-        f"Authorization: Bearer {token}",
         "--report",
         "ndjson",
         "--report-dir",
@@ -144,9 +183,18 @@ async def fuzz(
     for operation_id in excluded:
         command += ["--exclude-operation-id", operation_id]
     command += extra or []
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"}
+    await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
+        "PYTHONPATH": str(ROOT),
+        "PULSE_FUZZ_API": api,
+        "PULSE_FUZZ_EMAIL": email,
+        "PULSE_FUZZ_SIGN_INS": str(report_dir / "sign-ins.txt"),
+        "NO_COLOR": "1",
+    }
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=report_dir
     )
     assert process.stdout is not None
     lines: list[str] = []
