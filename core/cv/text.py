@@ -21,6 +21,12 @@ LATIN_RUN = re.compile(
     r"[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*(?:[ ,]+[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*)*"
 )
 ARABIC_RUN = re.compile(rf"[{ARABIC_LETTERS}]+(?:[ ]+[{ARABIC_LETTERS}]+)*")
+# A hyphen touching an Arabic letter ("و-Go", "بنك-الإسكان"). Extractors (poppler, and the
+# ATS readers built the same way) class ASCII "-" with numbers, so it breaks the right-to-left
+# run it sits in and is read back on the wrong side of the word ("و Go-", "الإسكان- بنك").
+# U+2010 HYPHEN looks the same, is a plain neutral to them, and the font has it.
+JOINING_HYPHEN = re.compile(rf"(?<=[{ARABIC_LETTERS}])-|-(?=[{ARABIC_LETTERS}])")
+HYPHEN = "\u2010"
 
 HEADINGS = {
     "summary": "Summary",
@@ -116,7 +122,8 @@ class Words:
 
     def iso(self, text: str, base: str | None = None) -> Markup:
         """Escape ``text`` and isolate runs of the other script (than ``base``, by default the
-        CV's direction) in ``<bdi dir>``."""
+        CV's direction) in ``<bdi dir>``; a hyphen joining an Arabic word is printed as U+2010."""
+        text = JOINING_HYPHEN.sub(HYPHEN, text)
         rtl = self.rtl if base is None else base == "rtl"
         pattern, run_dir = (LATIN_RUN, "ltr") if rtl else (ARABIC_RUN, "rtl")
         out: list[str] = []

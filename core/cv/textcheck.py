@@ -31,7 +31,9 @@ TASHKEEL = re.compile("[\u0640\u064b-\u065f\u0670\u06d6-\u06ed]")
 ARABIC = re.compile(
     "[\u0660-\u0669\u06f0-\u06f9]+|[\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+"
 )
+HYPHEN_SPLIT = re.compile("(-)")
 EDGE_PUNCTUATION = ".,;:!?()[]{}«»\"'،؛…–—·|•*"
+HYPHENS = str.maketrans("\u2010\u2011", "--")  # the template prints U+2010 beside Arabic letters
 
 
 class ExtractorMissing(RuntimeError):
@@ -70,13 +72,15 @@ def _without_footer(page: str, footer_word: str | None) -> str:
 
 
 def words(text: str) -> list[str]:
-    text = TASHKEEL.sub("", unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS))
+    text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS).translate(HYPHENS)
     out: list[str] = []
-    for chunk in text.split():
+    for chunk in TASHKEEL.sub("", text).split():
         for piece in _split_scripts(chunk):
-            piece = piece.strip(EDGE_PUNCTUATION)
-            if piece:
-                out.append(piece)
+            # a hyphen is a word of its own: where it stands is compared ("و-Go" ≠ "و Go-")
+            for part in HYPHEN_SPLIT.split(piece.strip(EDGE_PUNCTUATION)):
+                part = part.strip(EDGE_PUNCTUATION)
+                if part:
+                    out.append(part)
     return out
 
 
