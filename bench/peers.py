@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -29,42 +29,34 @@ async def litellm_proxy(
     if not Path(executable).exists():
         yield None
         return
-    work = Path(tempfile.mkdtemp(prefix="litellm-bench-"))
-    config = work / "config.yaml"
-    config.write_text(
-        "model_list:\n"
-        f"  - model_name: {MODEL}\n"
-        "    litellm_params:\n"
-        f"      model: openai/{MODEL}\n"
-        f"      api_base: {emulator_url}/v1\n"
-        "      api_key: sk-emulator\n"
-        "litellm_settings:\n  drop_params: true\n"
-    )
-    port = free_port()
-    env = {
-        **os.environ,
-        "LITELLM_LOG": "ERROR",
-        "DISABLE_ADMIN_UI": "True",
-        "LITELLM_MASTER_KEY": LITELLM_KEY,
-    }
-    with (work / "litellm.log").open("wb") as log:
-        process = subprocess.Popen(
-            [executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=on_cores(cores),  # noqa: PLW1509 - the pinned run: alone on core 1
+    config = "".join(
+        (
+            "model_list:\n",
+            f"  - model_name: {MODEL}\n",
+            "    litellm_params:\n",
+            f"      model: openai/{MODEL}\n",
+            f"      api_base: {emulator_url}/v1\n",
+            "      api_key: sk-emulator\n",
+            "litellm_settings:\n  drop_params: true\n",
         )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_healthy(f"{url}/health/liveliness", process)
-        yield url, process
-    finally:
-        os.killpg(process.pid, 15)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-        shutil.rmtree(work, ignore_errors=True)
+    )
+    env = {"LITELLM_LOG": "ERROR", "DISABLE_ADMIN_UI": "True", "LITELLM_MASTER_KEY": LITELLM_KEY}
+    async with _served(
+        "litellm",
+        lambda work, port: [
+            executable,
+            "--config",
+            _written(work, config),
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        env,
+        "/health/liveliness",
+        cores,
+    ) as served:
+        yield served
 
 
 @contextlib.asynccontextmanager
@@ -76,27 +68,57 @@ async def durable_peer(stack: Stack) -> AsyncIterator[tuple[str, subprocess.Pope
     except ImportError:
         yield None
         return
+    settings = stack.settings
+    async with _served(
+        "peer",
+        lambda work, port: [
+            sys.executable,
+            "-m",
+            "bench.durable_peer_app",
+            "--port",
+            str(port),
+            "--temporal",
+            settings.temporal_address,
+            "--redis",
+            settings.redis_url,
+        ],  # fmt: skip
+        {"PEER_EMULATOR_URL": stack.emulator_url, "PYTHONUNBUFFERED": "1"},
+        "/health",
+    ) as served:
+        yield served
+
+
+def _written(work: Path, config: str) -> str:
+    path = work / "config.yaml"
+    path.write_text(config)
+    return str(path)
+
+
+@contextlib.asynccontextmanager
+async def _served(
+    name: str,
+    command: Callable[[Path, int], list[str]],
+    env: dict[str, str],
+    health: str,
+    cores: set[int] | None = None,
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """One contender's server process on a free port (its log in a temporary folder), until
+    ``health`` answers 200; stopped with its process group afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=f"{name}-bench-"))
     port = free_port()
-    work = Path(tempfile.mkdtemp(prefix="peer-bench-"))
-    env = {**os.environ, "PEER_EMULATOR_URL": stack.emulator_url, "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "bench.durable_peer_app",
-        "--port",
-        str(port),
-        "--temporal",
-        stack.settings.temporal_address,
-        "--redis",
-        stack.settings.redis_url,
-    ]
-    with (work / "peer.log").open("wb") as log:
+    with (work / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command(work, port),
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=on_cores(cores),  # noqa: PLW1509 - the pinned run: alone on core 1
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_healthy(f"{url}/health", process)
+        await _wait_healthy(f"{url}{health}", process)
         yield url, process
     finally:
         os.killpg(process.pid, 15)

@@ -1,4 +1,5 @@
-"""Replay tests of the workflows that came before the job pipeline, one per workflow class: the
+"""Replay tests of the workflows that came before the job pipeline (and the account export and
+erasure), one per workflow class: the
 recorded histories of each type replayed with Temporal's ``Replayer`` against that class alone.
 (The document and media kinds keep their own replay tests beside their other tests.)"""
 
@@ -11,6 +12,7 @@ from tests.replay.helpers import HISTORIES, load
 from workflows.chat_turn import ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.converter import pulse_data_converter
+from workflows.data_export import AccountErasureWorkflow, DataExportWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
@@ -18,8 +20,10 @@ from workflows.send_email import SendEmailWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
 WORKFLOWS = [
+    AccountErasureWorkflow,
     ChatTurnWorkflow,
     CheckoutWorkflow,
+    DataExportWorkflow,
     DiagnosticsWorkflow,
     LedgerSweeperWorkflow,
     PurgeAuthWorkflow,
