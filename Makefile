@@ -5,6 +5,11 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
+# This machine's environment sets PYTHONDONTWRITEBYTECODE=1: every Python process (each test's
+# `pulse api`/`pulse worker`, each pytest worker) would compile the whole stack again, ~7 s of CPU
+# each. Unset, the first import writes __pycache__ and later processes reuse it.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: all bootstrap dev test test-fast lint format bench translations services
 .PHONY: lint-infra lint-checkov lint-dockerfile lint-workflows lint-compose lint-shell verify-aws
 
@@ -30,8 +35,11 @@ lint: bootstrap
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
 
+# Two test processes for most of the suite (it waits on timers and processes more than it
+# computes), then the timing-sensitive tests alone (marker ``serial``).
 test: bootstrap services lint lint-infra
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n 2 -m "not serial"
+	$(RUN) pytest -q -m serial
 
 test-fast: bootstrap
 	$(RUN) pytest -q -m "not browser and not chaos and not slow"
@@ -40,7 +48,9 @@ format: bootstrap
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+# The `bench` extra (LiteLLM's proxy, the durable peer, py-spy) only here: `make test` syncs it away.
 bench: bootstrap services
+	@$(UV) sync --frozen --quiet --extra bench
 	$(RUN) python -m bench
 
 # Static checks of infra/ and .github/ (docs/deploy.md); the tools come from the uv group "infra".

@@ -8,11 +8,12 @@ first task; dedicated workers poll the same queue and take over when an API proc
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
+import gc
 import importlib.metadata
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,13 +36,14 @@ from activities.job_sweeper import job_sweeper
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities
+from activities.refunds import RefundActivities
 from activities.slides import SlidesActivities
 from activities.storage import FileActivities
 from activities.video import VideoActivities
-from core.chat import TurnNotFound, stored_reply, turn_messages
 from core.db import Database
 from core.settings import Settings
 from core.tracing import configure_tracing
+from core.warmup import rehearse_turn
 from providers.email import build_email_provider
 from providers.images import ImageClient
 from providers.llm import LLMClient
@@ -51,9 +53,10 @@ from providers.storage import Storage, build_storage
 from providers.streams import StreamBus, create_stream_bus
 from providers.video import VideoClient
 from workflows import ALL_QUEUES, BACKGROUND
-from workflows.chat_turn import ChatTurnWorkflow
+from workflows.chat_turn import TURN_TYPES, ChatTurnWorkflow
 from workflows.checkout import CheckoutWorkflow
 from workflows.client import connect_with_backoff
+from workflows.converter import warm_type_adapters
 from workflows.cv import CvAssistWorkflow, CvRenderWorkflow
 from workflows.data_export import AccountErasureWorkflow, DataExportWorkflow, ensure_erasure_schedule
 from workflows.diagnostics import DiagnosticsWorkflow
@@ -63,9 +66,11 @@ from workflows.images import ImageJobWorkflow
 from workflows.ledger_starters import ensure_sweeper_schedule, quota_warning_sender
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
+from workflows.refund import RefundRetryWorkflow
 from workflows.schedules import ensure_purge_auth_schedule
 from workflows.send_email import SendEmailWorkflow
 from workflows.slides import SlideDeckWorkflow, SlideRegenerateWorkflow
+from workflows.starters import start_file_scan
 from workflows.subscription import SubscriptionWorkflow
 from workflows.subscription_client import repair_forever
 from workflows.video import VideoJobWorkflow
@@ -89,7 +94,13 @@ def versioning(settings: Settings) -> dict[str, Any]:
     return {"deployment_config": config}
 
 
-WARM_TURN_ID = "00000000-0000-0000-0000-000000000000"  # no such turn: the warm-up reads nothing
+def freeze_heap() -> None:
+    """Collect once, then move what start-up built (modules, SDKs, catalogs: ~1M objects) out
+    of the cyclic collector's sight (`gc.freeze`). Otherwise the next full collection, which
+    comes during the first turns, walks all of it: 0.3-1 s with the event loop stopped, once
+    at start and then every time the young objects add up to a quarter of the old ones."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -127,22 +138,29 @@ class WorkerDeps:
         video: VideoClient = self.extras["video"]
         return video
 
-    async def warm(self, *, providers: bool = True) -> None:
+    async def warm(
+        self, *, providers: bool = True, also: Callable[[], Coroutine[Any, Any, None]] | None = None
+    ) -> None:
         """Make the first chat turn as fast as the fifth (docs/chat.md "Cold start"): database
-        and Redis connections open, the chat read statements compiled and prepared, each
-        provider's SDK imported with its connection pool open. Run in the background after
-        start: readiness never waits for it."""
+        and Redis connections open, a turn's statements compiled and prepared (a rehearsal
+        rolled back), its payload types' adapters built, each provider's SDK imported with
+        its connection pool open, and the start-up heap frozen out of the collector's way.
+        Run in the background after start: readiness never waits for it."""
         started = time.perf_counter()
         try:
             await self.db.ping()
-            async with self.db.reader() as session:  # compiles + prepares the hot reads
-                await stored_reply(session, WARM_TURN_ID)
-                with contextlib.suppress(TurnNotFound):
-                    await turn_messages(session, WARM_TURN_ID, 1000)
+            await rehearse_turn(self.db, self.settings)
             await self.bus.ping()
         except Exception as error:  # noqa: BLE001 - a warm-up is best effort
             log.warning("warm.storage_failed", error=type(error).__name__)
+        warm_type_adapters(*TURN_TYPES)
         warmed = await self.llm.warm() if providers else []
+        if also is not None:  # the API process's routes
+            try:
+                await asyncio.create_task(also())  # its own context: no request's log fields here
+            except Exception as error:  # noqa: BLE001
+                log.warning("warm.failed", error=type(error).__name__)
+        freeze_heap()
         log.info("warm.done", providers=warmed, took_s=round(time.perf_counter() - started, 3))
 
     async def aclose(self) -> None:
@@ -181,6 +199,7 @@ def workflow_classes() -> list[type]:
         ChatTurnWorkflow,
         CheckoutWorkflow,
         SubscriptionWorkflow,
+        RefundRetryWorkflow,
         PurgeAuthWorkflow,
         CvRenderWorkflow,
         CvAssistWorkflow,
@@ -208,6 +227,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
     if "hyperpay" not in deps.extras:  # one HyperPay client (connection pool) per process
         deps.extras["hyperpay"] = HyperPayClient.from_settings(deps.settings)
     pay = PaymentActivities(deps.settings, deps.db, deps.extras["hyperpay"])
+    refunds = RefundActivities(deps.db, deps.extras["hyperpay"])
     accounts = AccountsActivities(deps.db)
     job_steps = JobActivities(deps.db, deps.bus)
     cv = CvActivities(deps.settings, deps.db, deps.llm, deps.storage)
@@ -238,6 +258,7 @@ def activity_functions(deps: WorkerDeps) -> list[Callable[..., Any]]:
         pay.set_past_due,
         pay.failure_notice,
         pay.reconcile_checkout,
+        refunds.retry_refund,
         pay.late_decision,
         pay.quote_upgrade,
         job_steps.step,
@@ -325,8 +346,9 @@ async def run(settings: Settings, queues: Sequence[str] = ALL_QUEUES) -> None:
     log.info("worker.started", queues=list(queues), address=settings.temporal_address)
     tasks = [asyncio.create_task(worker.run()) for worker in workers]
     warming = asyncio.create_task(deps.warm())  # noqa: F841 - kept referenced until exit
-    if BACKGROUND in queues:  # repairs job rows left without a workflow (docs/chat.md "Faults")
-        sweeper = job_sweeper(settings, deps.db, deps.llm, deps.bus, client)
+    if BACKGROUND in queues:  # repairs job rows left without a workflow (docs/operations.md)
+        start_scan = functools.partial(start_file_scan, client, settings)
+        sweeper = job_sweeper(settings, deps.db, deps.llm, deps.bus, client, start_scan)
         sweeping = asyncio.create_task(sweeper.run_forever(settings.job_sweep_interval_seconds))
         repairing = asyncio.create_task(  # every paid period keeps its renewal workflow (#15 item 5)
             repair_forever(client, settings, deps.db, settings.subscription_repair_interval_seconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import structlog
@@ -45,12 +46,20 @@ class Attachments:
         self.storage = storage
         self._texts: OrderedDict[str, str] = OrderedDict()
 
-    async def prepare(self, history: History, budget: int, *, vision: bool) -> list[ChatMessage]:
-        """The messages to send: the history within ``budget``, each user message with its files."""
+    async def prepare(
+        self, history: History, budget: int, *, vision: bool, carrying: Collection[str] | None = None
+    ) -> list[ChatMessage]:
+        """The messages to send: the history within ``budget``, each user message with its files.
+        ``carrying``: the turns known to have files (read with the history, ``turn_history_files``);
+        when none of the window's do, no lookup is made. None: look every user message up."""
         window = history[len(history) - len(trim_history([(r, c) for r, c, _ in history], budget)) :]
         turn_ids = [turn for role, _content, turn in window if role == "user"]
-        async with self.db.reader() as session:
-            attached = await files.files_of_jobs(session, turn_ids)
+        if carrying is not None:
+            turn_ids = [turn for turn in turn_ids if turn in carrying]
+        attached: dict[str, list[StoredFile]] = {}
+        if turn_ids:
+            async with self.db.reader() as session:
+                attached = await files.files_of_jobs(session, turn_ids)
         if not attached:
             return [ChatMessage(role=role, content=content) for role, content, _ in window]  # type: ignore[arg-type]
         entries: list[_Entry] = []

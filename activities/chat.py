@@ -35,7 +35,7 @@ from core.chat import (
     stored_reply,
     trim_history,
     turn_error_message,
-    turn_history,
+    turn_history_files,
 )
 from core.db import Database
 from core.metrics import (
@@ -179,6 +179,7 @@ class ChatActivities:
         request: ChatRequest | None = None
         budget = model.context_window - data.max_output_tokens
         history: list[tuple[str, str, str]] = []
+        carrying: frozenset[str] = frozenset()  # the turns whose question has files
         async with self.db.reader() as session:
             if data.stateless:
                 request, messages = await load_api_turn(
@@ -187,7 +188,7 @@ class ChatActivities:
                 if request is None:  # stored by an earlier attempt whose completion was lost
                     return await self._stored_result(session, data.turn_id)
             else:
-                history = await turn_history(session, data.turn_id)
+                history, carrying = await turn_history_files(session, data.turn_id)
                 messages = trim_history([(role, content) for role, content, _ in history], budget)
         # Moderation runs beside the completion (docs/chat.md "Moderation"): the deltas are
         # held until the verdict; a retry whose earlier attempt passed doesn't ask again.
@@ -197,12 +198,14 @@ class ChatActivities:
         try:
             if self.attachments is not None and not data.stateless:
                 # every message with the files it carried (activities/attachments.py)
-                sent = await self.attachments.prepare(history, budget, vision="vision" in model.capabilities)
+                vision = "vision" in model.capabilities
+                sent = await self.attachments.prepare(history, budget, vision=vision, carrying=carrying)
                 messages = [(message.role, message.content) for message in sent]
                 request = ChatRequest(
                     model=data.model, messages=sent, max_output_tokens=data.max_output_tokens
                 )
-            return await self._stream(data, messages, attempt, request, verdict)
+            question = history[-1][1] if history else None  # titles the conversation on store
+            return await self._stream(data, messages, attempt, request, verdict, question)
         except ApplicationError as error:
             if error.type == "provider_retryable":
                 progress.provider_failures += 1
@@ -238,6 +241,7 @@ class ChatActivities:
         attempt: int,
         request: ChatRequest | None = None,
         verdict: asyncio.Future[None] | None = None,
+        question: str | None = None,
     ) -> StreamResult:
         """Pump the upstream stream until it ends, a Stop arrives over the bus, or Temporal
         cancels the activity; the last two keep what was received. A cancel that is not a
@@ -265,7 +269,8 @@ class ChatActivities:
             finally:
                 stop.cancel()
         if not pump.done() or stop_requested.is_set():
-            return await _finish_despite_cancel(self._keep_partial(data, messages, pump, reply, verdict))
+            kept = self._keep_partial(data, messages, pump, reply, verdict, question)
+            return await _finish_despite_cancel(kept)
         try:
             pump.result()
         except RetryableProviderError as error:
@@ -280,7 +285,7 @@ class ChatActivities:
             ) from None
         if reply.usage is None:
             raise ApplicationError("stream ended without usage", type="provider_retryable")
-        stored = self._store_riding_out_outages(data, reply.text, reply.usage)
+        stored = self._store_riding_out_outages(data, reply.text, reply.usage, question)
         return await _finish_despite_cancel(stored)
 
     async def _keep_partial(
@@ -290,6 +295,7 @@ class ChatActivities:
         pump: asyncio.Future[None],
         reply: _Reply,
         verdict: asyncio.Future[None] | None = None,
+        question: str | None = None,
     ) -> StreamResult:
         pump.cancel()  # aclosing() in _pump closes the upstream HTTP stream
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -299,7 +305,8 @@ class ChatActivities:
             reply.release()
         await reply.deltas.drain()
         input_estimate = sum(estimate_tokens(content) for _role, content in messages)
-        return await self._store(data, reply.text, reply.partial_usage(input_estimate), stopped=True)
+        usage = reply.partial_usage(input_estimate)
+        return await self._store(data, reply.text, usage, stopped=True, question=question)
 
     async def _pump(self, request: ChatRequest, reply: _Reply, verdict: asyncio.Future[None] | None) -> None:
         """Read the upstream stream; with a pending verdict, publish only once it passes."""
@@ -333,18 +340,26 @@ class ChatActivities:
         if not reply.held:
             await reply.deltas.drain()
 
-    async def _store_riding_out_outages(self, data: StreamInput, text: str, usage: Usage) -> StreamResult:
+    async def _store_riding_out_outages(
+        self, data: StreamInput, text: str, usage: Usage, question: str | None = None
+    ) -> StreamResult:
         """The whole reply came: store it, retrying through a database outage (the heartbeat
         goes on meanwhile) rather than failing the attempt and asking the provider again."""
-        return await _ride_out(data, lambda: self._store(data, text, usage, stopped=False))
+        return await _ride_out(data, lambda: self._store(data, text, usage, stopped=False, question=question))
 
-    async def _store(self, data: StreamInput, text: str, usage: Usage, *, stopped: bool) -> StreamResult:
+    async def _store(
+        self, data: StreamInput, text: str, usage: Usage, *, stopped: bool, question: str | None = None
+    ) -> StreamResult:
         model = resolve_model(data.model, self.settings)
         charged = studio_tokens(model, usage.input_tokens, usage.output_tokens)
         record = ReplyRecord(text, usage.input_tokens, usage.output_tokens, charged, stopped)
-        store = store_api_reply if data.stateless else store_reply
-        async with self.db.session() as session:
-            await store(session, data.turn_id, record)
+        if data.stateless:
+            async with self.db.session() as session:
+                await store_api_reply(session, data.turn_id, record)
+        else:  # with the question, PostgreSQL stores it in one statement: no BEGIN/COMMIT
+            one = question is not None and not self.db.is_sqlite
+            async with self.db.one_statement() if one else self.db.session() as session:
+                await store_reply(session, data.turn_id, record, question=question)
         return StreamResult(usage.input_tokens, usage.output_tokens, usage.cached_tokens, charged, stopped)
 
     async def _stored_result(self, session: AsyncSession, turn_id: str) -> StreamResult:

@@ -8,14 +8,16 @@ Work activities of a job kind publish their own ``progress`` with ``publish_prog
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
 from temporalio import activity
 
-from core import jobs
+from core import jobs, ledger
 from core.db import Database
 from core.i18n import translate
+from core.metrics import LEDGER_OPERATIONS
 from core.models import JobStatus
 from providers.streams import StreamBus
 
@@ -35,6 +37,14 @@ class StepInput:
     job: JobRef
     step: str
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepResult:
+    """The job's row after a step: ``running``, or the outcome it already had."""
+
+    status: str
+    error_code: str | None = None
 
 
 @dataclass
@@ -78,15 +88,22 @@ class JobActivities:
         self.bus = bus
 
     @activity.defn(name="jobs.step")
-    async def step(self, data: StepInput) -> None:
-        """The job is at ``step``: its row exists and is running; a ``step`` event is published."""
+    async def step(self, data: StepInput) -> StepResult:
+        """The job is at ``step``: its row exists and is running (pending → running, in one
+        conditional UPDATE), and a ``step`` event is published. A row that already has its
+        outcome keeps it and gets no event; the saga does not run a job whose row is finished
+        at its ``started`` step (docs/operations.md, "Rows without a workflow")."""
         ref = data.job
         async with self.db.session() as session:
-            job = await jobs.ensure_job(
+            job = await jobs.start_job(
                 session, job_id=ref.job_id, user_id=ref.user_id, kind=ref.kind, workflow_id=ref.workflow_id
             )
-            await jobs.mark_running(session, job)
+            row = StepResult(job.status, job.error_code)
+        if row.status in jobs.TERMINAL_STATUSES:
+            log.warning("job.step_after_outcome", job_id=ref.job_id, step=data.step, status=row.status)
+            return row
         await self.bus.publish(ref.job_id, "step", {"step": data.step, **data.detail, "attempt": _attempt()})
+        return row
 
     @activity.defn(name="jobs.finish")
     async def finish(self, data: FinishInput) -> bool:
@@ -113,14 +130,37 @@ class JobActivities:
                 usage=data.usage,
             )
             final_status, final_code, final_message = job.status, job.error_code, job.error_message
-        attempt = _attempt()
         if final_status == JobStatus.succeeded.value:
             summary = [{"name": o.name, "content_type": o.content_type, "size": o.size} for o in outputs]
             body = {"status": final_status, "usage": data.usage, "outputs": summary, **data.result}
-            await self.bus.publish(ref.job_id, "done", {**body, "attempt": attempt})
+            await self.bus.publish(ref.job_id, "done", {**body, "attempt": _attempt()})
         else:
-            text = translate(final_message, data.locale) if final_message else None
-            body = {"status": final_status, "code": final_code, "message": text}
-            await self.bus.publish(ref.job_id, "error", {**body, "attempt": attempt})
+            await self._publish_error(ref.job_id, final_status, final_code, final_message, data.locale)
         log.info("job.finished", job_id=ref.job_id, kind=ref.kind, status=final_status, recorded=recorded)
         return recorded
+
+    async def fail_orphan(
+        self, job_id: str, workflow_id: str, code: str, locale: str, *, claimed_at: datetime | None = None
+    ) -> bool:
+        """Finish a job whose workflow never started or ended without finishing it (the job
+        sweeper calls this): failed with ``code`` and every reservation it still holds released,
+        in one transaction (the failure is a conditional UPDATE and a release is keyed, so it
+        happens once), then the ``error`` event, so open streams end. With ``claimed_at`` (the
+        sweeper's claim), a row touched since — its workflow started meanwhile — is left alone.
+        False: it had an outcome, or its workflow has it."""
+        message = jobs.english_error(code)
+        async with self.db.session() as session:
+            if not await jobs.fail_unfinished(session, job_id, code, message, unchanged_since=claimed_at):
+                return False
+            for key in await ledger.job_reservations(session, job_id, workflow_id):
+                released = await ledger.release(session, key=key, actor="sweeper", reason=code)
+                LEDGER_OPERATIONS.labels("release", "released" if released else "none").inc()
+        await self._publish_error(job_id, JobStatus.failed.value, code, message, locale)
+        return True
+
+    async def _publish_error(
+        self, job_id: str, status: str, code: str | None, message: str | None, locale: str
+    ) -> None:
+        text = translate(message, locale) if message else None
+        body = {"status": status, "code": code, "message": text, "attempt": _attempt()}
+        await self.bus.publish(job_id, "error", body)

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.refunds import refund_once, transient
 from core import payments
 from core.db import Database
 from core.i18n import format_when
@@ -21,6 +23,7 @@ from core.metrics import PAYMENTS
 from core.models import Payment, PaymentAttempt, PaymentKind, PaymentStatus
 from core.models.base import utcnow
 from core.payments import ProviderOutcome, overlap
+from core.payments.fulfilment import STALE
 from core.plans import get_addon, get_plan
 from core.settings import Settings
 from providers.payments.hyperpay import (
@@ -35,6 +38,8 @@ from providers.payments.hyperpay import (
 )
 
 log = structlog.get_logger(__name__)
+
+STALE_PERIOD = STALE  # a Fulfilment.sequence: the plan's period was replaced since it was granted
 
 
 @dataclass
@@ -71,6 +76,9 @@ class Fulfilment:
     item_name: str = ""
     period_start: datetime | None = None
     superseded: bool = False  # a renewal whose period a purchase replaced: refunded, not granted
+    # plans: orders hand-overs to the SubscriptionWorkflow (STALE_PERIOD: the
+    # period was replaced since, nothing to hand over; 0: unknown, from before it existed)
+    sequence: int = 0
 
 
 @dataclass
@@ -149,10 +157,6 @@ def outcome_of(result: PaymentResult) -> ProviderOutcome:
 
 # result classes that are not an answer yet: the attempt is looked up again, never repeated
 UNSETTLED = (ResultClass.pending.value, ResultClass.manual_review.value, ResultClass.temporary.value)
-
-
-def transient(error: Exception) -> ApplicationError:
-    return ApplicationError(str(error), type="HyperPayUnavailable")
 
 
 class PaymentActivities:
@@ -287,26 +291,23 @@ class PaymentActivities:
     async def late_decision(self, payment_id: str) -> str:
         """A payment that succeeded after it stopped being awaited: ``grant`` it, or ``refund``
         it when the user already has a plan bought later (so nobody pays twice for one month).
-        Add-ons are always granted. The decision is written to the audit log; idempotent."""
+        Add-ons are always granted. A grant is made here, in the deciding transaction under
+        the plan lock (``payments.decide_late``); the workflow's ``fulfil`` then finds it
+        granted and sends the receipt. The decision is written to the audit log; idempotent."""
         async with self.db.session() as session:
-            payment = await payments.get_payment(session, payment_id)
-            if payment.status != PaymentStatus.succeeded.value or payment.fulfilled_at is not None:
-                return "none"
-            decision = await payments.late_payment_decision(session, payment)
-            if decision == "grant":
-                await payments.audit_late(session, payment, decision)
+            decision = await payments.decide_late(session, payment_id, utcnow())
+            if decision != "refund":
                 return decision
-            provider_id, amount, brand = payment.provider_payment_id or "", payment.amount_fils, payment.brand
-        try:
-            refund = await self.hyperpay.refund(provider_id, amount, brand)
-        except HyperPayUnavailable as error:
-            raise transient(error) from error
-        if refund.result_class is ResultClass.temporary:
-            raise transient(HyperPayUnavailable(f"{refund.code} {refund.description}"))
+            payment = await payments.get_payment(session, payment_id)
+            target = await payments.refund_target(session, payment)
+            amount, brand = payment.amount_fils, payment.brand
+        refund = await refund_once(self.hyperpay, *target, amount, brand)
         async with self.db.session() as session:
             payment = await payments.lock_payment(session, payment_id)
             await payments.mark_refunded(session, payment, refund.code, refund.ok)
             await payments.audit_late(session, payment, decision, refund_code=refund.code)
+            if not refund.ok:
+                await self._record_failed(session, payment, "late", payment.id, amount, refund)
         return decision
 
     @activity.defn(name="payments.fulfil")
@@ -342,6 +343,7 @@ class PaymentActivities:
                 item_name=item_name(done.payment.kind, done.payment.item_id, user.locale),
                 period_start=subscription.current_period_start if subscription else None,
                 superseded=done.superseded,
+                sequence=done.sequence,
             )
         if done.superseded:
             await self._refund_superseded(data.payment_id)
@@ -353,14 +355,15 @@ class PaymentActivities:
             payment = await payments.get_payment(session, payment_id)
             if payment.status != PaymentStatus.succeeded.value:
                 return  # refunded already
-            attempt = await payments.last_attempt(session, payment_id)
-            target = (payment.provider_payment_id or "", attempt.merchant_transaction_id if attempt else "")
+            target = await payments.refund_target(session, payment)
             amount, brand = payment.amount_fils, payment.brand
-        result = await self._refund_once(*target, amount, brand)
+        result = await refund_once(self.hyperpay, *target, amount, brand)
         async with self.db.session() as session:
             payment = await payments.lock_payment(session, payment_id)
             description = "refunded: the renewal settled after a purchase had replaced its period"
             await payments.mark_refunded(session, payment, result.code, result.ok, description)
+            if not result.ok:
+                await self._record_failed(session, payment, "superseded", payment.id, amount, result)
         log.info("payments.superseded_refund", payment_id=payment_id, code=result.code)
 
     async def _refund_overlap(self, payment_id: str) -> None:
@@ -369,12 +372,16 @@ class PaymentActivities:
             if refund is None:
                 return
             other = await payments.get_payment(session, refund.payment_id)
-            attempt = await payments.last_attempt(session, other.id)
-            target = (other.provider_payment_id or "", attempt.merchant_transaction_id if attempt else "")
+            target = await payments.refund_target(session, other)
             brand = other.brand
-        result = await self._refund_once(*target, refund.amount_fils, brand)
+        result = await refund_once(self.hyperpay, *target, refund.amount_fils, brand)
         async with self.db.session() as session:
             await overlap.record_overlap_refunded(session, refund, result.code)
+            if not result.ok:
+                other = await payments.get_payment(session, refund.payment_id)
+                await self._record_failed(
+                    session, other, "overlap", refund.cause_id, refund.amount_fils, result
+                )
         log.info(
             "payments.overlap_refund",
             payment_id=refund.payment_id,
@@ -382,24 +389,21 @@ class PaymentActivities:
             code=result.code,
         )
 
-    async def _refund_once(self, provider_id: str, reference: str, amount: int, brand: str) -> PaymentResult:
-        """Refund ``provider_id`` unless HyperPay already has a refund of it under the payment's
-        reference (a retry after an answer that was lost)."""
-        try:
-            found = await self.hyperpay.query(reference, brand) if reference else []
-            done = [
-                p
-                for p in found
-                if p.payment_type == "RF" and p.ok and p.raw.get("referencedId") == provider_id
-            ]
-            if done:
-                return done[-1]
-            result = await self.hyperpay.refund(provider_id, amount, brand)
-        except HyperPayUnavailable as error:
-            raise transient(error) from error
-        if result.result_class is ResultClass.temporary:
-            raise transient(HyperPayUnavailable(f"{result.code} {result.description}"))
-        return result
+    @staticmethod
+    async def _record_failed(
+        session: AsyncSession, payment: Payment, cause: str, cause_id: str, amount: int, result: PaymentResult
+    ) -> None:
+        """HyperPay rejected a refund we owe: a record for support to retry (the console)."""
+        await payments.record_failed_refund(
+            session,
+            payment,
+            cause=cause,
+            cause_id=cause_id,
+            amount_fils=amount,
+            code=result.code,
+            description=result.description,
+        )
+        log.warning("payments.refund_rejected", payment_id=payment.id, cause=cause, code=result.code)
 
     @activity.defn(name="payments.charge")
     async def charge(self, data: ChargeInput) -> ChargeResult:

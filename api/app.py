@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from api import errors
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         state.extras["images"] = deps.images
         state.temporal.start(deps if run_worker else None)
         # readiness doesn't wait; the SDKs only where this process runs chat activities (docs/chat.md)
-        warming = asyncio.create_task(deps.warm(providers=run_worker))
+        warming = asyncio.create_task(deps.warm(providers=run_worker, also=lambda: warm_routes(app)))
         try:
             yield
         finally:
@@ -122,6 +123,18 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     return app
 
 
+async def warm_routes(app: FastAPI) -> None:
+    """FastAPI builds an included router's routes (dependencies, fields, adapters) on the first
+    request that walks it: ~60 ms on the first turn (docs/chat.md "Cold start"). In process,
+    before any client: a path no route matches walks them all (404), and the turn route without
+    credentials runs the middleware, auth and error path (401)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+        await client.get(f"/{WARM_UP_PATH}")
+        await client.post("/v1/chat/turns", json={})
+
+
+WARM_UP_PATH = "_warm-up"  # matches no route
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 

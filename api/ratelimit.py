@@ -10,6 +10,7 @@ Reuse from any handler::
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Annotated
@@ -55,7 +56,7 @@ class RateLimiter:
 
     async def hit(self, limit: str, *identifiers: str) -> None:
         """Count one hit against every window in ``limit`` (e.g. "5/10 minutes; 20/day")."""
-        for item in parse_many(limit):
+        for item in _parsed(limit):
             if not await self._hit(item, identifiers):
                 raise RateLimited(retry_after=await self._retry_after(item, identifiers))
 
@@ -83,6 +84,12 @@ async def get_limiter(state: StateDep) -> RateLimiter:
         limiter = state.extras[STATE_KEY] = RateLimiter(state.settings)
     assert isinstance(limiter, RateLimiter)
     return limiter
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+    """A limit string's windows, parsed once (every authenticated request hits one)."""
+    return tuple(parse_many(limit))
 
 
 def client_ip(request: Request) -> str:

@@ -58,6 +58,8 @@ class TemporalConnection:
 
     async def get(self, timeout: float = 5.0) -> Client:
         """The client, waiting briefly for the first connection."""
+        if self.client is not None:  # every request asks: no wait_for (a task each) once connected
+            return self.client
         await asyncio.wait_for(self._ready.wait(), timeout)
         assert self.client is not None
         return self.client

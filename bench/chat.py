@@ -335,6 +335,7 @@ class Pass:
 
 REALISTIC = {"moderation_ms": 150, "ttft_ms": 400, "token_ms": 0}  # production-like, §3
 REALISTIC_TURNS = int(os.environ.get("BENCH_REALISTIC_TURNS", "12"))
+PROFILE_TURNS = int(os.environ.get("BENCH_PROFILE_TURNS", "600"))  # enough samples at 100 Hz
 
 
 async def realistic_overhead(stack: Stack, client: httpx.AsyncClient, pulse: Contender) -> float:
@@ -364,7 +365,7 @@ async def profiled_round(stack: Stack, client: httpx.AsyncClient, pulse: Contend
                 "-p",
                 str(stack.processes[name].pid),
                 "-r",
-                "50",
+                "100",
                 "-f",
                 "raw",
                 "--nonblocking",
@@ -377,7 +378,7 @@ async def profiled_round(stack: Stack, client: httpx.AsyncClient, pulse: Contend
         for name in ("api", "worker")
     ]
     await asyncio.sleep(1)
-    await concurrent(pulse.calls, client, CONCURRENCY, CONCURRENT_TURNS)
+    await concurrent(pulse.calls, client, CONCURRENCY, PROFILE_TURNS)
     for process in spies:
         process.send_signal(2)  # SIGINT: py-spy writes what it sampled
         process.wait(timeout=30)

@@ -70,6 +70,14 @@ async def get_user(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
 
 
+async def emails_of(session: AsyncSession, user_ids: set[str]) -> dict[str, str]:
+    """Each user's email, in one query (for lists of rows that name their owner)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    return {row.id: row.email for row in rows}
+
+
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     query = select(User).where(func.lower(User.email) == normalize_email(email))
     return (await session.execute(query)).scalar_one_or_none()
@@ -386,12 +394,7 @@ def looks_like_api_key(token: str) -> bool:
 
 
 async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[User, ApiKey] | None:
-    query = (
-        select(User, ApiKey)
-        .join(ApiKey, ApiKey.user_id == User.id)
-        .where(ApiKey.key_hash == hash_secret(key), ApiKey.revoked_at.is_(None))
-    )
-    found = (await session.execute(query)).one_or_none()
+    found = (await session.execute(_KEY_USER, {"key_hash": hash_secret(key)})).one_or_none()
     if found is None:
         return None
     user, row = found[0], found[1]
@@ -401,6 +404,14 @@ async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[User, A
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
         row.last_used_at = now
     return user, row
+
+
+# Built once: every request with a personal API key runs it (as ``_SESSION_USER``).
+_KEY_USER = (
+    select(User, ApiKey)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
 
 
 # --- sealing secrets that travel through workflow payloads (e.g. the sign-in link) ---

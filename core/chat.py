@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, bindparam, case, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import chat_sql as sql
 from core import ledger
 from core.catalog import estimate_input_tokens
 from core.errors import AppError, Conflict, NotFound
@@ -145,12 +145,12 @@ async def start_turn(
     row = {"user_id": user_id, "model": model, "created_at": now, "updated_at": now}
     if conversation_id:
         touched = {"conversation_id": conversation_id, "owner": user_id, "model": model, "now": now}
-        if cast(CursorResult[Any], await session.execute(_TOUCH_CONVERSATION, touched)).rowcount == 0:
+        if cast(CursorResult[Any], await session.execute(sql.TOUCH_CONVERSATION, touched)).rowcount == 0:
             raise ConversationNotFound()
         history = [*await conversation_history(session, conversation_id), ("user", text)]
     else:
         conversation_id = new_id()
-        await session.execute(_INSERT_CONVERSATION, {**row, "id": conversation_id, "title": ""})
+        await session.execute(sql.INSERT_CONVERSATION, {**row, "id": conversation_id, "title": ""})
         history = [("user", text)]  # a new conversation's history is this message: no query for it
     turn_id = turn_id or new_id()
     workflow_id = chat_turn_workflow_id(turn_id)
@@ -161,7 +161,7 @@ async def start_turn(
         "workflow_id": workflow_id,
         "status": JobStatus.running.value,
     }
-    await session.execute(_INSERT_JOB, {**row, **job})
+    await session.execute(sql.INSERT_JOB, {**row, **job})
     asked = {
         "id": new_id(),
         "conversation_id": conversation_id,
@@ -169,7 +169,7 @@ async def start_turn(
         "role": "user",
         "content": text,
     }
-    await session.execute(_INSERT_MESSAGE, {**asked, "model": model, "created_at": now})
+    await session.execute(sql.INSERT_MESSAGE, {**asked, "model": model, "created_at": now})
     budget = context_window - max_output_tokens
     estimate = sum(estimate_tokens(content) for _role, content in trim_history(history, budget))
     return NewTurn(turn_id, conversation_id, workflow_id, estimate)
@@ -258,10 +258,22 @@ async def conversation_history(session: AsyncSession, conversation_id: str) -> l
 async def turn_history(session: AsyncSession, turn_id: str) -> list[tuple[str, str, str]]:
     """A turn's conversation up to and including its user message, untrimmed, oldest first:
     ``(role, content, turn id)`` (one query: the conversation's messages, cut at this turn's)."""
-    rows = await session.execute(_TURN_HISTORY, {"turn_id": turn_id})
+    history, _carrying = await turn_history_files(session, turn_id)
+    return history
+
+
+async def turn_history_files(
+    session: AsyncSession, turn_id: str
+) -> tuple[list[tuple[str, str, str]], frozenset[str]]:
+    """``turn_history`` and, in the same query, the turns whose question carries files: a turn
+    without any needs no attachments lookup (activities/attachments.py)."""
+    rows = await session.execute(sql.TURN_HISTORY, {"turn_id": turn_id})
     history: list[tuple[str, str, str]] = []
+    carrying: set[str] = set()
     mine: tuple[str, str, str] | None = None
-    for role, content, message_turn in rows.all():
+    for role, content, message_turn, has_files in rows.all():
+        if has_files:
+            carrying.add(message_turn)
         if message_turn != turn_id:
             history.append((role, content, message_turn))
         elif role == "user":
@@ -269,7 +281,7 @@ async def turn_history(session: AsyncSession, turn_id: str) -> list[tuple[str, s
     if mine is None:
         raise TurnNotFound()
     history.append(mine)
-    return history
+    return history, frozenset(carrying)
 
 
 async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
@@ -287,34 +299,53 @@ class ReplyRecord:
     stopped: bool
 
 
-async def store_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -> None:
+async def store_reply(
+    session: AsyncSession, turn_id: str, reply: ReplyRecord, *, question: str | None = None
+) -> None:
     """Write the assistant message and close the turn; a retry overwrites, never duplicates.
-    Plain statements (one read, three writes): this runs once per reply."""
-    asked = (await session.execute(_TURN_QUESTION, {"turn_id": turn_id})).one_or_none()
+    ``question``: the turn's question when the caller has read it (the stream activity, with the
+    history); the conversation is then titled in the same statement. On PostgreSQL one
+    statement does it all (two when an untitled conversation's question was not given), so
+    with ``question`` it may run outside a transaction (``Database.one_statement``)."""
+    now = utcnow()
+    status = MessageStatus.stopped if reply.stopped else MessageStatus.complete
+    job_status = JobStatus.cancelled if reply.stopped else JobStatus.succeeded
+    reply_fields = (reply.text, status.value, reply.input_tokens, reply.output_tokens, reply.studio_tokens)
+    values = {
+        "turn_id": turn_id,
+        "message_id": new_id(),
+        "now": now,
+        **{f"reply_{name}": value for name, value in zip(sql.REPLY_FIELDS, reply_fields, strict=True)},
+        "job_status": job_status.value,
+        "cost_tokens": reply.studio_tokens,
+    }
+    if session.get_bind().dialect.name != "postgresql":
+        return await _store_reply_steps(session, values)
+    title = make_title(question) if question else ""
+    stored = (await session.execute(sql.STORE_REPLY, {**values, "title": title})).one_or_none()
+    if stored is None:  # no question row, so nothing was written (each write follows from it)
+        raise TurnNotFound()
+    conversation_id, asked, titled = stored
+    if titled == "":  # still untitled, so no question was given: title it from the stored one
+        retitled = {"conversation_id": conversation_id, "title": make_title(asked), "now": now}
+        await session.execute(sql.TITLE_CONVERSATION, retitled)
+
+
+async def _store_reply_steps(session: AsyncSession, values: dict[str, Any]) -> None:
+    """``store_reply`` on SQLite (no data-modifying WITH): a read, then three writes."""
+    turn_id, now = values["turn_id"], values["now"]
+    asked = (await session.execute(sql.TURN_QUESTION, {"turn_id": turn_id})).one_or_none()
     if asked is None:
         raise TurnNotFound()
     conversation_id, model, question = asked
-    now = utcnow()
-    status = MessageStatus.stopped if reply.stopped else MessageStatus.complete
-    row = {
-        "id": new_id(),
-        "conversation_id": conversation_id,
-        "turn_id": turn_id,
-        "role": "assistant",
-        "model": model,
-        "created_at": now,
-        "content": reply.text,
-        "status": status.value,
-        "input_tokens": reply.input_tokens,
-        "output_tokens": reply.output_tokens,
-        "studio_tokens": reply.studio_tokens,
-    }
-    await session.execute(_reply_upsert(session.get_bind().dialect.name), row)
-    job_status = JobStatus.cancelled if reply.stopped else JobStatus.succeeded
-    closed = {"job_status": job_status.value, "cost_tokens": reply.studio_tokens, "now": now}
-    await session.execute(_CLOSE_TURN_JOB, {"turn_id": turn_id, **closed})
+    row = {"id": values["message_id"], "conversation_id": conversation_id, "turn_id": turn_id}
+    row.update({"role": "assistant", "model": model, "created_at": now})
+    row.update({name: values[f"reply_{name}"] for name in sql.REPLY_FIELDS})
+    await session.execute(sql.reply_upsert(session.get_bind().dialect.name), row)
+    closed = {"job_status": values["job_status"], "cost_tokens": values["cost_tokens"], "now": now}
+    await session.execute(sql.CLOSE_TURN_JOB, {"turn_id": turn_id, **closed})
     titled = {"conversation_id": conversation_id, "title": make_title(question), "now": now}
-    await session.execute(_TITLE_CONVERSATION, titled)
+    await session.execute(sql.TITLE_CONVERSATION, titled)
 
 
 async def stored_reply(session: AsyncSession, turn_id: str) -> ReplyRecord | None:
@@ -345,11 +376,11 @@ async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str
     job.status = JobStatus.failed.value
     job.error_code, job.error_message = code, message[:2000]
     await session.flush()
-    asked = (await session.execute(_TURN_QUESTION, {"turn_id": turn_id})).one_or_none()
+    asked = (await session.execute(sql.TURN_QUESTION, {"turn_id": turn_id})).one_or_none()
     if asked is not None:
         conversation_id, _model, question = asked
         titled = {"conversation_id": conversation_id, "title": make_title(question), "now": utcnow()}
-        await session.execute(_TITLE_CONVERSATION, titled)
+        await session.execute(sql.TITLE_CONVERSATION, titled)
 
 
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -471,70 +502,3 @@ async def count_turns(session: AsyncSession, conversation_id: str) -> int:
         .where(ChatMessage.conversation_id == conversation_id, ChatMessage.role == "user")
     )
     return int(result.scalar_one())
-
-
-# --- statements built once (each turn runs them) ----------------------------------------------
-# Core statements on the tables with bound parameters, built at import: SQLAlchemy skips the
-# ORM layer and reuses their compiled SQL and cache keys. Measured: storing a reply went from
-# 2.6 to 1.3 ms of CPU, the history read from 1.1 to ~0.6 ms.
-_messages = cast(Table, ChatMessage.__table__)
-_jobs = cast(Table, Job.__table__)
-_conversations = cast(Table, Conversation.__table__)
-_REPLY_FIELDS = ("content", "status", "input_tokens", "output_tokens", "studio_tokens")
-
-
-def _build_turn_history() -> Select[Any]:
-    this_turn = (
-        select(_messages.c.conversation_id, _messages.c.created_at)
-        .where(_messages.c.turn_id == bindparam("turn_id"), _messages.c.role == "user")
-        .subquery()
-    )
-    return (
-        select(_messages.c.role, _messages.c.content, _messages.c.turn_id)
-        .join(this_turn, this_turn.c.conversation_id == _messages.c.conversation_id)
-        .where(_messages.c.created_at <= this_turn.c.created_at)
-        .where(_messages.c.status != MessageStatus.failed.value)
-        .where(_messages.c.replaced_by.is_(None))
-        .where((_messages.c.content != "") | (_messages.c.turn_id == bindparam("turn_id")))
-        .order_by(_messages.c.created_at, _messages.c.role.desc())
-    )
-
-
-_TURN_HISTORY = _build_turn_history()
-_TURN_QUESTION = select(_messages.c.conversation_id, _messages.c.model, _messages.c.content).where(
-    _messages.c.turn_id == bindparam("turn_id"), _messages.c.role == "user"
-)
-_CLOSE_TURN_JOB = (
-    update(_jobs)
-    .where(_jobs.c.id == bindparam("turn_id"))
-    .values(status=bindparam("job_status"), cost_tokens=bindparam("cost_tokens"), updated_at=bindparam("now"))
-)
-_TITLE_CONVERSATION = (
-    update(_conversations)
-    .where(_conversations.c.id == bindparam("conversation_id"))
-    .values(
-        title=case((_conversations.c.title == "", bindparam("title")), else_=_conversations.c.title),
-        updated_at=bindparam("now"),
-    )
-)
-_TOUCH_CONVERSATION = (
-    update(_conversations)
-    .where(
-        _conversations.c.id == bindparam("conversation_id"), _conversations.c.user_id == bindparam("owner")
-    )
-    .values(model=bindparam("model"), updated_at=bindparam("now"))
-)
-_INSERT_CONVERSATION = insert(_conversations)
-_INSERT_JOB = insert(_jobs)
-_INSERT_MESSAGE = insert(_messages)
-_REPLY_UPSERTS: dict[str, Insert] = {}
-
-
-def _reply_upsert(dialect: str) -> Insert:
-    """INSERT … ON CONFLICT (turn_id, role) DO UPDATE the reply's fields (PostgreSQL, SQLite)."""
-    if dialect not in _REPLY_UPSERTS:
-        insert = postgresql.insert(_messages) if dialect == "postgresql" else sqlite.insert(_messages)
-        changes = {name: insert.excluded[name] for name in _REPLY_FIELDS}
-        upsert = insert.on_conflict_do_update(index_elements=["turn_id", "role"], set_=changes)
-        _REPLY_UPSERTS[dialect] = upsert
-    return _REPLY_UPSERTS[dialect]

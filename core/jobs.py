@@ -6,12 +6,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
 from core.i18n import translate
 from core.models import Job, JobKind, JobStatus
+from core.models.base import utcnow
 
 
 class JobRepository:
@@ -48,20 +49,92 @@ class JobRepository:
 
 
 UNFINISHED = (JobStatus.pending.value, JobStatus.running.value)
+Cursor = tuple[datetime, str]  # (updated_at, id) of the last row a sweep looked at
 
 
 async def unfinished_jobs(
-    session: AsyncSession, *, kinds: list[str], older_than: datetime, limit: int = 200
+    session: AsyncSession,
+    *,
+    older_than: datetime,
+    kinds: list[str] | None = None,
+    after: Cursor | None = None,
+    limit: int = 200,
 ) -> list[Job]:
-    """Jobs of ``kinds`` still pending/running and untouched since ``older_than`` (oldest first):
-    the candidates for the sweeper that repairs rows whose workflow never started or is gone."""
-    query = (
-        select(Job)
-        .where(Job.kind.in_(kinds), Job.status.in_(UNFINISHED), Job.updated_at < older_than)
-        .order_by(Job.updated_at)
-        .limit(limit)
-    )
+    """Jobs (of ``kinds``, or of every kind) still pending/running and untouched since
+    ``older_than``, oldest first, after ``after``: the candidates for the sweeper that repairs
+    rows whose workflow never started or is gone. Paging with ``after`` lets a sweep go on
+    where the last one stopped, so long-lived live jobs never hide newer orphans."""
+    query = select(Job).where(Job.status.in_(UNFINISHED), Job.updated_at < older_than)
+    if kinds is not None:
+        query = query.where(Job.kind.in_(kinds))
+    if after is not None:
+        seen_at, seen_id = after
+        query = query.where(or_(Job.updated_at > seen_at, and_(Job.updated_at == seen_at, Job.id > seen_id)))
+    query = query.order_by(Job.updated_at, Job.id).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+async def claim_for_repair(session: AsyncSession, job: Job) -> Job | None:
+    """Take an unfinished row for repair: the row as claimed for exactly one of several sweepers
+    that saw it at ``job.updated_at`` (the conditional UPDATE moves ``updated_at``, so a second
+    sweeper's claim matches nothing, and a row its workflow touched meanwhile is left alone),
+    else None. A repair that dies after its claim is retried once the grace period has passed
+    again; a repair that fails the row passes the claimed ``updated_at`` to ``fail_unfinished``,
+    so a workflow that started between the claim and the failure keeps its row."""
+    claimed = await session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_(UNFINISHED), Job.updated_at == job.updated_at)
+        .values(updated_at=utcnow())
+        .returning(Job)
+    )
+    return claimed.scalar_one_or_none()
+
+
+async def fail_unfinished(
+    session: AsyncSession,
+    job_id: str,
+    code: str,
+    message: str,
+    *,
+    unchanged_since: datetime | None = None,
+    statuses: tuple[str, ...] = UNFINISHED,
+) -> bool:
+    """pending/running (or only ``statuses``) → failed with ``code``, in one conditional UPDATE
+    (False when the job already has its outcome, or was touched after ``unchanged_since``), so
+    concurrent writers record one outcome."""
+    query = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
+    if unchanged_since is not None:
+        query = query.where(Job.updated_at == unchanged_since)
+    values = {"status": JobStatus.failed.value, "error_code": code, "error_message": message}
+    failed = await session.execute(query.values(**values, updated_at=utcnow()).returning(Job.id))
+    return failed.scalar_one_or_none() is not None
+
+
+async def fail_unstarted(session: AsyncSession, job_id: str, code: str = "unavailable") -> bool:
+    """The API's answer to a workflow start that failed: the row failed only if still
+    ``pending``. One the job sweeper already failed keeps its outcome; one whose workflow
+    already runs (the start reached Temporal although the call failed) is its workflow's."""
+    return await fail_unfinished(
+        session, job_id, code, english_error(code), statuses=(JobStatus.pending.value,)
+    )
+
+
+async def start_job(
+    session: AsyncSession, *, job_id: str, user_id: str | None, kind: str, workflow_id: str
+) -> Job:
+    """The row a workflow is starting work for, moved pending → running in one conditional
+    UPDATE (created first if missing), as it is now. A row that already has its outcome (the
+    sweeper failed it while the API's start was delayed, or the API failed it on a start that
+    seemed to fail) keeps it: the workflow must not work for it. Against the sweeper's
+    conditional failure, one of the two wins."""
+    job = await ensure_job(session, job_id=job_id, user_id=user_id, kind=kind, workflow_id=workflow_id)
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.pending.value)
+        .values(status=JobStatus.running.value, updated_at=utcnow())
+    )
+    await session.refresh(job)
+    return job
 
 
 # --- documents and media jobs: the one shape every non-chat job shares (docs/storage.md) ---
@@ -76,6 +149,8 @@ JOB_ERROR_MESSAGES = {
     "content_refused": "This request was refused by the provider's safety rules. Nothing was charged.",
     "cancelled": "The job was cancelled.",
     "unavailable": "The service is temporarily unavailable.",
+    "service_unavailable": "The service was briefly unavailable, so this job could not be finished. "
+    "Nothing was charged. Please try again.",
 }
 
 
@@ -142,12 +217,6 @@ async def ensure_job(
     if job is None:
         job = await repo.create(kind=kind, workflow_id=workflow_id, user_id=user_id, job_id=job_id)
     return job
-
-
-async def mark_running(session: AsyncSession, job: Job) -> None:
-    if job.status == JobStatus.pending.value:
-        job.status = JobStatus.running.value
-        await session.flush()
 
 
 async def finish_job(

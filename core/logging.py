@@ -44,7 +44,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "aiosqlite", "asyncio"):
+    # httpx2: the fork the provider SDKs now use (one INFO line per upstream request otherwise)
+    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -204,6 +204,7 @@ class Settings(BaseSettings):
     job_orphan_grace_seconds: float = Field(30.0, gt=0)  # an unfinished row without workflow: repaired
     chat_streams_in_api: bool = True  # False: replies always stream on dedicated workers (with Redis)
     job_sweep_interval_seconds: float = Field(10.0, gt=0)  # how often `pulse worker` looks for such rows
+    job_sweep_batch: int = Field(200, ge=1)  # rows one round checks (the next round goes on after them)
     # how often `pulse worker` (background queue) checks every paid period has its renewal workflow
     subscription_repair_interval_seconds: float = Field(600.0, gt=0)
 

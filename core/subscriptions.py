@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.dates import add_months, stamp
 from core.ledger import expire_plan_grants, grant_period, insert_ignore, lock_account
-from core.models import LedgerGrant, Subscription, SubscriptionStatus
+from core.models import LedgerAccount, LedgerGrant, Subscription, SubscriptionStatus
 from core.models.base import new_id, utcnow
 from core.plans import FREE, UNITS, get_plan
 
@@ -199,6 +199,16 @@ async def set_plan(
         now=now,
     )
     return subscription
+
+
+async def plan_sequence(session: AsyncSession, user_id: str) -> int:
+    """The user's plan-lock counter: every change made under ``set_plan``'s lock raises it, so a
+    period granted (or read) later always reads a higher one. It orders hand-overs of periods
+    to the SubscriptionWorkflow, which ignores one older than the period it has."""
+    query = select(LedgerAccount.version).where(
+        LedgerAccount.user_id == user_id, LedgerAccount.unit == str(UNITS[0])
+    )
+    return (await session.execute(query)).scalar_one_or_none() or 0
 
 
 async def _applied(session: AsyncSession, key: str, user_id: str) -> bool:

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from core import ledger, payments, subscriptions
+from core import accounts, ledger, payments, subscriptions
 from core.errors import Forbidden
-from core.models import AuditLog, Payment, PaymentStatus, Role, User
+from core.models import AuditLog, FailedRefund, Payment, PaymentStatus, RefundStatus, Role, User
 from core.plans import FREE, PLANS
 from core.proration import Quote
 from web import billing_text, support_text
@@ -29,6 +29,7 @@ STATUS_LABELS = {
     "succeeded": "Paid",
     "failed": "Failed",
     "expired": "Expired",
+    "refunded": "Refunded",
 }
 
 
@@ -123,6 +124,7 @@ def widget_csp(hyperpay_base_url: str) -> str:
 @dataclass(frozen=True)
 class SupportView:
     failed: list[tuple[Payment, str]]
+    refunds: list[tuple[FailedRefund, str]]  # refunds HyperPay rejected, with the person's email
     found: User | None
     found_plan: str
     found_usage: dict[str, int]
@@ -130,6 +132,13 @@ class SupportView:
     audit: list[AuditLog]
     email: str
     emails: dict[str, str] = field(default_factory=dict)  # audit actors and user targets by id
+
+
+def _people(failed: list[Payment], refunds: list[FailedRefund], audit: list[AuditLog]) -> set[str]:
+    """Everyone the support page names by email: payment and refund owners, the audit log's
+    actors and user targets (looked up together, in one query)."""
+    owners = {p.user_id for p in failed} | {r.user_id for r in refunds}
+    return owners | {e.actor_id for e in audit} | {e.target_id for e in audit if e.target_type == "user"}
 
 
 @router.get("/support", response_class=HTMLResponse)
@@ -140,7 +149,7 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
     email = request.query_params.get("email", "").strip()[:320]
     async with state.db.session() as session:
         failed = await payments.list_payments(session, status=PaymentStatus.failed.value)
-        owners = {p.user_id: await session.get(User, p.user_id) for p in failed}
+        refunds = await payments.list_failed_refunds(session, status=RefundStatus.open.value)
         found = await payments.user_by_email(session, email) if email else None
         usage: dict[str, int] = {}
         found_payments: list[Payment] = []
@@ -154,9 +163,10 @@ async def support(request: Request, user: RequiredUser) -> HTMLResponse:
                 session, actor_id=user.id, action="user.lookup", target_type="user", target_id=found.id
             )
         audit = await payments.audit_log(session, limit=50)
-        emails = await support_text.emails_by_id(session, audit)
+        emails = await accounts.emails_of(session, _people(failed, refunds, audit))
     view = SupportView(
-        failed=[(p, getattr(owners.get(p.user_id), "email", "")) for p in failed],
+        failed=[(p, emails.get(p.user_id, "")) for p in failed],
+        refunds=[(r, emails.get(r.user_id, "")) for r in refunds],
         found=found,
         found_plan=found_plan,
         found_usage=usage,

@@ -8,8 +8,10 @@ from pathlib import Path
 from jinja2.ext import babel_extract
 
 from core.i18n import translations
+from core.payments import CAUSE_LABELS
 from web.chat import CONTEXT_LABEL
 from web.pages import ERROR_HEADINGS, JS_STRINGS, NOT_FOUND_TEXT, UNIT_NAMES
+from web.support_text import AUDIT_LABELS
 from web.templating import TEMPLATES
 from web.ux_strings import UX_PAGE_STRINGS
 
@@ -37,6 +39,8 @@ def msgids() -> list[str]:
         NOT_FOUND_TEXT,
         CONTEXT_LABEL,
         *UX_PAGE_STRINGS,
+        *CAUSE_LABELS.values(),
+        *AUDIT_LABELS.values(),
     ]
     return list(dict.fromkeys([*template_msgids(), *tables]))
 

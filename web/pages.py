@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 
 from core.i18n import DEFAULT_LOCALE, LOCALES, babel_locale, translate
+from web.support_text import REFUND_JS_STRINGS
 from web.templating import render
 from web.ux_strings import UX_JS_STRINGS
 
@@ -25,53 +26,57 @@ RATE_LIMIT_TEXT = "Too many requests. Try again {when}."
 
 # Strings the ES modules show (looked up in the page's language, read from #i18n).
 JS_STRINGS = (
-    "Something went wrong on our side. Please try again.",
-    "Enter a valid email address.",
-    "Too many requests. Try again in a moment.",
-    "You have used {percent}% of your {unit} this period.",
-    "You have used all your {unit} this period.",
-    "{used} of {granted} used",
-    "{remaining} left",
-    "{unit} left: {remaining}",
-    "Updated {time}",
-    "Revoke",
-    "This device",
-    "Last used {time}",
-    "Created {time}",
-    "No sessions.",
-    "No keys yet.",
-    "Copied",
-    "Tokens",
-    "Images",
-    "Videos",
-    "Regenerate",
-    "Copy",
-    "Stopped",
-    "Rename",
-    "Delete",
-    "New conversation",
-    "Delete this conversation?",
-    "New title",
-    # attachments and "My files" (web/static/js/attach.js, files.js)
-    "Remove",
-    "{size} MB",
-    "{size} KB",
-    "The upload failed. Please try again.",
-    "Ready",
-    "This file was refused.",
-    "Uploading…",
-    "Uploading… {percent}%",
-    "Checking for viruses…",
-    "Attachments",
-    "Attach",
-    "Attach files",
-    "Attached image: {name}",
-    "Download",
-    "Delete this file?",
-    "Waiting for upload",
-    "No files yet.",
-    "{used} of {limit} used",
-) + UX_JS_STRINGS
+    (
+        "Something went wrong on our side. Please try again.",
+        "Enter a valid email address.",
+        "Too many requests. Try again in a moment.",
+        "You have used {percent}% of your {unit} this period.",
+        "You have used all your {unit} this period.",
+        "{used} of {granted} used",
+        "{remaining} left",
+        "{unit} left: {remaining}",
+        "Updated {time}",
+        "Revoke",
+        "This device",
+        "Last used {time}",
+        "Created {time}",
+        "No sessions.",
+        "No keys yet.",
+        "Copied",
+        "Tokens",
+        "Images",
+        "Videos",
+        "Regenerate",
+        "Copy",
+        "Stopped",
+        "Rename",
+        "Delete",
+        "New conversation",
+        "Delete this conversation?",
+        "New title",
+        # attachments and "My files" (web/static/js/attach.js, files.js)
+        "Remove",
+        "{size} MB",
+        "{size} KB",
+        "The upload failed. Please try again.",
+        "Ready",
+        "This file was refused.",
+        "Uploading…",
+        "Uploading… {percent}%",
+        "Checking for viruses…",
+        "Attachments",
+        "Attach",
+        "Attach files",
+        "Attached image: {name}",
+        "Download",
+        "Delete this file?",
+        "Waiting for upload",
+        "No files yet.",
+        "{used} of {limit} used",
+    )
+    + UX_JS_STRINGS
+    + REFUND_JS_STRINGS
+)
 
 
 def page_locale(request: Request) -> str:

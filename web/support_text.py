@@ -3,12 +3,7 @@ language (no raw event names or ids), with people shown by email."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from core.models import AuditLog, User
+from core.payments import cause_label
 
 AUDIT_LABELS = {
     "role.granted": "Role granted",
@@ -16,23 +11,21 @@ AUDIT_LABELS = {
     "payment.retry": "Payment retried",
     "subscription.set_plan": "Plan changed",
     "quota.adjust": "Balance adjusted",
+    "refund.retry": "Refund retried",
 }
 TARGET_LABELS = {"user": "Account", "payment": "Payment", "subscription": "Subscription"}
 UNKNOWN_EVENT = "Other action"
+# shown by web/static/js/support.js after a refund retry
+REFUND_JS_STRINGS = ("Refunded", "HyperPay refused the refund again ({code}).")
 
 
 def audit_label(action: str) -> str:
     return AUDIT_LABELS.get(action, UNKNOWN_EVENT)
 
 
+def refund_cause(cause: str) -> str:
+    return cause_label(cause)
+
+
 def target_label(target_type: str) -> str:
     return TARGET_LABELS.get(target_type, "Record")
-
-
-async def emails_by_id(session: AsyncSession, entries: Iterable[AuditLog]) -> dict[str, str]:
-    """The emails of the audit log's actors and user targets (one query)."""
-    ids = {e.actor_id for e in entries} | {e.target_id for e in entries if e.target_type == "user"}
-    if not ids:
-        return {}
-    rows = await session.execute(select(User.id, User.email).where(User.id.in_(ids)))
-    return {str(user_id): str(email) for user_id, email in rows.all()}  # noqa: C416 (typed)

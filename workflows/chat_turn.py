@@ -49,6 +49,20 @@ STREAM_RETRY = RetryPolicy(
     maximum_attempts=100,
     non_retryable_error_types=["provider_rejected", "moderation_blocked", "model_unavailable"],
 )
+# What a turn's workflow and activities decode (their type adapters are built at start-up).
+PAYLOAD_TYPES: tuple[type, ...] = (
+    FailInput,
+    FinishFailedInput,
+    FinishFailedResult,
+    FinishStoppedInput,
+    FinishStoppedResult,
+    ReleaseInput,
+    ReserveInput,
+    ReserveResult,
+    SettleReplyInput,
+    StreamInput,
+    StreamResult,
+)
 ERROR_CODES = {
     "quota_exceeded": "quota_exceeded",
     "moderation_blocked": "moderation_blocked",
@@ -92,6 +106,9 @@ class ChatTurnResult:
     status: str  # succeeded | stopped | failed
     studio_tokens: int = 0
     error_code: str | None = None
+
+
+TURN_TYPES: tuple[type, ...] = (ChatTurnInput, ChatTurnResult, *PAYLOAD_TYPES)
 
 
 # Unsandboxed: the hot path (2–3 workflow tasks per turn) pays 7–17 ms per task in the sandbox

@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import (
+        STALE_PERIOD,
         CheckoutCreated,
         FulfilInput,
         Fulfilment,
@@ -203,7 +204,9 @@ class CheckoutWorkflow:
                 "payment_id": done.payment_id,
             },
         )
-        if done.kind == "plan" and done.period_end is not None:
+        # a period replaced since it was granted (a later purchase, a late payment granted
+        # again) is not handed over: the change that replaced it hands over its own
+        if done.kind == "plan" and done.period_end is not None and done.sequence != STALE_PERIOD:
             period = data.subscription_period_s
             await start_subscription(
                 SubscriptionInput(
@@ -219,6 +222,7 @@ class CheckoutWorkflow:
                     anchor=done.period_start,
                     pending_poll_s=data.poll_initial_s,
                     opened_by=f"payment:{done.payment_id}",
+                    sequence=done.sequence,
                 )
             )
 

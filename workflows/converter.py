@@ -11,6 +11,9 @@ thread pool)."""
 
 from __future__ import annotations
 
+import contextlib
+
+from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
@@ -35,3 +38,13 @@ class PulsePayloadConverter(CompositePayloadConverter):
 
 
 pulse_data_converter = DataConverter(payload_converter_class=PulsePayloadConverter)
+
+
+def warm_type_adapters(*types: type) -> None:
+    """Build (and cache) the adapters for these payload types before the first workflow run
+    needs them (docs/chat.md "Cold start"): each is built when first decoded, here from an
+    empty payload that then fails validation."""
+    empty = Payload(metadata={"encoding": _json_converter.encoding.encode()}, data=b"{}")
+    for hint in types:
+        with contextlib.suppress(ValueError):  # pydantic's ValidationError is a ValueError
+            _json_converter.from_payload(empty, hint)

@@ -9,12 +9,14 @@ returns a ``JobResult(outputs, usage)``. A kind whose provider job runs long kee
 and calls ``submit_and_await(submit, data, poll)``: submitted once, then awaited by signal or
 polling. ``workflows/file_scan.py`` is the smallest user; ``workflows/images.py`` uses all of it.
 
-``saga.run`` marks the job running, runs ``work``, then settles each reservation with
-``JobResult.usage`` and records ``succeeded`` with the outputs (a ``done`` event). Any failure
-(an activity error, ``JobFailed(code)``) or a cancel (``POST /v1/jobs/{id}/cancel``) releases
-every reservation, records the error and publishes an ``error`` event. Bookkeeping (job row,
-events, ledger) runs as local activities retried without a maximum at a bounded interval, and
-finishes even when a cancel arrives meanwhile, so an outage delays a job but never fails it.
+``saga.run`` marks the job running (a job whose row already has its outcome, e.g. failed by the
+job sweeper while the API's start was delayed, is not run: nothing reserved or charged), runs
+``work``, then settles each reservation with ``JobResult.usage`` and records ``succeeded`` with
+the outputs (a ``done`` event). Any failure (an activity error, ``JobFailed(code)``) or a cancel
+(``POST /v1/jobs/{id}/cancel``) releases every reservation, records the error and publishes an
+``error`` event. Bookkeeping (job row, events, ledger) runs as local activities retried without
+a maximum at a bounded interval, and finishes even when a cancel arrives meanwhile, so an outage
+delays a job but never fails it.
 Once ``work`` returned (its outputs are stored), the job is settled whatever happens next.
 """
 
@@ -32,7 +34,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.jobs import FinishInput, JobRef, OutputRef, StepInput
+    from activities.jobs import FinishInput, JobRef, OutputRef, StepInput, StepResult
     from activities.ledger import ReleaseInput, ReserveInput, ReserveResult, SettleInput, SettleOutput
     from workflows import PULSE_JOB_STATUS
 
@@ -58,6 +60,7 @@ RESERVE_RETRY = RetryPolicy(
 )
 # Errors a kind's activities raise as ApplicationError(type=code, non_retryable=True) whose code
 # is kept as the job's error code; anything else reads as provider_error.
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})  # a job row's outcomes
 KNOWN_ERROR_CODES = frozenset(
     {"quota_exceeded", "content_refused", "provider_timeout", "provider_error", "invalid_input"}
 )
@@ -151,7 +154,9 @@ class JobSaga:
         or cancel — e.g. deletes a partial object — before the outcome is recorded; it runs
         uncancellable, so give its activities a retry policy without a maximum."""
         try:
-            await self.step("started")
+            finished = await self._start()
+            if finished is not None:
+                return finished
             result = await work()
         except JobFailed as failure:
             return await self._end("failed", failure.code, failure.message, failure.result, on_failure)
@@ -162,6 +167,23 @@ class JobSaga:
                 return await self._end("cancelled", "cancelled", on_failure=on_failure)
             return await self._end("failed", error_code(error), on_failure=on_failure)
         return await uncancellable(self._succeed(result))
+
+    async def _start(self) -> JobOutcome | None:
+        """The ``started`` step: the row moves pending → running. A row that already has its
+        outcome (the job sweeper failed it while the API's start was delayed; the API failed it
+        on a start that seemed to fail) is not run: no reservation, no provider call, no
+        charge, no event; the outcome recorded stays. Histories from before this rule carry no
+        step result (None) and replay as they ran."""
+        row: StepResult | None = await _bookkeeping(
+            "jobs.step",
+            StepInput(self.job, "started"),
+            StepResult | None,  # None in histories from before this rule
+        )
+        if row is None or row.status not in FINISHED:
+            return None
+        workflow.logger.warning("job row already %s: not run", row.status)
+        workflow.upsert_search_attributes([PULSE_JOB_STATUS.value_set(row.status)])
+        return JobOutcome(row.status, error_code=row.error_code)
 
     async def _succeed(self, result: JobResult) -> JobOutcome:
         usage = dict(result.usage)  # units without a reservation are reported as they are
@@ -209,7 +231,7 @@ class JobSaga:
         return await uncancellable(end())
 
 
-async def _bookkeeping(activity: str, arg: Any, result_type: type | None = None) -> Any:
+async def _bookkeeping(activity: str, arg: Any, result_type: Any = None) -> Any:
     return await uncancellable(
         workflow.execute_local_activity(
             activity,

@@ -32,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payments_common import send_email
 
 FAILED_EMAIL = "payment_failed"
+# a support retry that arrives while a dunning charge is at HyperPay is answered by that charge
+# (and no longer also triggers one more charge right after it)
+RETRY_ANSWERED_BY_RUNNING_CHARGE = "retry-answered-by-running-charge"
 RECEIPT_EMAIL = "payment_receipt"
 
 
@@ -57,6 +60,10 @@ class SubscriptionInput:
     # another payment replaced that period is refunded, not granted ("" : not checked)
     opened_by: str = ""
     superseded_wait_s: float = 600.0  # then end the run: the repair restarts it from the database
+    # the user's plan-lock counter when this period was granted or read from the database
+    # (core.subscriptions.plan_sequence): a hand-over older than the period the workflow has is
+    # ignored, whatever order two close purchases' signals arrive in (0: unknown, always taken)
+    sequence: int = 0
 
 
 @dataclass
@@ -105,6 +112,7 @@ class SubscriptionWorkflow:
         self.purchased = False  # a checkout bought a new plan: dunning ends
         self.renewing = False  # the renewal charge is under way: plan changes wait (409)
         self.superseded_payment_id = ""  # a renewal refunded because a purchase replaced its period
+        self.opened_sequence = 0  # the plan-lock counter of the last period this run granted
 
     # --- messages -------------------------------------------------------------------------
 
@@ -122,7 +130,11 @@ class SubscriptionWorkflow:
     @workflow.signal
     def plan_purchased(self, data: SubscriptionInput) -> None:
         """A new plan was paid through a checkout: it replaces the current period, and ends
-        any dunning (the failed renewal is not charged again; the new period is already granted)."""
+        any dunning (the failed renewal is not charged again; the new period is already granted).
+        A hand-over older than the period already held (a slower signal) is ignored."""
+        if self.data is not None and data.sequence and data.sequence < self.data.sequence:
+            workflow.logger.info("stale plan hand-over ignored: %s", data.opened_by)
+            return
         self.data = data
         self.interrupted = True
         self.purchased = True
@@ -158,6 +170,7 @@ class SubscriptionWorkflow:
                 assert period_end is not None  # only renewals are superseded
                 data.period_end, data.opened_by = period_end, f"payment:{charged.payment_id}"
                 data.plan_id, data.next_plan_id, data.anchor, data.periods = change.plan_id, None, now, 1
+                data.sequence = max(data.sequence, self.opened_sequence)
                 self.interrupted = True
         finally:
             self._done(change.key)
@@ -185,7 +198,12 @@ class SubscriptionWorkflow:
         """
         done = self.retries_done
         self.retry_by = request.actor_id
-        await workflow.wait_condition(lambda: self.retries_done > done or self.purchased)
+        await workflow.wait_condition(
+            lambda: self.retries_done > done or self.purchased or self.status == "ended"
+        )
+        if self.retries_done == done and self.status == "ended":  # after the final try: none left
+            last = self.last_charge
+            return RetryOutcome(self.failed_payment_id, "failed", last.result_code if last else "")
         if self.retries_done == done:  # a plan bought meanwhile ended dunning
             return RetryOutcome(self.failed_payment_id, "superseded")
         charged = self.last_charge
@@ -201,7 +219,8 @@ class SubscriptionWorkflow:
 
     @retry_payment.validator
     def _validate_retry(self, request: RetryRequest) -> None:
-        if self.status != "dunning" or self.retry_by is not None:
+        # a retry already asked for (or a charge under way) is joined: one charge answers both
+        if self.status != "dunning":
             raise ValueError("no failed renewal is waiting for a retry")
         if request.payment_id and request.payment_id != self.failed_payment_id:
             raise ValueError("that payment is not the one being retried")
@@ -279,6 +298,7 @@ class SubscriptionWorkflow:
             periods=data.periods + 1,
             opened_by=f"payment:{payment_id}",
             superseded_wait_s=data.superseded_wait_s,
+            sequence=max(data.sequence, self.opened_sequence),
         )
 
     async def _restart_after_purchase(self) -> str:
@@ -389,6 +409,7 @@ class SubscriptionWorkflow:
             self.superseded_payment_id = done.payment_id
             return None
         self.fulfilled_payment_id = done.payment_id
+        self.opened_sequence = done.sequence
         await send_email(
             f"email-receipt-{done.payment_id}",
             done.email,
@@ -430,10 +451,13 @@ class SubscriptionWorkflow:
             actor, self.retry_by = self.retry_by or "system", None
             charged = await self._settled_charge(plan_id, key, "renewal", actor)
             self.last_charge, self.retries_done = charged, self.retries_done + 1
+            if workflow.patched(RETRY_ANSWERED_BY_RUNNING_CHARGE):
+                self.retry_by = None  # asked during this charge: answered by it, not charged again
             if charged.status == "succeeded":
                 self.status = "active"
                 await self._past_due(False)
                 return charged
+        self.status = "ended"  # no try left: a retry asked now is answered, not left waiting
         await self._failed_email(charged, 0, None)
         return charged
 

@@ -42,6 +42,7 @@ def subscription_input(settings: Settings, period: PaidPeriod) -> SubscriptionIn
         pending_poll_s=settings.payments_poll_initial_s,
         anchor=period.current_period_start,
         opened_by=period.opened_by,
+        sequence=period.sequence,
     )
 
 

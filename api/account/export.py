@@ -88,7 +88,7 @@ async def request_export(
             static_summary="data export",
         )
     except Exception:
-        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await jobs.fail_unstarted(session, job.id)  # a row the sweeper failed keeps its outcome
         await session.commit()
         raise
     return export_out(job_id, JobStatus.pending.value, locale)

@@ -20,7 +20,6 @@ from core.cv import service
 from core.cv.assist import AssistAction, AssistRequest, build_prompt
 from core.cv.errors import CvInvalid
 from core.cv.schema import Template
-from core.models import JobStatus
 from core.models.base import new_id
 from core.settings import Settings
 from workflows import DOCUMENTS, PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_MODEL, PULSE_PROVIDER, PULSE_USER_ID
@@ -207,6 +206,6 @@ async def _start(
             static_summary=f"{kind} job",
         )
     except Exception:
-        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await jobs.fail_unstarted(session, job.id)  # a row the sweeper failed keeps its outcome
         await session.commit()
         raise

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth.deps import CurrentUser
 from api.deps import LocaleDep, ScannerDep, SessionDep, StateDep, StorageDep, TemporalDep
@@ -16,11 +13,9 @@ from api.jobs.routes import absolute
 from core import files, jobs
 from core.errors import Unavailable
 from core.models import FilePurpose, FileStatus, JobStatus, StoredFile
-from core.settings import Settings
 from providers.scanner import ScannerUnavailable
 from providers.storage import QUARANTINE, object_key
-from workflows import BACKGROUND, PULSE_JOB_KIND, PULSE_JOB_STATUS, PULSE_USER_ID
-from workflows.file_scan import FileScanInput, FileScanWorkflow
+from workflows.starters import start_file_scan
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
@@ -142,32 +137,12 @@ async def complete_upload(
         )
         await session.commit()
         try:
-            await start_scan_workflow(client, state.settings, row, locale)
+            await start_file_scan(client, state.settings, row.id, row.user_id, locale, row.content_type)
         except Exception:  # Temporal unreachable: the file waits for a repeated complete
             row.status = FileStatus.pending.value
             await session.commit()
             raise Unavailable() from None
     return file_out(row, locale)
-
-
-async def start_scan_workflow(client: Client, settings: Settings, row: StoredFile, locale: str) -> None:
-    try:
-        await client.start_workflow(
-            FileScanWorkflow.run,
-            FileScanInput(row.id, row.user_id, locale),
-            id=files.scan_workflow_id(row.id),
-            task_queue=settings.task_queue(BACKGROUND),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(PULSE_USER_ID, row.user_id),
-                    SearchAttributePair(PULSE_JOB_KIND, "file_scan"),
-                    SearchAttributePair(PULSE_JOB_STATUS, "running"),
-                ]
-            ),
-            static_summary=f"scan file · {row.content_type}",
-        )
-    except WorkflowAlreadyStartedError:
-        pass
 
 
 @router.get("/{file_id}", response_model=schemas.FileOut)

@@ -29,7 +29,7 @@ from api.jobs.routes import absolute
 from core import files, jobs
 from core import images as domain
 from core.image_catalog import ImageModel, available_image_models, resolve_image_model
-from core.models import GalleryImage, JobStatus, StoredFile
+from core.models import GalleryImage, StoredFile
 from core.models.base import new_id
 from core.settings import Env, Settings
 from providers.storage import ASSETS, Storage, object_key
@@ -166,8 +166,7 @@ async def launch_image_job(
             static_summary=f"image · {data.model} · {data.n}",
         )
     except Exception:
-        job = await jobs.owned_job(session, data.user_id, data.job_id)
-        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await jobs.fail_unstarted(session, data.job_id)  # a row the sweeper failed keeps its outcome
         await session.commit()
         raise
 

@@ -36,8 +36,8 @@ from core import apiimages, jobs
 from core import images as domain
 from core.errors import AppError
 from core.image_catalog import ImageModel, resolve_image_model
-from core.models import JobStatus
 from core.models.base import new_id
+from core.outages import ServiceUnavailable
 from core.settings import Settings
 from providers.storage import ASSETS, Storage, object_key
 from workflows.images import image_workflow_id
@@ -61,6 +61,7 @@ JOB_ERRORS: dict[str, tuple[int, str, str]] = {
     "provider_timeout": (504, "server_error", "provider_timeout"),
     "cancelled": (409, "invalid_request_error", "cancelled"),
     "unavailable": (503, "server_error", "service_unavailable"),
+    "service_unavailable": (503, "server_error", "service_unavailable"),  # repaired by the sweeper
 }
 
 
@@ -229,8 +230,7 @@ async def _run(
     try:
         input_keys, mask_key = await _store_inputs(deps.storage, user.id, job_id, pngs, mask)
     except Exception:
-        job = await jobs.owned_job(session, user.id, job_id)
-        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await jobs.fail_unstarted(session, job_id)
         await session.commit()
         raise
     data = domain_input(spec, job_id, user.id, user.locale, input_keys, mask_key, None)
@@ -295,5 +295,7 @@ async def _job_error(session: SessionDep, caller: Caller, job_id: str, outcome: 
     code = job.error_code or outcome.error_code or "provider_error"
     status, kind, openai_code = JOB_ERRORS.get(code, (502, "server_error", "provider_error"))
     headers = dict(NO_RETRY) if kind == "insufficient_quota" else None
+    if status == 503:  # an outage (or a job the sweeper had to end): try again, never our 5xx
+        headers = {"Retry-After": str(ServiceUnavailable.retry_after)}
     message = jobs.english_error(job.error_code, job.error_message)
     return OpenAIError(status, message, type=kind, code=openai_code, headers=headers)

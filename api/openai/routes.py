@@ -138,26 +138,32 @@ async def _answer(
     turn: apiturns.NewApiTurn,
     estimate: int,
 ) -> Response:
-    events = TurnEvents(state.bus, turn.turn_id)
-    first = await events.first()  # an error before any text is an HTTP error, not a stream
-    if first.type == "error":
-        raise turn_error(first.data)
+    events = TurnEvents(state.bus, state.db, turn.turn_id)
     answer = Answer(turn.turn_id, model.id, turn.max_output_tokens)
 
     async def count_usage(usage: dict[str, int]) -> None:
         await limits.used(caller, estimate, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
 
-    if not asked.stream:
-        text = await collect(events, first, answer)
-        await count_usage(answer.usage or {})
-        return JSONResponse(answer.completion(text))
-    frames = sse(
-        events,
-        first,
-        answer,
-        include_usage=asked.include_usage,
-        locale=caller.user.locale,
-        stop=stopper(state.bus, client, turn.turn_id, turn.workflow_id),
-        on_usage=count_usage,
-    )
-    return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    handed_to_stream = False  # the streamed answer's frames close the events when they end
+    try:
+        first = await events.first()  # an error before any text is an HTTP error, not a stream
+        if first.type == "error":
+            raise turn_error(first.data)
+        if not asked.stream:
+            text = await collect(events, first, answer)
+            await count_usage(answer.usage or {})
+            return JSONResponse(answer.completion(text))
+        frames = sse(
+            events,
+            first,
+            answer,
+            include_usage=asked.include_usage,
+            locale=caller.user.locale,
+            stop=stopper(state.bus, client, turn.turn_id, turn.workflow_id),
+            on_usage=count_usage,
+        )
+        handed_to_stream = True
+        return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    finally:
+        if not handed_to_stream:
+            await events.aclose()

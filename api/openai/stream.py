@@ -20,11 +20,13 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.chat.sse import finished_without_events
 from api.openai.errors import OpenAIError, body
+from api.relay import Pause, follow
+from core.db import Database
 from core.i18n import translate
 from providers.streams import StreamBus, StreamEvent
 
-KEEPALIVE_MS = 5000
 _background: set[asyncio.Task[None]] = set()
 
 # A turn's error codes (ChatActivities.fail) as OpenAI errors: status, type, code.
@@ -46,28 +48,28 @@ def turn_error(data: dict[str, Any]) -> OpenAIError:
 
 
 class TurnEvents:
-    """The turn's events in order; ``None`` when nothing came for ``KEEPALIVE_MS``."""
+    """The turn's events in order, read as chat's relay reads them (api/relay.py's ``follow``):
+    through a Redis or PostgreSQL outage it waits (``Pause.waiting``), events of an attempt
+    older than the newest ``restart`` are dropped, and a turn final in the database whose final
+    event is not coming ends with its stored outcome (chat's ``finished_without_events``).
+    ``Pause.keepalive`` when nothing came for a keepalive's time."""
 
-    def __init__(self, bus: StreamBus, turn_id: str) -> None:
-        self.bus, self.turn_id = bus, turn_id
-        self.cursor: str | None = None
-        self.pending: list[StreamEvent] = []
+    def __init__(self, bus: StreamBus, db: Database, turn_id: str) -> None:
+        self.turn_id = turn_id
+        self._events = follow(bus, turn_id, None, lambda: finished_without_events(bus, db, turn_id))
 
-    async def next(self) -> StreamEvent | None:
-        if not self.pending:
-            self.pending = await self.bus.read(self.turn_id, self.cursor, block_ms=KEEPALIVE_MS)
-            if not self.pending:
-                return None
-        event = self.pending.pop(0)
-        self.cursor = event.id
-        return event
+    async def next(self) -> StreamEvent | Pause:
+        return await anext(self._events)
 
     async def first(self) -> StreamEvent:
         """The first event that decides the answer's status: text, or the end of the turn."""
         while True:
             event = await self.next()
-            if event is not None and event.type != "restart":
+            if isinstance(event, StreamEvent) and event.type != "restart":
                 return event
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
 
 
 @dataclass
@@ -151,9 +153,9 @@ async def collect(events: TurnEvents, first: StreamEvent, answer: Answer) -> str
     ``restart`` and no text: the text before it was the whole reply, so it is kept."""
     parts: list[str] = []
     before_restart: list[str] = []
-    event: StreamEvent | None = first
+    event: StreamEvent | Pause = first
     while True:
-        if event is None:
+        if isinstance(event, Pause):
             pass
         elif event.type == "delta":
             parts.append(str(event.data.get("text", "")))
@@ -185,10 +187,10 @@ async def sse(
     try:
         yield answer.chunk({"role": "assistant", "content": ""})
         sent = False
-        event: StreamEvent | None = first
+        event: StreamEvent | Pause = first
         while True:
-            if event is None:
-                yield b": keepalive\n\n"
+            if isinstance(event, Pause):
+                yield event.value  # a keepalive, or waiting through an outage
             elif event.type == "delta":
                 sent = True
                 yield answer.chunk({"content": str(event.data.get("text", ""))})
@@ -218,6 +220,7 @@ async def sse(
     finally:
         if not finished:  # the client went away: stop the turn off this (cancelled) task
             _in_background(stop())
+        await events.aclose()
 
 
 def stopper(bus: StreamBus, client: Client, turn_id: str, workflow_id: str) -> Callable[[], Awaitable[None]]:

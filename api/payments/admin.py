@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import structlog
 from fastapi import APIRouter, Query
+from temporalio.common import WorkflowIDConflictPolicy
 
 from api.auth.deps import SupportUser
 from api.deps import LocaleDep, SessionDep, StateDep, TemporalDep
@@ -14,15 +15,20 @@ from api.payments.schemas import (
     AdminPaymentOut,
     AdminUserOut,
     AuditOut,
+    FailedRefundOut,
+    RefundRetryOut,
     RetryIn,
     RetryOut,
 )
-from core import ledger, payments
+from core import accounts, ledger, payments
 from core.errors import NotFound
-from core.models import PaymentKind, PaymentStatus, User
-from core.payments import RetryNotPossible
+from core.i18n import format_fils, translate
+from core.models import FailedRefund, PaymentKind, PaymentStatus, RefundStatus
+from core.payments import PaymentUnavailable, RetryNotPossible
 from core.subscriptions import get_subscription
+from workflows import BACKGROUND
 from workflows.payments_common import subscription_id
+from workflows.refund import RefundRetryInput, RefundRetryWorkflow, refund_workflow_id
 from workflows.subscription import RetryRequest, SubscriptionWorkflow
 
 log = structlog.get_logger(__name__)
@@ -34,12 +40,12 @@ async def list_payments(
     support: SupportUser, session: SessionDep, locale: LocaleDep, status: PaymentStatus | None = None
 ) -> list[AdminPaymentOut]:
     rows = await payments.list_payments(session, status=status.value if status else None)
-    emails = {row.user_id: (await session.get(User, row.user_id)) for row in rows}
+    emails = await accounts.emails_of(session, {row.user_id for row in rows})
     return [
         AdminPaymentOut(
             **payment_out(row, locale).model_dump(),
             user_id=row.user_id,
-            user_email=getattr(emails.get(row.user_id), "email", ""),
+            user_email=emails.get(row.user_id, ""),
         )
         for row in rows
     ]
@@ -139,3 +145,84 @@ async def audit_log(support: SupportUser, session: SessionDep, target: str | Non
         )
         for row in await payments.audit_log(session, target_id=target)
     ]
+
+
+def failed_refund_out(row: FailedRefund, email: str, locale: str) -> FailedRefundOut:
+    return FailedRefundOut(
+        id=row.id,
+        payment_id=row.payment_id,
+        user_id=row.user_id,
+        user_email=email,
+        cause=row.cause,
+        cause_label=translate(payments.cause_label(row.cause), locale),
+        amount=row.amount_fils,
+        amount_display=format_fils(row.amount_fils, locale),
+        status=row.status,
+        result_code=row.result_code,
+        result_description=row.result_description,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+@router.get("/refunds", response_model=list[FailedRefundOut])
+async def list_refunds(
+    support: SupportUser, session: SessionDep, locale: LocaleDep, status: RefundStatus | None = None
+) -> list[FailedRefundOut]:
+    """Refunds HyperPay rejected (``status=open``: money still owed to the person)."""
+    rows = await payments.list_failed_refunds(session, status=status.value if status else None)
+    emails = await accounts.emails_of(session, {row.user_id for row in rows})
+    return [failed_refund_out(row, emails.get(row.user_id, ""), locale) for row in rows]
+
+
+@router.post("/refunds/{refund_id}/retry", response_model=RefundRetryOut)
+async def retry_refund(
+    refund_id: str,
+    support: SupportUser,
+    state: StateDep,
+    temporal: TemporalDep,
+    body: RetryIn | None = None,
+    key: IdempotencyKey = None,
+) -> RefundRetryOut:
+    """Send a rejected refund again (``RefundRetryWorkflow``). HyperPay is asked first, so a
+    refund it did accept is recorded rather than sent twice; a click while a retry runs joins
+    it; a repeated ``Idempotency-Key`` answers its first outcome; a closed record answers
+    ``refunded`` without calling HyperPay. Audited as ``refund.retry``."""
+    client_key = payments.idempotency_key(key)
+    async with state.db.session() as session:
+        row = await payments.get_failed_refund(session, refund_id)
+        for entry in await payments.audit_log(session, target_id=row.payment_id):
+            details = entry.details
+            if (
+                entry.action == payments.REFUND_RETRIED
+                and details.get("refund_id") == row.id
+                and details.get("idempotency_key") == client_key
+            ):
+                return RefundRetryOut(
+                    refund_id=row.id,
+                    status=str(details.get("status", "")),
+                    result_code=str(details.get("result_code", "")),
+                )
+        if row.status == RefundStatus.refunded.value:
+            return RefundRetryOut(refund_id=row.id, status=row.status, result_code=row.result_code)
+    request = RefundRetryInput(
+        refund_id=row.id,
+        actor_id=support.id,
+        idempotency_key=client_key,
+        reason=body.reason if body else "",
+        retry_initial_s=state.settings.payments_retry_initial_s,
+    )
+    try:
+        outcome = await temporal.execute_workflow(
+            RefundRetryWorkflow.run,
+            request,
+            id=refund_workflow_id(row.id),
+            task_queue=state.settings.task_queue(BACKGROUND),
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"retry refund of payment {row.payment_id}",
+        )
+    except Exception as error:  # noqa: BLE001 - HyperPay unreachable past the retries
+        log.warning("payments.refund_retry_failed", refund_id=row.id, error=str(error))
+        raise PaymentUnavailable() from None
+    return RefundRetryOut(refund_id=outcome.refund_id, status=outcome.status, result_code=outcome.result_code)

@@ -116,3 +116,28 @@ class QuoteOut(BaseModel):
     credit: int
     amount: int
     amount_display: str
+
+
+class FailedRefundOut(BaseModel):
+    """A refund HyperPay rejected (``status`` ``open``) or that a retry gave back (``refunded``)."""
+
+    id: str
+    payment_id: str
+    user_id: str
+    user_email: str
+    cause: str  # late | superseded | overlap
+    cause_label: str  # why it was owed, in the caller's language
+    amount: int
+    amount_display: str
+    status: str
+    result_code: str
+    result_description: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RefundRetryOut(BaseModel):
+    refund_id: str
+    status: str  # open (rejected again) | refunded
+    result_code: str

@@ -150,8 +150,7 @@ async def create_video_job(
             static_summary=f"video · {model.provider} · {model.id} · {spec.duration_s}s {spec.aspect_ratio}",
         )
     except Exception:
-        job = await jobs.owned_job(session, user.id, job_id)
-        await jobs.finish_job(session, job, JobStatus.failed, error_code="unavailable")
+        await jobs.fail_unstarted(session, job_id)  # a row the sweeper failed keeps its outcome
         await session.commit()
         raise
     return VideoJobCreated(

@@ -19,6 +19,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from core.cv import bidimark
 from core.cv.schema import CvContent, SectionName, Template
 from core.cv.text import Words
 from core.i18n import translate
@@ -91,6 +92,10 @@ def _render_pdf(cv: CvContent, options: RenderOptions, photo: bytes | None) -> R
     fonts, stylesheets = _styles(options.template, options.paper, options.digits, options.locale)
     html = HTML(string=render_html(cv, options, photo), url_fetcher=_fetcher, base_url=str(TEMPLATES))
     document = html.render(stylesheets=stylesheets, font_config=fonts)
+    for page in document.pages:  # the outline's titles (h1-h3) without the mark carriers
+        page.bookmarks = [
+            (level, label.translate(bidimark.STRIP), *rest) for level, label, *rest in page.bookmarks
+        ]
     # PDF/UA-1 on request: WeasyPrint's tags hold up (H1-H3, P, L/LI, Sect; the self-check
     # passes) for ~10 % more CPU; /Lang, title and author are set either way.
     pdf = document.write_pdf(pdf_variant="pdf/ua-1") if options.tagged else document.write_pdf()
@@ -107,6 +112,8 @@ def _styles(template: Template, paper: str, digits: str, locale: str) -> tuple[F
         "paper": paper,
         "counter": "arabic-indic" if digits == "arabic" else "decimal",
         "accent": ACCENT[template],
+        "mark_font": bidimark.font_data_url(FONTS / "IBMPlexSansArabic-Regular.ttf"),
+        "mark": Words(locale, digits).mark,
     }
     sheets = [
         CSS(string=_jinja.get_template(name).render(**params), font_config=fonts, url_fetcher=_fetcher)
@@ -140,6 +147,7 @@ _fetcher = PackagedOnly(allowed_protocols=("file", "data"))
 # glyphs (poppler's pdftotext, pdfium) then reverse inside the glyph too, so "الآن" reads back
 # as "اآلن". Writing an all-RTL cluster in visual order makes those extractors return logical
 # text; single-character glyphs (the vast majority) are untouched.
+# The same hook gives the direction-mark carriers' glyphs their real marks (bidimark.py).
 
 _build_fonts_dictionary = weasyprint.pdf.build_fonts_dictionary
 
@@ -153,6 +161,8 @@ def _fonts_with_visual_rtl_clusters(pdf: Any, fonts: Any, *args: Any, **kwargs: 
         for glyph, text in list(font.to_unicode.items()):
             if _rtl_cluster(text):
                 font.to_unicode[glyph] = text[::-1]
+            elif text in bidimark.MARKS:
+                font.to_unicode[glyph] = bidimark.MARKS[text]
     return _build_fonts_dictionary(pdf, fonts, *args, **kwargs)
 
 

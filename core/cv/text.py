@@ -11,6 +11,7 @@ from datetime import date
 from babel.dates import format_date
 from markupsafe import Markup, escape
 
+from core.cv.bidimark import CARRIER_LTR, CARRIER_RTL, STRIP
 from core.i18n import babel_locale, translate
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -21,6 +22,24 @@ LATIN_RUN = re.compile(
     r"[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*(?:[ ,]+[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*)*"
 )
 ARABIC_RUN = re.compile(rf"[{ARABIC_LETTERS}]+(?:[ ]+[{ARABIC_LETTERS}]+)*")
+# In an Arabic line, Arabic-Indic digits end a run for extractors as Latin digits do.
+LTR_IN_RTL = re.compile(
+    f"{LATIN_RUN.pattern}|[\u0660-\u0669\u06f0-\u06f9]+(?:[.,\u066b\u066c/][\u0660-\u0669\u06f0-\u06f9]+)*"
+)
+# Not part of a run: the separators and the sentence's own punctuation after it, which take the
+# line's direction (an Arabic sentence's full stop stands at its left end).
+RUN_TRAILING = " ,.;:!?"
+# Separators poppler classes with numbers (bidi CS/ES/ET: . , : / + % ، ٪ …) followed by a space:
+# in an Arabic line they are read after the space ("كلمة .كلمة") unless a mark follows them.
+NUMERIC_SEPARATOR = re.compile(
+    "(["
+    + "".join(
+        re.escape(chr(c))
+        for c in range(0x20, 0x3000)
+        if unicodedata.bidirectional(chr(c)) in ("CS", "ES", "ET")
+    )
+    + r"])(?=\s)"
+)
 # A hyphen touching an Arabic letter ("و-Go", "بنك-الإسكان"). Extractors (poppler, and the
 # ATS readers built the same way) class ASCII "-" with numbers, so it breaks the right-to-left
 # run it sits in and is read back on the wrong side of the word ("و Go-", "الإسكان- بنك").
@@ -120,21 +139,48 @@ class Words:
                 return "rtl"
         return "rtl" if not text else "ltr"
 
+    @property
+    def mark(self) -> str:
+        """The direction-mark carrier of the CV's direction (``bidimark.py``)."""
+        return CARRIER_RTL if self.rtl else CARRIER_LTR
+
+    @staticmethod
+    def _other(mark: str) -> str:
+        return {CARRIER_RTL: CARRIER_LTR, CARRIER_LTR: CARRIER_RTL}.get(mark, "")
+
+    @staticmethod
+    def _between(text: str, mark: str) -> str:
+        """Escaped text between runs; a separator that extractors class with numbers (the
+        Arabic comma, a full stop, a colon…) gets the mark when a space follows it."""
+        return NUMERIC_SEPARATOR.sub(rf"\1{mark}", str(escape(text))) if mark else str(escape(text))
+
     def iso(self, text: str, base: str | None = None) -> Markup:
-        """Escape ``text`` and isolate runs of the other script (than ``base``, by default the
-        CV's direction) in ``<bdi dir>``; a hyphen joining an Arabic word is printed as U+2010."""
-        text = JOINING_HYPHEN.sub(HYPHEN, text)
+        """Escape ``text``, isolate runs of the other script (than ``base``, by default the CV's
+        direction) in ``<bdi dir>`` and end each with a direction mark; a hyphen joining an
+        Arabic word is printed as U+2010.
+
+        The mark (in logical order right after the run, before the space or punctuation that
+        follows it) is what keeps extractors from reading that space or punctuation before the
+        run ("« »Temporal", "Pythonو"); see ``bidimark.py``. It is written only in blocks of the
+        CV's own direction: extractors take each page's direction from its majority script, and
+        a block of the other direction (``dir_for``) already reads back in order without it."""
+        text = JOINING_HYPHEN.sub(HYPHEN, text.translate(STRIP))
         rtl = self.rtl if base is None else base == "rtl"
-        pattern, run_dir = (LATIN_RUN, "ltr") if rtl else (ARABIC_RUN, "rtl")
+        mark = self.mark if rtl == self.rtl else ""
+        pattern, run_dir = (LTR_IN_RTL, "ltr") if rtl else (ARABIC_RUN, "rtl")
         out: list[str] = []
         last = 0
         for match in pattern.finditer(text):
-            run = match.group(0).rstrip(" ,")
-            end = match.start() + len(run)
-            if run.isalpha():  # one word of letters only: the bidi algorithm keeps it whole
+            run = match.group(0).rstrip(RUN_TRAILING)
+            if not run:
                 continue
-            out.append(str(escape(text[last : match.start()])))
-            out.append(f'<bdi dir="{run_dir}">{escape(run)}</bdi>')
-            last = end
-        out.append(str(escape(text[last:])))
+            out.append(self._between(text[last : match.start()], mark))
+            if run.isalnum():  # one word or number: the bidi algorithm keeps it whole
+                out.append(f"{escape(run)}{mark}")
+            else:  # the mark leads the isolate, on the page the run's far side too, in the same
+                # text object as its first glyph (a sub-point overlap makes poppler split the
+                # line); the other direction's mark after it keeps a leading number (UAX #9 W2)
+                out.append(f'<bdi dir="{run_dir}">{mark}{self._other(mark)}{escape(run)}</bdi>')
+            last = match.start() + len(run)
+        out.append(self._between(text[last:], mark))
         return Markup("".join(out))

@@ -3,12 +3,15 @@
 titles, companies, bullets, Latin terms inside Arabic lines) comes back whole and in logical
 order. Also the page-1 thumbnail (pdfium) and the font facts (embedded, subset) read from the PDF.
 
-Comparison rules: both sides are NFKC-normalised, Arabic diacritics (tashkeel) and tatweel are
-dropped (extractors place a shadda on its own baseline), whitespace is collapsed and words are
-split where the script changes (extractors move the spaces around a run of the other script);
-separators that are pure punctuation (· – — : ،) are layout, not content, and are not compared.
-A field passes when its words appear contiguously in the PDF's words; fields of one section
-must also appear in the order the CV gives them."""
+Comparison rules (strict: what a screener reads, space and punctuation included): both sides
+are NFKC-normalised, bidi marks, Arabic diacritics (tashkeel) and tatweel are dropped (extractors
+place a shadda on its own baseline), U+2010/U+2011 read as "-" (the template prints U+2010
+beside Arabic letters), and the text is split at whitespace only. A field passes when its words
+appear contiguously in the PDF's words, each exactly, except that the PDF's first and last word
+of the field may carry punctuation the template adds around it (": " after a skill, "(" … ")",
+"•"). So "«Temporal» لتنسيق" fails when the PDF reads "« »Temporalلتنسيق", "Python و-Go" when
+it reads "Pythonو- Go", a date span when its dash moved. Fields of one section must also appear
+in the order the CV gives them."""
 
 from __future__ import annotations
 
@@ -25,13 +28,10 @@ from pypdf import PdfReader
 from core.cv.schema import CvContent
 from core.cv.text import Words
 
-BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
-TASHKEEL = re.compile("[\u0640\u064b-\u065f\u0670\u06d6-\u06ed]")
-# Arabic letters, and Arabic-Indic digits apart from them (a word ends where either begins).
-ARABIC = re.compile(
-    "[\u0660-\u0669\u06f0-\u06f9]+|[\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+"
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
-HYPHEN_SPLIT = re.compile("(-)")
+TASHKEEL = re.compile("[\u0640\u064b-\u065f\u0670\u06d6-\u06ed]")
 EDGE_PUNCTUATION = ".,;:!?()[]{}«»\"'،؛…–—·|•*"
 HYPHENS = str.maketrans("\u2010\u2011", "--")  # the template prints U+2010 beside Arabic letters
 
@@ -73,24 +73,7 @@ def _without_footer(page: str, footer_word: str | None) -> str:
 
 def words(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS).translate(HYPHENS)
-    out: list[str] = []
-    for chunk in TASHKEEL.sub("", text).split():
-        for piece in _split_scripts(chunk):
-            # a hyphen is a word of its own: where it stands is compared ("و-Go" ≠ "و Go-")
-            for part in HYPHEN_SPLIT.split(piece.strip(EDGE_PUNCTUATION)):
-                part = part.strip(EDGE_PUNCTUATION)
-                if part:
-                    out.append(part)
-    return out
-
-
-def _split_scripts(chunk: str) -> list[str]:
-    pieces, last = [], 0
-    for match in ARABIC.finditer(chunk):
-        pieces += [chunk[last : match.start()], match.group(0)]
-        last = match.end()
-    pieces.append(chunk[last:])
-    return [p for p in pieces if p]
+    return TASHKEEL.sub("", text).split()
 
 
 def expected_fields(
@@ -199,13 +182,33 @@ def check_text(pdf: bytes, cv: CvContent, words_of: Words, *, bilingual: bool = 
 
 
 def _find(haystack: list[str], needle: list[str], start: int) -> int:
+    """Where ``needle`` starts in ``haystack`` at or after ``start`` (-1 if nowhere): inner words
+    equal, the first and last allowed extra punctuation on their outer side only."""
     if not needle:
         return start
-    first, size = needle[0], len(needle)
+    size = len(needle)
     for index in range(start, len(haystack) - size + 1):
-        if haystack[index] == first and haystack[index : index + size] == needle:
+        window = haystack[index : index + size]
+        if window[1:-1] == needle[1:-1] and _edges_match(window, needle):
             return index
     return -1
+
+
+def _edges_match(window: list[str], needle: list[str]) -> bool:
+    first, last = window[0], window[-1]
+    if len(needle) == 1:
+        at = first.find(needle[0])
+        return at >= 0 and _punct(first[:at]) and _punct(first[at + len(needle[0]) :])
+    return (
+        first.endswith(needle[0])
+        and _punct(first[: len(first) - len(needle[0])])
+        and last.startswith(needle[-1])
+        and _punct(last[len(needle[-1]) :])
+    )
+
+
+def _punct(text: str) -> bool:
+    return all(char in EDGE_PUNCTUATION for char in text)
 
 
 @dataclass(frozen=True)

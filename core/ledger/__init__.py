@@ -33,7 +33,7 @@ from core.ledger.grants import expire_due_grants, expire_plan_grants, grant_addo
 from core.ledger.history import history
 from core.ledger.reads import available, usage
 from core.ledger.release import release
-from core.ledger.reservations import OpenReservation, open_reservations, reservation_owner
+from core.ledger.reservations import OpenReservation, job_reservations, open_reservations, reservation_owner
 from core.ledger.reserve import reserve
 from core.ledger.results import (
     ADDON_VALIDITY_MONTHS,
@@ -72,6 +72,7 @@ __all__ = [
     "grant_addon",
     "grant_period",
     "history",
+    "job_reservations",
     "insert_ignore",
     "lock_account",
     "near_warning",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ledger.results import WARNING_PERCENT, UnitUsage, UsageSummary
@@ -23,14 +23,17 @@ async def available(
     session: AsyncSession, user_id: str, unit: Unit | str, now: datetime | None = None
 ) -> int:
     """What can be reserved right now (unexpired grants, minus what reservations hold)."""
-    now = now or utcnow()
-    query = select(func.coalesce(func.sum(LedgerGrant.remaining), 0)).where(
-        LedgerGrant.user_id == user_id,
-        LedgerGrant.unit == str(unit),
-        LedgerGrant.starts_at <= now,
-        LedgerGrant.expires_at > now,
-    )
-    return int((await session.execute(query)).scalar_one())
+    params = {"user_id": user_id, "unit": str(unit), "now": now or utcnow()}
+    return int((await session.execute(_AVAILABLE, params)).scalar_one())
+
+
+# Built once: every chat turn's quota check runs it (its SQL and cache key are reused).
+_AVAILABLE = select(func.coalesce(func.sum(LedgerGrant.remaining), 0)).where(
+    LedgerGrant.user_id == bindparam("user_id"),
+    LedgerGrant.unit == bindparam("unit"),
+    LedgerGrant.starts_at <= bindparam("now"),
+    LedgerGrant.expires_at > bindparam("now"),
+)
 
 
 async def usage(

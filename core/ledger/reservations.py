@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import (
@@ -42,3 +42,12 @@ async def reservation_owner(session: AsyncSession, key: str) -> tuple[str, str] 
     query = select(LedgerReservation.user_id, LedgerReservation.unit).where(LedgerReservation.key == key)
     row = (await session.execute(query)).first()
     return (row[0], row[1]) if row else None
+
+
+async def job_reservations(session: AsyncSession, job_id: str, workflow_id: str) -> list[str]:
+    """Keys of the reservations a job still holds (made under its id or its workflow's)."""
+    query = select(LedgerReservation.key).where(
+        LedgerReservation.status == ReservationStatus.reserved.value,
+        or_(LedgerReservation.job_id == job_id, LedgerReservation.workflow_id == workflow_id),
+    )
+    return list((await session.execute(query)).scalars())

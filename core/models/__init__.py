@@ -22,10 +22,12 @@ from core.models.ledger import (
 )
 from core.models.payments import (
     AuditLog,
+    FailedRefund,
     Payment,
     PaymentAttempt,
     PaymentKind,
     PaymentStatus,
+    RefundStatus,
     WebhookEvent,
 )
 from core.models.slides import SlideDeck
@@ -33,6 +35,8 @@ from core.models.user import Locale, Role, User
 from core.models.video import Video
 
 __all__ = [
+    "FailedRefund",
+    "RefundStatus",
     "EmailChange",
     "SlideDeck",
     "ChatMessage",

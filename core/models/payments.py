@@ -113,3 +113,37 @@ class AuditLog(Base):
     reason: Mapped[str] = mapped_column(String(500), default="", nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class RefundStatus(StrEnum):
+    open = "open"  # HyperPay rejected the refund: support has to act (retry)
+    refunded = "refunded"  # a later retry (or HyperPay itself) gave the money back
+
+
+class FailedRefund(TimestampMixin, Base):
+    """A refund we decided on and HyperPay rejected, until support's retry gives the money back.
+
+    ``cause`` is why it was owed (``late``: paid after its checkout was no longer awaited;
+    ``superseded``: a renewal whose period a purchase replaced; ``overlap``: the unused part of
+    a period paid twice), ``cause_id`` the payment whose grant decided it. One row per refund
+    decided (``key``)."""
+
+    __tablename__ = "failed_refunds"
+    __table_args__ = (Index("ix_failed_refunds_status", "status", "created_at"),)
+
+    id: Mapped[str] = id_column()
+    key: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
+    payment_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("payments.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    cause: Mapped[str] = mapped_column(String(16), nullable=False)
+    cause_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    amount_fils: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=RefundStatus.open.value, nullable=False)
+    result_code: Mapped[str] = mapped_column(String(16), default="", nullable=False)
+    result_description: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    provider_refund_id: Mapped[str] = mapped_column(String(64), default="", nullable=False)

@@ -34,6 +34,7 @@ from core.payments.checkout import (
     new_attempt,
     parse_item,
     record_outcome,
+    refund_target,
     return_signature,
     return_url,
     settled,
@@ -52,8 +53,20 @@ from core.payments.errors import (
     UnknownItem,
     idempotency_key,
 )
+from core.payments.failed_refunds import (
+    CAUSE_LABELS,
+    RefundNotFound,
+    cause_label,
+    get_failed_refund,
+    list_failed_refunds,
+    record_failed_refund,
+    record_retry,
+)
+from core.payments.failed_refunds import (
+    RETRIED as REFUND_RETRIED,
+)
 from core.payments.fulfilment import Fulfilled, fulfil
-from core.payments.refunds import audit_late, late_payment_decision, mark_refunded
+from core.payments.refunds import audit_late, decide_late, late_payment_decision, mark_refunded
 from core.payments.renewals import (
     PaidPeriod,
     end_paid_plan,
@@ -66,6 +79,14 @@ from core.payments.renewals import (
 from core.payments.webhooks import store_webhook, webhook_dedupe_key, webhook_events
 
 __all__ = [
+    "REFUND_RETRIED",
+    "CAUSE_LABELS",
+    "cause_label",
+    "RefundNotFound",
+    "get_failed_refund",
+    "list_failed_refunds",
+    "record_failed_refund",
+    "record_retry",
     "CARD",
     "FINAL",
     "IDEMPOTENCY_KEY",
@@ -91,6 +112,7 @@ __all__ = [
     "by_checkout",
     "by_reference",
     "create_payment",
+    "decide_late",
     "end_paid_plan",
     "fulfil",
     "get_attempt",
@@ -109,6 +131,7 @@ __all__ = [
     "paid_periods",
     "parse_item",
     "record_outcome",
+    "refund_target",
     "return_signature",
     "return_url",
     "set_cancel_at_period_end",

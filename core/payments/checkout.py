@@ -218,6 +218,13 @@ async def last_attempt(session: AsyncSession, payment_id: str) -> PaymentAttempt
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def refund_target(session: AsyncSession, payment: Payment) -> tuple[str, str]:
+    """What a refund of ``payment`` names: HyperPay's payment id, and the merchant reference of
+    its last attempt (under which an earlier refund is looked up before sending another)."""
+    attempt = await last_attempt(session, payment.id)
+    return payment.provider_payment_id or "", attempt.merchant_transaction_id if attempt else ""
+
+
 def record_outcome(payment: Payment, attempt: PaymentAttempt | None, outcome: ProviderOutcome) -> None:
     """Store what HyperPay said; a payment that succeeded never goes back."""
     if attempt is not None:

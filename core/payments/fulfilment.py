@@ -15,7 +15,7 @@ from core.payments.checkout import lock_payment
 from core.payments.errors import RetryNotPossible
 from core.payments.overlap import Refund
 from core.plans import UNITS
-from core.subscriptions import Subscription, set_plan
+from core.subscriptions import Subscription, plan_sequence, set_plan
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,12 @@ class Fulfilled:
     newly: bool
     superseded: bool = False  # a renewal whose period was replaced: not granted, to be refunded
     refund: Refund | None = None  # the overlapped period's unused part, to be refunded
+    # plans: the plan-lock counter when this payment's period was (found) current, ordering
+    # hand-overs to the SubscriptionWorkflow; STALE when a later change has replaced it
+    sequence: int = 0
+
+
+STALE = -1
 
 
 async def fulfil(
@@ -81,4 +87,13 @@ async def fulfil(
     if newly:
         payment.fulfilled_at = now
     await session.flush()
-    return Fulfilled(payment, subscription, newly, refund=refund)
+    sequence = 0 if subscription is None else await _sequence(session, payment.user_id, key)
+    return Fulfilled(payment, subscription, newly, refund=refund, sequence=sequence)
+
+
+async def _sequence(session: AsyncSession, user_id: str, key: str) -> int:
+    """Read under the plan lock: a payment granted again (a retry, a late grant) whose period
+    another change has replaced meanwhile is STALE, and must not be handed over."""
+    if await overlap.period_opener(session, user_id) != key:
+        return STALE
+    return await plan_sequence(session, user_id)

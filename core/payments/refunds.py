@@ -3,11 +3,36 @@ explicit decision that is written to the audit log."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.ledger import lock_account
 from core.models import AuditLog, Payment, PaymentKind, PaymentStatus
 from core.payments.audit import audit
+from core.payments.checkout import lock_payment
+from core.payments.fulfilment import fulfil
+from core.plans import UNITS
+
+
+async def decide_late(session: AsyncSession, payment_id: str, now: datetime) -> str:
+    """Decide a late payment (``late_payment_decision``) and make a ``grant`` in the same
+    transaction, under the user's plan lock (``set_plan``'s). A plan bought meanwhile is then
+    either seen here (``refund``) or granted after this one, when it refunds this one's unused
+    part (``overlap``); deciding first and granting later let it be granted in between and
+    then replaced by this older payment. ``none``: not succeeded, or granted by its own run."""
+    payment = await lock_payment(session, payment_id)
+    if payment.status != PaymentStatus.succeeded.value:
+        return "none"
+    if payment.fulfilled_at is not None:  # granted here before (a retry), or by its own run
+        return "grant" if await _late_entry(session, payment.id, "grant") else "none"
+    await lock_account(session, payment.user_id, UNITS[0])  # taken before deciding
+    decision = await late_payment_decision(session, payment)
+    if decision == "grant":
+        await fulfil(session, payment.id, now)
+        await audit_late(session, payment, decision)
+    return decision
 
 
 async def late_payment_decision(session: AsyncSession, payment: Payment) -> str:
@@ -44,8 +69,7 @@ async def mark_refunded(
 async def audit_late(session: AsyncSession, payment: Payment, decision: str, refund_code: str = "") -> None:
     """The audit entry for a late payment's reconciliation (idempotent per payment)."""
     action = f"payment.late_{decision}"
-    exists = select(AuditLog.id).where(AuditLog.target_id == payment.id, AuditLog.action == action)
-    if (await session.execute(exists.limit(1))).first():
+    if await _late_entry(session, payment.id, decision):
         return
     details = {"user_id": payment.user_id, "item": f"{payment.kind}:{payment.item_id}"}
     if refund_code:
@@ -59,3 +83,9 @@ async def audit_late(session: AsyncSession, payment: Payment, decision: str, ref
         reason="succeeded after the checkout was no longer awaited",
         details=details,
     )
+
+
+async def _late_entry(session: AsyncSession, payment_id: str, decision: str) -> bool:
+    action = f"payment.late_{decision}"
+    exists = select(AuditLog.id).where(AuditLog.target_id == payment_id, AuditLog.action == action)
+    return (await session.execute(exists.limit(1))).first() is not None

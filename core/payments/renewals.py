@@ -15,7 +15,7 @@ from core.payments.errors import NoSubscription
 from core.payments.overlap import period_opener
 from core.plans import FREE
 from core.proration import Quote, quote
-from core.subscriptions import Subscription, get_subscription, set_plan
+from core.subscriptions import Subscription, get_subscription, plan_sequence, set_plan
 
 
 async def upgrade_quote(
@@ -42,9 +42,11 @@ class PaidPeriod:
     initial_transaction_id: str | None = None
     cancel_at_period_end: bool = False
     opened_by: str = ""  # the key that opened the current period (see core.payments.overlap)
+    sequence: int = 0  # the plan-lock counter read before the period (orders hand-overs)
 
 
 async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
+    sequence = await plan_sequence(session, user_id)  # first: the period read is no older
     subscription = await get_subscription(session, user_id)
     if subscription is None:
         return None
@@ -71,6 +73,7 @@ async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
         initial_transaction_id=card.initial_transaction_id if card and registration else None,
         cancel_at_period_end=subscription.cancel_at_period_end,
         opened_by=await period_opener(session, user_id) or "",
+        sequence=sequence,
     )
 
 

@@ -1,5 +1,6 @@
 """The emulator's control API for HyperPay (``/_emulator/hyperpay``): timings and webhook
-target, reset, call counts, deliveries, replays, queued card outcomes, forced expiry."""
+target, reset, call counts, deliveries, replays, queued card outcomes, forced expiry, a
+pending payment resolved on demand."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from emulator.hyperpay.state import OUTCOMES, Config, State, state
-from emulator.hyperpay.webhooks import deliver
+from emulator.hyperpay.webhooks import deliver, resolve_pending
 
 control = APIRouter(prefix="/_emulator/hyperpay")
 
@@ -39,7 +40,17 @@ async def reset() -> dict[str, bool]:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     fresh = State()
-    for name in ("config", "checkouts", "payments", "registrations", "deliveries", "calls", "tasks"):
+    names = (
+        "config",
+        "checkouts",
+        "payments",
+        "registrations",
+        "deliveries",
+        "calls",
+        "tasks",
+        "refund_outcomes",
+    )
+    for name in names:
         setattr(state, name, getattr(fresh, name))
     return {"ok": True}
 
@@ -78,6 +89,17 @@ async def queue_outcomes(registration_id: str, request: Request) -> JSONResponse
     return JSONResponse({"queued": list(registration.outcomes)})
 
 
+@control.post("/refunds/outcomes")
+async def queue_refund_outcomes(request: Request) -> JSONResponse:
+    """Next refunds (RF): ``{"outcomes": ["rejected", "lost"]}`` — refused with ``700.400.200``
+    (nothing refunded), or refunded with the answer lost (HTTP 504); then as usual."""
+    outcomes = (await request.json()).get("outcomes", [])
+    if any(outcome not in ("rejected", "lost") for outcome in outcomes):
+        return JSONResponse({"error": "outcomes are rejected, lost"}, status_code=400)
+    state.refund_outcomes.extend(outcomes)
+    return JSONResponse({"queued": list(state.refund_outcomes)})
+
+
 @control.post("/checkouts/{checkout_id}/expire")
 async def expire(checkout_id: str) -> JSONResponse:
     checkout = state.checkouts.get(checkout_id)
@@ -90,3 +112,16 @@ async def expire(checkout_id: str) -> JSONResponse:
 @control.get("/payments")
 async def payments() -> list[dict[str, Any]]:
     return [p.as_json() for p in state.payments.values()]
+
+
+@control.post("/payments/{payment_id}/resolve")
+async def resolve(payment_id: str) -> JSONResponse:
+    """A pending (3-D Secure) payment succeeds now and sends its webhook, as it would after
+    ``pending_seconds``: a test orders a late success after what must come first, no clock."""
+    payment = state.payments.get(payment_id)
+    if payment is None:
+        return JSONResponse({"error": "unknown payment"}, status_code=404)
+    if payment.code != OUTCOMES["pending"][0]:
+        return JSONResponse({"error": "not pending", "code": payment.code}, status_code=409)
+    resolve_pending(payment)
+    return JSONResponse(payment.as_json())

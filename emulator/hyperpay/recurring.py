@@ -59,10 +59,14 @@ async def backoffice(payment_id: str, request: Request) -> JSONResponse:
         return answer((BAD_PARAM[0], "invalid or missing parameter: amount"), 400)
     if kind == "RF" and refunded(original) + to_minor(amount) > to_minor(original.amount):
         return answer(REFUND_EXCEEDED, 400)
-    payment = new_payment(original.entity_id, kind, amount, original.merchant_transaction_id, "success")
+    fault = state.refund_outcomes.popleft() if kind == "RF" and state.refund_outcomes else ""
+    outcome = "refund_rejected" if fault == "rejected" else "success"
+    payment = new_payment(original.entity_id, kind, amount, original.merchant_transaction_id, outcome)
     payment.referenced_id = original.id
     payment.currency = original.currency
-    return JSONResponse(payment.as_json())
+    if fault == "lost":
+        return JSONResponse({"error": "gateway timeout"}, status_code=504)
+    return JSONResponse(payment.as_json(), status_code=400 if fault == "rejected" else 200)
 
 
 def to_minor(amount: str) -> int:

@@ -34,6 +34,10 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "pending": ("000.200.000", "transaction pending"),
     "timeout": ("900.100.300", "timeout, uncertain result"),
     "review": ("000.400.000", "Transaction succeeded (please review manually due to fraud suspicion)"),
+    "refund_rejected": (
+        "700.400.200",
+        "cannot refund (refund volume exceeded or tx reversed or invalid workflow?)",
+    ),
 }
 CREATED = ("000.200.100", "successfully created checkout")
 NO_SESSION = (
@@ -157,6 +161,9 @@ class State:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # next refunds (RF): "rejected" (refused, nothing refunded) or "lost" (refunded, but the
+    # answer is a 504, as when a connection drops after HyperPay processed it)
+    refund_outcomes: deque[str] = field(default_factory=deque)
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

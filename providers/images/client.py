@@ -79,10 +79,13 @@ class ImageClient:
         if self._replicate is None:
             from replicate.client import Client
 
+            from providers.images.replicate_images import raise_with_retry_after
+
             client = Client(
                 api_token=self.settings.replicate_api_token.get_secret_value(),
                 base_url=self.settings.replicate_base_url,
                 timeout=httpx.Timeout(self.timeout, connect=10.0),
+                event_hooks={"response": [raise_with_retry_after]},  # the async client's only
             )
             client._async_client._transport.max_attempts = 1  # type: ignore[attr-defined]  # SDK retries off
             self._replicate = client

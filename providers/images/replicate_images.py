@@ -4,6 +4,8 @@ and ``download`` of each output at once (Replicate deletes API outputs after an 
 
 The SDK's ``RetryTransport`` retries GETs up to 10 times by itself; it is turned down to one
 attempt so Temporal's retry policy owns backoff (a POST create is never retried by the SDK).
+The SDK's ``ReplicateError`` drops the response's headers, so a response hook
+(``raise_with_retry_after``) raises the typed error itself, ``retry-after`` included.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from providers.llm.errors import (
     ProviderError,
     RetryableProviderError,
     by_status,
+    retry_after_from,
 )
 
 if TYPE_CHECKING:
@@ -36,12 +39,31 @@ def caught() -> tuple[type[Exception], ...]:
     """The exceptions a call can raise: the SDK's and the transport's."""
     from replicate.exceptions import ReplicateException
 
-    return (ReplicateException, httpx.HTTPError, *TRANSPORT_ERRORS)
+    return (ProviderError, ReplicateException, httpx.HTTPError, *TRANSPORT_ERRORS)
+
+
+async def raise_with_retry_after(response: httpx.Response) -> None:
+    """httpx response hook: an error response becomes our typed error with its ``retry-after``."""
+    if response.status_code < 400:
+        return
+    from replicate.exceptions import ReplicateError
+
+    await response.aread()
+    error = ReplicateError.from_response(response)
+    raise by_status(
+        error.detail or error.title or "replicate error",
+        PROVIDER,
+        response.status_code,
+        error.title,
+        retry_after_from(response.headers),
+    )
 
 
 def classify(error: Exception) -> ProviderError:
     from replicate.exceptions import ReplicateError
 
+    if isinstance(error, ProviderError):  # raised by ``raise_with_retry_after``
+        return error
     if isinstance(error, ReplicateError):
         status = error.status or 500
         return by_status(

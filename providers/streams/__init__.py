@@ -6,11 +6,19 @@ with ``Last-Event-ID`` gets exactly the events it missed."""
 
 from __future__ import annotations
 
-from providers.streams.base import StreamBus, StreamEvent
+from providers.streams.base import StreamBus, StreamEvent, parse_event_id, resume_point
 from providers.streams.memory import MemoryStreamBus
 from providers.streams.redis import RedisStreamBus
 
-__all__ = ["MemoryStreamBus", "RedisStreamBus", "StreamBus", "StreamEvent", "create_stream_bus"]
+__all__ = [
+    "MemoryStreamBus",
+    "RedisStreamBus",
+    "StreamBus",
+    "StreamEvent",
+    "create_stream_bus",
+    "parse_event_id",
+    "resume_point",
+]
 
 
 def create_stream_bus(redis_url: str, prefix: str) -> StreamBus:

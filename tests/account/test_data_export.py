@@ -5,6 +5,7 @@ short-lived link on the job and by email (ar/en) through /account/export/{id}, k
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import re
@@ -29,6 +30,7 @@ from tests.conftest import EmulatorControl, SignedIn, link_path, mailbox_ids
 from tests.images.helpers import outcome
 from tests.images.helpers import start as start_image
 from tests.storage.helpers import png_bytes, upload
+from workflows.starters import start_file_scan
 
 pytestmark = pytest.mark.usefixtures("clamd")
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -179,10 +181,12 @@ async def test_an_export_row_left_without_its_workflow_is_failed_so_a_new_one_ca
         await session.execute(
             update(Job).where(Job.id == stale).values(updated_at=utcnow() - timedelta(minutes=5))
         )
-    sweeper = job_sweeper(settings, db, worker.llm, worker.bus, client)
+    sweeper = job_sweeper(
+        settings, db, worker.llm, worker.bus, client, functools.partial(start_file_scan, client, settings)
+    )
     assert (await sweeper.sweep_once()).repaired >= 1
     failed = (await me.client.get(f"/v1/jobs/{stale}")).json()
-    assert failed["status"] == "failed" and failed["error"]["code"] == "unavailable"
+    assert failed["status"] == "failed" and failed["error"]["code"] == "service_unavailable"
     fresh = await me.client.post("/v1/account/export")
     assert fresh.json()["job_id"] != stale
     assert (await finished(me.client, fresh.json()["job_id"]))["status"] == "succeeded"

@@ -81,12 +81,12 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-    }.items():
+    """The test credentials every AWS-speaking test uses. boto3's default session keeps the
+    first credentials it resolves for the life of the process, so these must be the same as
+    tests/storage's (no session token: SeaweedFS's gateway refuses an unknown one)."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
 
 
 async def latest_token_row(db: Database, email: str) -> MagicLinkToken:

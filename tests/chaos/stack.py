@@ -183,10 +183,33 @@ class Stack:
                     raise TimeoutError(f"{process.name} did not start")
                 await asyncio.sleep(0.2)
 
+    async def temporal_client(self) -> Client:
+        return await Client.connect(self.temporal.address, namespace=self.settings.temporal_namespace)
+
+    async def activity_attempts(self, workflow_id: str, activity_type: str) -> int:
+        """How many attempts of ``activity_type`` ``workflow_id`` started (its history's last
+        started attempt): a heartbeat timed out under load makes one more than the fault did."""
+        client = await self.temporal_client()
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        scheduled = {
+            event.event_id: event.activity_task_scheduled_event_attributes.activity_type.name
+            for event in history.events
+            if event.HasField("activity_task_scheduled_event_attributes")
+        }
+        started = [
+            event.activity_task_started_event_attributes
+            for event in history.events
+            if event.HasField("activity_task_started_event_attributes")
+        ]
+        return max(
+            (each.attempt for each in started if scheduled[each.scheduled_event_id] == activity_type),
+            default=0,
+        )
+
     async def activity_process(self, workflow_id: str, timeout: float = 10) -> Process:
         """The process running ``workflow_id``'s pending activity (from the worker identity
         Temporal records, ``<pid>@<host>``): the one to kill or freeze mid-activity."""
-        client = await Client.connect(self.temporal.address, namespace=self.settings.temporal_namespace)
+        client = await self.temporal_client()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             description = await client.get_workflow_handle(workflow_id).describe()

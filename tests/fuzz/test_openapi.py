@@ -24,6 +24,7 @@ import pytest_asyncio
 import worker as worker_module
 from core.accounts import grant_role
 from core.settings import Settings
+from tests.chat.helpers import read_events
 from tests.conftest import SignedIn, serve_app
 
 ROLE_BUDGET_S = 12  # schemathesis --max-time per role (the two roles run side by side)
@@ -38,8 +39,10 @@ SIGNS_OUT = {
     ("DELETE", "/v1/auth/sessions/{session_id}"),
 }
 # Event streams stay open until their job ends (a keep-alive ping resets any read timeout), so
-# a generated case can hold the run for the whole budget; their 4xx handling is tested directly
-# in tests/fuzz/test_direct.py.
+# a generated case on a running job could hold the run for its whole budget: the user's run
+# points them at a finished export job and chat turn of its own (``PULSE_FUZZ_STREAMS``, see
+# hooks.py), where every generated header and query reaches the relay and the stream ends at
+# once; the support run leaves them out. Their path ids are tested in tests/fuzz/test_excluded.py.
 STREAMS = {("GET", "/v1/chat/turns/{turn_id}/events"), ("GET", "/v1/jobs/{job_id}/events")}
 # The stateful phase (#15): payment and subscription operations chained through the links
 # schemathesis infers (a checkout's ``payment_id`` into ``GET /v1/payments/{payment_id}`` …),
@@ -52,7 +55,8 @@ SCENARIOS = re.compile(r"Scenarios:\s+(?P<count>[0-9]+)")
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+# per-role time budgets: run alone; clamd up, so uploads are scanned rather than refused with 503
+pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.usefixtures("clamd")]
 
 
 @pytest_asyncio.fixture
@@ -74,7 +78,13 @@ async def test_no_input_to_any_operation_is_a_server_error(
         await grant_role(session, support.email, "support")
     excluded = await operation_ids(fuzz_api, SIGNS_OUT | STREAMS)
     runs = await asyncio.gather(
-        fuzz(fuzz_api, user.email, excluded, tmp_path / "user"),
+        fuzz(
+            fuzz_api,
+            user.email,
+            await operation_ids(fuzz_api, SIGNS_OUT),
+            tmp_path / "user",
+            streams=await finished_streams(user),
+        ),
         fuzz(fuzz_api, support.email, excluded, tmp_path / "support"),
     )
     # then the stateful phase on its own (side by side, three schema loads starved each other),
@@ -103,6 +113,20 @@ async def test_no_input_to_any_operation_is_a_server_error(
         )
     scenarios = SCENARIOS.search(runs[2][1])
     assert scenarios and int(scenarios.group("count")) > 0, f"no stateful scenario ran:\n{runs[2][1][-4000:]}"
+
+
+async def finished_streams(user: SignedIn) -> dict[str, dict[str, str]]:
+    """A finished export job and chat turn of ``user``, for the stream operations."""
+    job_id = (await user.client.post("/v1/account/export")).json()["job_id"]
+    turn = await user.client.post("/v1/chat/turns", json={"model": "gpt-5-mini", "message": "hello"})
+    turn_id = turn.json()["turn_id"]
+    for url in (f"/v1/jobs/{job_id}/events", f"/v1/chat/turns/{turn_id}/events"):
+        async with asyncio.timeout(30):
+            assert (await read_events(user.client, url)).last.type in ("done", "error")
+    return {
+        "/v1/jobs/{job_id}/events": {"job_id": job_id},
+        "/v1/chat/turns/{turn_id}/events": {"turn_id": turn_id},
+    }
 
 
 def coverage(report_dir: Path) -> tuple[set[str], set[str]]:
@@ -156,6 +180,8 @@ async def fuzz(
     extra: list[str] | None = None,
     examples: int = 25,
     budget_s: int = ROLE_BUDGET_S,
+    *,
+    streams: dict[str, dict[str, str]] | None = None,
 ) -> tuple[int, str]:
     """One schemathesis run; (exit code, output)."""
     command = [
@@ -192,6 +218,7 @@ async def fuzz(
         "PULSE_FUZZ_EMAIL": email,
         "PULSE_FUZZ_SIGN_INS": str(report_dir / "sign-ins.txt"),
         "NO_COLOR": "1",
+        "PULSE_FUZZ_STREAMS": json.dumps(streams or {}),
     }
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=report_dir

@@ -253,3 +253,25 @@ async def test_rpm_limit_counts_image_calls(key_user: Any, db: Database) -> None
     assert limited.value.code == "rate_limit_exceeded"
     assert int(limited.value.response.headers["retry-after"]) > 0
     assert await images_left(db, user.me.user_id) == 4
+
+
+async def test_a_job_ended_by_an_outage_answers_503_with_retry_after(key_user: Any, db: Database) -> None:
+    """A job the sweeper ended (``service_unavailable``) is our outage, never the provider's
+    fault: 503 with ``Retry-After``, as every outage answers, not 502 ``provider_error``."""
+    from api.openai.images import _job_error
+    from api.openai.keys import Caller
+    from core import jobs
+    from core.models import ApiKey, JobStatus, User
+    from workflows.pipeline import JobOutcome
+
+    caller: KeyUser = await key_user()
+    async with db.session() as session:
+        user = await session.get(User, caller.me.user_id)
+        key = await session.get(ApiKey, caller.key_id)
+        assert user is not None and key is not None
+        job = await jobs.ensure_job(
+            session, job_id="0" * 26, user_id=user.id, kind="image", workflow_id="image-" + "0" * 26
+        )
+        await jobs.finish_job(session, job, JobStatus.failed, error_code="service_unavailable")
+        error = await _job_error(session, Caller(user, key), job.id, JobOutcome("failed"))
+    assert (error.status, error.code) == (503, "service_unavailable") and "Retry-After" in error.headers

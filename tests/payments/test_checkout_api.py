@@ -23,6 +23,9 @@ from workflows import PULSE_JOB_STATUS, PULSE_USER_ID
 from workflows.payments_common import checkout_id
 
 SUCCESS, DECLINED, THREE_DS = "4200000000000000", "4000000000000002", "4000000000003063"
+# emulator timings that keep 3-D Secure payments pending until ``resolve_pending``: a late
+# success lands after what must come first, however slow the machine
+HELD_PENDING = {"pending_seconds": 3600.0, "pending_reads": 1000}
 
 
 def fresh_key() -> dict[str, str]:
@@ -53,6 +56,26 @@ async def wait_status(shopper: Shopper, payment_id: str, wanted: str, timeout: f
             if body["status"] == wanted and (wanted != "succeeded" or body["fulfilled"]):
                 return dict(body)
             await asyncio.sleep(0.1)
+
+
+async def buy(buyer: Shopper, emulator_base: str, item: str) -> str:
+    """Check out ``item`` with a card that succeeds and wait until it is granted (the return
+    page may answer before the bank has: some APIs here wait only 0.2 s); its payment id."""
+    started = await start_checkout(buyer, item)
+    back = await pay(emulator_base, started["checkout_id"], SUCCESS, started["widget"]["shopper_result_url"])
+    await shopper_returns(buyer, back.headers["location"])
+    await wait_status(buyer, started["payment_id"], "succeeded", timeout=30)
+    return str(started["payment_id"])
+
+
+async def resolve_pending(control: httpx.AsyncClient, payment_id: str) -> None:
+    """HyperPay's pending (3-D Secure) debit of ``payment_id`` succeeds now and its webhook is
+    sent: with ``pending_seconds`` out of reach, a test decides when a late payment lands."""
+    rows = (await control.get("/payments")).json()
+    ref = f"{payment_id}-"
+    [debit] = [p for p in rows if p["paymentType"] == "DB" and p["merchantTransactionId"].startswith(ref)]
+    resolved = await control.post(f"/payments/{debit['id']}/resolve")
+    assert resolved.status_code == 200, resolved.text
 
 
 async def grants_for(deps: worker_module.WorkerDeps, payment_id: str) -> list[LedgerGrant]:

@@ -164,6 +164,27 @@ async def test_pending_payment_sends_its_webhook_when_it_resolves(
     assert parse_webhook(data).payment.ok
 
 
+async def test_a_pending_payment_resolved_on_demand_sends_its_webhook(
+    hyperpay: HyperPayClient, emulator_base: str, receiver: Receiver, control: httpx.AsyncClient
+) -> None:
+    await control.post("/config", json={"pending_seconds": 3600, "pending_reads": 1000})
+    created = await hyperpay.prepare_checkout(checkout_request("pay-13-a1"))
+    await pay(emulator_base, created.id, "4000000000003063")
+    [held] = await hyperpay.query("pay-13-a1")
+    assert held.result_class is ResultClass.pending and receiver.received == []
+    resolved = await control.post(f"/payments/{held.id}/resolve")
+    assert resolved.status_code == 200 and resolved.json()["result"]["code"] == "000.100.110"
+    again = await control.post(f"/payments/{held.id}/resolve")
+    unknown = await control.post("/payments/nothing/resolve")
+    assert again.status_code == 409 and unknown.status_code == 404
+    await wait_for(lambda: len(receiver.received) == 1)
+    head, body = receiver.received[0]["headers"], receiver.received[0]["body"]
+    data = decrypt_webhook(
+        WEBHOOK_SECRET, head["x-initialization-vector"], head["x-authentication-tag"], body
+    )
+    assert parse_webhook(data).payment.ok and (await hyperpay.query("pay-13-a1"))[0].ok
+
+
 async def test_widget_and_hosted_page(hyperpay: HyperPayClient, emulator_base: str) -> None:
     created = await hyperpay.prepare_checkout(checkout_request("pay-12-a1"))
     async with httpx.AsyncClient() as http:

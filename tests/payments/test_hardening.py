@@ -17,17 +17,23 @@ from sqlalchemy import select, text
 from temporalio.client import Client
 
 import worker as worker_module
+from activities.payments import FulfilInput, PaymentActivities
+from core import payments
 from core.accounts import get_or_create_user
-from core.models import AuditLog, Payment
+from core.models import AuditLog, Payment, PaymentKind
+from core.plans import get_plan
 from core.settings import Settings
 from core.subscriptions import get_subscription, set_plan
 from providers.payments.hyperpay import CheckoutRequest, HyperPayClient
 from tests.payments.conftest import Shopper, pay
 from tests.payments.test_checkout_api import (
+    HELD_PENDING,
     SUCCESS,
     THREE_DS,
+    buy,
     fresh_key,
     grants_for,
+    resolve_pending,
     shopper_returns,
     start_checkout,
     wait_status,
@@ -44,7 +50,7 @@ from tests.payments.test_subscription_api import (
     subscribe,
 )
 from workflows import BACKGROUND
-from workflows.payments_common import subscription_id
+from workflows.payments_common import checkout_id, subscription_id
 from workflows.subscription import SubscriptionInput, SubscriptionWorkflow
 
 
@@ -78,8 +84,10 @@ async def test_a_pending_renewal_is_charged_once(
             renewed = await eventually(lambda: _fulfilled_renewal(pay_worker, buyer.user_id), timeout=25)
         finally:
             await stop(client, buyer.user_id)
-    await asyncio.sleep(1.5)  # any second debit would have resolved by now (pending_seconds=1)
-    assert len(await debits(wired, renewed.id)) == 1
+    # every debit HyperPay was asked for, settled or not: a second one is made before the grant
+    rows, ref = (await wired.get("/payments")).json(), f"{renewed.id}-"
+    asked = [p for p in rows if p["paymentType"] == "DB" and p["merchantTransactionId"].startswith(ref)]
+    assert len(asked) == 1 and len(await debits(wired, renewed.id)) == 1
     assert renewed.attempts == 1
 
 
@@ -94,9 +102,10 @@ async def test_a_payment_that_succeeds_after_its_checkout_expired_is_granted_onc
     emulator_base: str,
     wired: httpx.AsyncClient,
     pay_worker: worker_module.WorkerDeps,
+    client: Client,
 ) -> None:
     buyer = await shopper()
-    await wired.post("/config", json={"pending_seconds": 3.0, "pending_reads": 1000})
+    await wired.post("/config", json=HELD_PENDING)
     timing = {"payments_checkout_timeout_s": 1.0, "payments_return_wait_s": 0.2}
     async with api_with(pay_settings, **timing) as url:
         buyer.api.base_url = httpx.URL(url)
@@ -105,12 +114,13 @@ async def test_a_payment_that_succeeds_after_its_checkout_expired_is_granted_onc
             emulator_base, started["checkout_id"], THREE_DS, started["widget"]["shopper_result_url"]
         )
         await shopper_returns(buyer, back.headers["location"])
-        await wait_status(buyer, started["payment_id"], "expired", timeout=10)
-        paid = await wait_status(buyer, started["payment_id"], "succeeded", timeout=20)  # the late webhook
+        await wait_status(buyer, started["payment_id"], "expired", timeout=30)
+        await resolve_pending(wired, started["payment_id"])  # the bank says yes after the expiry
+        paid = await wait_status(buyer, started["payment_id"], "succeeded", timeout=30)  # the late webhook
         [provider_payment] = await debits(wired, started["payment_id"])
         replayed = await wired.post(f"/webhooks/{provider_payment['id']}/replay", params={"times": 2})
-        assert replayed.status_code == 200
-        await asyncio.sleep(1.0)
+        assert replayed.status_code == 200  # delivered and answered: the replays have been handled
+        await client.get_workflow_handle(checkout_id(started["payment_id"])).result()  # and the run ended
     assert paid["fulfilled"] is True
     assert len(await grants_for(pay_worker, started["payment_id"])) == 1
     async with pay_worker.db.session() as session:
@@ -129,17 +139,18 @@ async def test_a_late_plan_payment_is_refunded_when_a_later_plan_was_granted(
     client: Client,
 ) -> None:
     buyer = await shopper()
-    await wired.post("/config", json={"pending_seconds": 4.0, "pending_reads": 1000})
+    await wired.post("/config", json=HELD_PENDING)
     timing = {"payments_checkout_timeout_s": 1.0, "payments_return_wait_s": 0.2}
     async with api_with(pay_settings, **timing) as url:
         buyer.api.base_url = httpx.URL(url)
         late = await start_checkout(buyer, "plan:starter")
         back = await pay(emulator_base, late["checkout_id"], THREE_DS, late["widget"]["shopper_result_url"])
         await shopper_returns(buyer, back.headers["location"])
-        await wait_status(buyer, late["payment_id"], "expired", timeout=10)
+        await wait_status(buyer, late["payment_id"], "expired", timeout=30)
         try:
-            await subscribe(buyer, url, emulator_base, plan="pro")  # gave up and paid again
-            refunded = await wait_status(buyer, late["payment_id"], "refunded", timeout=20)
+            await buy(buyer, emulator_base, "plan:pro")  # gave up and paid again: granted
+            await resolve_pending(wired, late["payment_id"])  # then the first one succeeds
+            refunded = await wait_status(buyer, late["payment_id"], "refunded", timeout=30)
         finally:
             await stop(client, buyer.user_id)
     assert refunded["fulfilled"] is False
@@ -157,6 +168,52 @@ async def test_a_late_plan_payment_is_refunded_when_a_later_plan_was_granted(
         ).scalars()
         assert [a.action for a in audit] == ["payment.late_refund"]
     assert subscription is not None and subscription.plan_id == "pro"
+
+
+async def test_a_plan_bought_while_a_late_payment_is_decided_is_kept(
+    pay_settings: Settings,
+    emulator_base: str,
+    control: httpx.AsyncClient,
+    pay_worker: worker_module.WorkerDeps,
+) -> None:
+    """The late decision and its grant are one step under the plan lock: a plan granted just
+    after a late Starter was decided (before its workflow's ``fulfil``) stays the plan, and it is
+    the late one's unused part that is refunded. Deciding first and granting later put the late
+    Starter over the newer Pro and refunded Pro. The activities run in that order by hand (no
+    webhook URL is configured, so no workflow joins in)."""
+    hyperpay = HyperPayClient.from_settings(pay_settings)
+    acts = PaymentActivities(pay_settings, pay_worker.db, hyperpay)
+    async with pay_worker.db.session() as session:
+        user = await get_or_create_user(session, f"late-{uuid.uuid4().hex[:8]}@example.com", "en")
+    try:
+        late = await _paid(acts, emulator_base, user.id, "starter")  # its checkout expired meanwhile
+        later = await _paid(acts, emulator_base, user.id, "pro")  # verified, not granted yet
+        decided = await acts.late_decision(late.id)  # Pro is not granted yet: Starter is
+        await acts.fulfil(FulfilInput(later.id))
+        await acts.fulfil(FulfilInput(late.id))  # the late run's own fulfil, after the decision
+        again = await acts.late_decision(late.id)  # a retried decision
+    finally:
+        await hyperpay.aclose()
+    async with pay_worker.db.session() as session:
+        subscription = await get_subscription(session, user.id)
+        entries = (await session.execute(select(AuditLog).where(AuditLog.target_id == late.id))).scalars()
+        late_audit = [a.action for a in entries]
+    assert subscription is not None and subscription.plan_id == "pro"
+    rows = (await control.get("/payments")).json()
+    refunded = [p["merchantTransactionId"] for p in rows if p["paymentType"] == "RF"]
+    assert [r.startswith(late.id) for r in refunded] == [True]  # Starter's unused part, not Pro
+    assert decided == again == "grant" and late_audit == ["payment.late_grant"]
+
+
+async def _paid(acts: PaymentActivities, emulator_base: str, user_id: str, plan: str) -> Payment:
+    """A plan payment HyperPay has taken and we have verified, not granted."""
+    async with acts.db.session() as session:
+        item = payments.Item(PaymentKind.plan, plan, get_plan(plan).price_fils)
+        payment = await payments.create_payment(session, user_id, item)
+    created = await acts.create_checkout(payment.id)
+    await pay(emulator_base, created.checkout_id, SUCCESS)
+    assert (await acts.verify_checkout(payment.id)).status == "succeeded"
+    return payment
 
 
 async def test_buying_a_plan_during_dunning_ends_dunning_and_keeps_the_new_plan(
@@ -219,12 +276,12 @@ async def test_a_double_click_upgrades_and_checks_out_once(
         await eventually(lambda: _exists(handle))
         before = (await wired.get("/calls")).json().get("registration_payments", 0)
         try:
-            await wired.post("/config", json={"response_delay": 1.0})
+            await wired.post("/config", json={"response_delay": 3.0})  # the other clicks land meanwhile
             key = fresh_key()
             first = asyncio.create_task(
                 buyer.api.post("/v1/subscription/change", json={"plan": "pro"}, headers=key)
             )
-            await asyncio.sleep(0.3)
+            await eventually(lambda: _charges_since(wired, before))  # the first click is at HyperPay
             double, other = await asyncio.gather(
                 buyer.api.post("/v1/subscription/change", json={"plan": "pro"}, headers=key),
                 buyer.api.post("/v1/subscription/change", json={"plan": "creator"}, headers=fresh_key()),
@@ -244,6 +301,10 @@ async def test_a_double_click_upgrades_and_checks_out_once(
         upgrades = list((await session.execute(query)).scalars())
     assert [(u.item_id, u.status) for u in upgrades] == [("pro", "succeeded")]
     assert after - before == 1
+
+
+async def _charges_since(control: httpx.AsyncClient, before: int) -> bool:
+    return int((await control.get("/calls")).json().get("registration_payments", 0)) > before
 
 
 async def test_manual_review_waits_for_the_final_result(

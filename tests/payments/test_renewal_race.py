@@ -21,7 +21,15 @@ from core.models.ledger import LedgerGrant
 from core.payments import overlap
 from core.settings import Settings
 from tests.payments.conftest import Shopper, pay
-from tests.payments.test_checkout_api import SUCCESS, fresh_key, grants_for, shopper_returns, start_checkout
+from tests.payments.test_checkout_api import (
+    HELD_PENDING,
+    SUCCESS,
+    fresh_key,
+    grants_for,
+    resolve_pending,
+    shopper_returns,
+    start_checkout,
+)
 from tests.payments.test_hardening import debits
 from tests.payments.test_subscription_api import (
     _exists,
@@ -72,12 +80,13 @@ async def test_a_renewal_that_settles_after_a_purchase_is_refunded_and_the_purch
     async with api_with(pay_settings, payments_renewal_period_s=2.0) as url:
         first = await subscribe(buyer, url, emulator_base, plan="starter")
         registration = (await payment_row(pay_worker, first.id)).registration_id
-        await wired.post("/config", json={"pending_seconds": 5.0})  # acquirer-pending renewal
+        await wired.post("/config", json=HELD_PENDING)  # acquirer-pending renewal, until resolved
         await wired.post(f"/registrations/{registration}/outcomes", json={"outcomes": ["pending"]})
         handle = client.get_workflow_handle(subscription_id(buyer.user_id))
         try:
             charging = await eventually(lambda: renewal_with(pay_worker, buyer.user_id, "pending"))
             bought = await subscribe(buyer, url, emulator_base, plan="pro")  # while it is pending
+            await resolve_pending(wired, charging.id)  # then the renewal settles
             refunded = await eventually(lambda: renewal_with(pay_worker, buyer.user_id, "refunded"), 40)
             state = await eventually(lambda: _plan_is(handle, "pro"))
             await keep_first_run(client, subscription_id(buyer.user_id), "superseded")
@@ -194,14 +203,15 @@ async def test_a_plan_change_is_refused_while_a_renewal_is_charged_and_goes_thro
     async with api_with(pay_settings, payments_renewal_period_s=8.0) as url:
         first = await subscribe(buyer, url, emulator_base, plan="starter")
         registration = (await payment_row(pay_worker, first.id)).registration_id
-        await wired.post("/config", json={"pending_seconds": 2.0})
+        await wired.post("/config", json=HELD_PENDING)
         await wired.post(f"/registrations/{registration}/outcomes", json={"outcomes": ["pending"]})
         handle = client.get_workflow_handle(subscription_id(buyer.user_id))
         try:
-            await eventually(lambda: renewal_with(pay_worker, buyer.user_id, "pending"))
+            charging = await eventually(lambda: renewal_with(pay_worker, buyer.user_id, "pending"))
             refused = await buyer.api.post(
                 "/v1/subscription/change", json={"plan": "pro"}, headers=fresh_key()
             )
+            await resolve_pending(wired, charging.id)  # the renewal settles after the refusal
             renewed = await eventually(lambda: _granted_renewal(pay_worker, buyer.user_id), 30)
             await eventually(lambda: _plan_is(handle, "starter"))  # the next period (8 s) is open
             changed = await buyer.api.post(

@@ -94,9 +94,10 @@ async def test_errors_are_classified(images: ImageClient, emulator: EmulatorCont
     await emulator.fault("google", "http_500")
     with pytest.raises(RetryableProviderError):
         await images.generate(ImageRequest("gemini-2.5-flash-image", "p", "1024x1024"))
-    await emulator.fault("replicate", "http_429")
-    with pytest.raises(RetryableProviderError):
+    await emulator.fault("replicate", "http_429", retry_after_s=3)
+    with pytest.raises(RetryableProviderError) as throttled:
         await images.submit(ImageRequest("black-forest-labs/flux-schnell", "p", "1024x1024"), None)
+    assert throttled.value.retry_after == 3 and throttled.value.status == 429
     await emulator.fault("replicate", "prediction_failed", delay_s=0)
     with pytest.raises(NonRetryableProviderError) as failed:
         await images.generate(ImageRequest("black-forest-labs/flux-schnell", "p", "1024x1024"))

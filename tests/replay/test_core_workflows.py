@@ -16,6 +16,7 @@ from workflows.data_export import AccountErasureWorkflow, DataExportWorkflow
 from workflows.diagnostics import DiagnosticsWorkflow
 from workflows.ledger_sweeper import LedgerSweeperWorkflow
 from workflows.purge_auth import PurgeAuthWorkflow
+from workflows.refund import RefundRetryWorkflow
 from workflows.send_email import SendEmailWorkflow
 from workflows.subscription import SubscriptionWorkflow
 
@@ -27,6 +28,7 @@ WORKFLOWS = [
     DiagnosticsWorkflow,
     LedgerSweeperWorkflow,
     PurgeAuthWorkflow,
+    RefundRetryWorkflow,
     SendEmailWorkflow,
     SubscriptionWorkflow,
 ]

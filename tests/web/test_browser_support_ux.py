@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.accounts import grant_role
 from core.db import Database
-from core.models import Payment, User
+from core.models import FailedRefund, Payment, User
 from core.models.base import new_id
 from tests.web.conftest import SignInTab, check_page
 
@@ -21,6 +21,7 @@ LABELS = {
     "ar": ("البحث عن حساب", "منح صلاحية", "رُفضت بطاقتك"),
     "en": ("Account looked up", "Role granted", "Your card was declined"),
 }
+REFUND_RETRY = {"ar": "أعد محاولة الاسترداد", "en": "Retry refund"}
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -31,10 +32,18 @@ async def test_support_console_on_a_phone_and_a_desktop(
     async with db.session() as session:
         await grant_role(session, email, "support")
         owner = (await session.execute(select(User.id).where(User.email == email))).scalar_one()
+        payment_id = new_id()
         session.add(
             Payment(
-                id=new_id(), user_id=owner, kind="addon", item_id="images_10", amount_fils=1000,
+                id=payment_id, user_id=owner, kind="addon", item_id="images_10", amount_fils=1000,
                 status="failed", result_code="800.100.152",
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(
+            FailedRefund(
+                key=f"late:{payment_id}", payment_id=payment_id, user_id=owner, cause="late",
+                cause_id=payment_id, amount_fils=1000, result_code="700.400.200",
             )
         )  # fmt: skip
         await session.commit()
@@ -49,6 +58,9 @@ async def test_support_console_on_a_phone_and_a_desktop(
         # no English words around the emails (the log also lists other tests' people)
         assert "user" not in re.sub(r"\S+@\S+", "", text)
     await expect(tab.get_by_test_id("failed-payments")).to_contain_text(declined)
+    refund = tab.get_by_test_id("failed-refunds").locator(f'[data-payment="{payment_id}"]')
+    await expect(refund).to_contain_text(email)
+    await expect(refund.get_by_role("button")).to_have_text(REFUND_RETRY[locale])
     await check_page(tab, "support-390", locale)
     await tab.set_viewport_size({"width": 1280, "height": 900})
     await check_page(tab, "support-1280", locale)

@@ -36,7 +36,8 @@ export async function wireExport() {
   const section = document.querySelector("[data-testid=data-export]");
   if (!section) return;
   const status = document.getElementById("export-status");
-  document.getElementById("export-start").addEventListener("click", async (event) => {
+  const button = document.getElementById("export-start");
+  button.addEventListener("click", async (event) => {
     event.target.disabled = true;
     try {
       const started = await api("/v1/account/export", { method: "POST" });
@@ -48,6 +49,7 @@ export async function wireExport() {
       event.target.disabled = false;
     }
   });
+  button.disabled = false; // disabled in the page until this handler is wired: no dead click
   const [latest] = await api("/v1/jobs?kind=export&limit=1");
   if (!latest) return;
   const kept = latest.status !== "succeeded" || Date.now() - Date.parse(latest.updated_at) < KEEP_MS;
