@@ -50,6 +50,13 @@ async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
     subscription = await get_subscription(session, user_id)
     if subscription is None:
         return None
+    # the stored card's own first payment: a renewal (MIT) names the initial transaction of the
+    # same registration, never another card's
+    same_card = (
+        Payment.registration_id == subscription.registration_id
+        if subscription.registration_id
+        else Payment.registration_id.is_not(None)
+    )
     card = (
         await session.execute(
             select(Payment.registration_id, Payment.initial_transaction_id)
@@ -57,7 +64,7 @@ async def paid_period(session: AsyncSession, user_id: str) -> PaidPeriod | None:
                 Payment.user_id == user_id,
                 Payment.kind == PaymentKind.plan.value,
                 Payment.status == PaymentStatus.succeeded.value,
-                Payment.registration_id.is_not(None),
+                same_card,
             )
             .order_by(Payment.created_at.desc())
             .limit(1)
