@@ -11,6 +11,8 @@ Temporal about each one's workflow, and repairs those whose workflow is missing 
 - every other kind (CV, slides, images, videos, exports …): failed ``service_unavailable``,
   every reservation it holds released, an ``error`` event published so open streams end.
 
+Each round also forgets the text of OpenAI-API replies past ``core.apiturns.REPLY_KEPT``.
+
 Several workers may sweep at once: a row is claimed (a conditional UPDATE) before its repair,
 so one sweeper repairs it; a failure applies only to the row as claimed, so a workflow whose
 late start lands meanwhile keeps its row (and a start that lands after the failure is not run:
@@ -32,7 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.chat import ChatActivities, FinishFailedInput
 from activities.jobs import JobActivities
 from activities.ledger import LedgerActivities
-from core import files
+from core import apiturns, files
 from core.db import Database
 from core.jobs import Cursor, claim_for_repair, unfinished_jobs
 from core.models import FileStatus, Job, JobKind, StoredFile, User
@@ -53,6 +55,7 @@ REPAIR_CODE = "service_unavailable"
 class SweepCounts:
     checked: int = 0
     repaired: int = 0
+    forgotten: int = 0  # API replies whose text was kept long enough (core.apiturns.REPLY_KEPT)
 
 
 class JobSweeper:
@@ -76,6 +79,8 @@ class JobSweeper:
 
     async def sweep_once(self) -> SweepCounts:
         counts = SweepCounts()
+        async with self.db.session() as session:  # housekeeping of the same rows' leftovers
+            counts.forgotten = await apiturns.forget_replies(session)
         older_than = utcnow() - timedelta(seconds=self.grace_s)
         async with self.db.reader() as session:
             jobs = await unfinished_jobs(session, older_than=older_than, after=self.after, limit=self.limit)

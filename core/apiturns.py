@@ -9,6 +9,7 @@ same as any chat turn's, so the workflow, the ledger and Stop work unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -21,6 +22,10 @@ from core.errors import AppError
 from core.models import ApiKey, ApiTurn, Job, JobKind, JobStatus
 from core.models.base import new_id, utcnow
 from core.subscriptions import ensure_current_period
+
+# An answer whose stream events were lost is given from the stored reply: its text is kept this
+# long after the turn started, then forgotten (no stored conversation: docs/openai-api.md).
+REPLY_KEPT = timedelta(hours=1)
 
 
 class KeyBudgetExceeded(AppError):
@@ -101,13 +106,15 @@ async def turn_request(session: AsyncSession, turn_id: str) -> dict[str, Any] | 
 
 
 async def store_api_reply(session: AsyncSession, turn_id: str, reply: ReplyRecord) -> None:
-    """Keep the reply's usage (not its text), forget the request and close the job."""
+    """Keep the reply's usage (and its text, for ``REPLY_KEPT``), forget the request and close
+    the job."""
     now = utcnow()
     usage = {
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
         "studio_tokens": reply.studio_tokens,
         "stopped": reply.stopped,
+        "reply": reply.text,
     }
     await session.execute(_STORE, {"turn_id": turn_id, **usage})
     status = JobStatus.cancelled if reply.stopped else JobStatus.succeeded
@@ -116,11 +123,19 @@ async def store_api_reply(session: AsyncSession, turn_id: str, reply: ReplyRecor
 
 
 async def stored_api_reply(session: AsyncSession, turn_id: str) -> ReplyRecord | None:
-    """The usage the stream activity stored, if it got that far (the text is not kept)."""
+    """What the stream activity stored, if it got that far (the text is "" once forgotten)."""
     row = (await session.execute(_STORED, {"turn_id": turn_id})).one_or_none()
     if row is None or row.stopped is None:
         return None
-    return ReplyRecord("", row.input_tokens, row.output_tokens, row.studio_tokens, bool(row.stopped))
+    text = row.reply or ""
+    return ReplyRecord(text, row.input_tokens, row.output_tokens, row.studio_tokens, bool(row.stopped))
+
+
+async def forget_replies(session: AsyncSession, now: datetime | None = None) -> int:
+    """Forget the text of API replies of turns older than ``REPLY_KEPT``; how many."""
+    older_than = (now or utcnow()) - REPLY_KEPT
+    result = await session.execute(_FORGET, {"older_than": older_than})
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # Built once: every API turn runs them.
@@ -130,8 +145,13 @@ _INSERT_JOB = insert(_jobs)
 _INSERT_TURN = insert(_turns)
 _REQUEST = select(_turns.c.request).where(_turns.c.id == bindparam("turn_id"))
 _STORED = select(
-    _turns.c.input_tokens, _turns.c.output_tokens, _turns.c.studio_tokens, _turns.c.stopped
+    _turns.c.input_tokens, _turns.c.output_tokens, _turns.c.studio_tokens, _turns.c.stopped, _turns.c.reply
 ).where(_turns.c.id == bindparam("turn_id"))
+_FORGET = (
+    update(_turns)
+    .where(_turns.c.reply.is_not(None), _turns.c.created_at < bindparam("older_than"))
+    .values(reply=None)
+)
 _STORE = (
     update(_turns)
     .where(_turns.c.id == bindparam("turn_id"))
@@ -141,6 +161,7 @@ _STORE = (
         output_tokens=bindparam("output_tokens"),
         studio_tokens=bindparam("studio_tokens"),
         stopped=bindparam("stopped"),
+        reply=bindparam("reply"),
     )
 )
 _CLOSE_JOB = (

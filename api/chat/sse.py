@@ -3,12 +3,16 @@ and the stale-attempt filter are api/relay.py's, shared with the jobs' relay and
 OpenAI-compatible API).
 
 A stream that ended long ago (expired from the bus) is summarised from the database, with or
-without ``Last-Event-ID``, once its job has been final for ``FINAL_EVENT_GRACE_S``."""
+without ``Last-Event-ID``, once its job has been final for ``FINAL_EVENT_GRACE_S``: its ``done``
+carries the stored reply's whole ``text`` (live ``done`` events carry none: the deltas did)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import relay as shared
 from api.relay import KEEPALIVE_MS
@@ -45,13 +49,20 @@ def _relay(bus: StreamBus, db: Database, turn_id: str, after: str | None) -> Asy
     return shared.relay(bus, turn_id, after, lambda: finished_without_events(bus, db, turn_id))
 
 
-async def finished_without_events(bus: StreamBus, db: Database, turn_id: str) -> StreamEvent | int:
+StoredReply = Callable[[AsyncSession, str], Awaitable[chat.ReplyRecord | None]]
+
+
+async def finished_without_events(
+    bus: StreamBus, db: Database, turn_id: str, stored: StoredReply = chat.stored_reply
+) -> StreamEvent | int:
     """A turn that ended long ago (its stream expired) is summarised from the database; else
-    the next read waits a keepalive. Shared with the OpenAI-compatible API (api/openai/stream.py)."""
+    the next read waits a keepalive. Shared with the OpenAI-compatible API (api/openai/stream.py),
+    whose turns keep their reply elsewhere (``stored``: core.apiturns.stored_api_reply)."""
     async with db.reader() as session:
         job = await chat.get_turn_job(session, turn_id)
-    if job.status not in TERMINAL_JOB_STATES:
-        return KEEPALIVE_MS
+        if job.status not in TERMINAL_JOB_STATES:
+            return KEEPALIVE_MS
+        reply = await stored(session, turn_id)
     recent = job.updated_at > utcnow() - timedelta(seconds=FINAL_EVENT_GRACE_S)
     if recent and await bus.exists(turn_id):
         # Its final event is still on its way (the job row is written first), or its events
@@ -59,8 +70,17 @@ async def finished_without_events(bus: StreamBus, db: Database, turn_id: str) ->
         return KEEPALIVE_MS
     if job.status == JobStatus.failed.value:
         return StreamEvent("0-1", "error", {"code": job.error_code, "message": job.error_message})
-    return StreamEvent(
-        "0-1",
-        "done",
-        {"stopped": job.status == JobStatus.cancelled.value, "usage": {"studio_tokens": job.cost_tokens}},
-    )
+    return StreamEvent("0-1", "done", summary_of(job.status, job.cost_tokens, reply))
+
+
+def summary_of(status: str, charged: int, reply: chat.ReplyRecord | None) -> dict[str, Any]:
+    """A finished turn's ``done`` from the database: ``text`` is the whole stored reply, so a
+    client whose deltas were lost (the stream expired, Redis came back without it) still gets
+    it, and ``usage`` the stored token counts."""
+    usage = {"studio_tokens": charged}
+    if reply is not None:
+        usage |= {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
+    summary: dict[str, Any] = {"stopped": status == JobStatus.cancelled.value, "usage": usage}
+    if reply is not None:
+        summary["text"] = reply.text
+    return summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ from temporalio.service import RPCError
 from api.chat.sse import finished_without_events
 from api.openai.errors import OpenAIError, body
 from api.relay import Pause, follow
+from core.apiturns import stored_api_reply
 from core.db import Database
 from core.i18n import translate
 from providers.streams import StreamBus, StreamEvent
@@ -56,7 +58,8 @@ class TurnEvents:
 
     def __init__(self, bus: StreamBus, db: Database, turn_id: str) -> None:
         self.turn_id = turn_id
-        self._events = follow(bus, turn_id, None, lambda: finished_without_events(bus, db, turn_id))
+        summary = functools.partial(finished_without_events, bus, db, turn_id, stored_api_reply)
+        self._events = follow(bus, turn_id, None, summary)
 
     async def next(self) -> StreamEvent | Pause:
         return await anext(self._events)
@@ -165,7 +168,7 @@ async def collect(events: TurnEvents, first: StreamEvent, answer: Answer) -> str
             answer.usage = dict(event.data)
         elif event.type == "done":
             answer.usage = answer.usage or dict(event.data.get("usage") or {})
-            return "".join(parts or before_restart)
+            return stored_text(event) or "".join(parts or before_restart)
         elif event.type == "error":
             raise turn_error(event.data)
         event = await events.next()
@@ -186,15 +189,16 @@ async def sse(
     finished = False
     try:
         yield answer.chunk({"role": "assistant", "content": ""})
-        sent = False
+        sent_text = ""
         event: StreamEvent | Pause = first
         while True:
             if isinstance(event, Pause):
                 yield event.value  # a keepalive, or waiting through an outage
             elif event.type == "delta":
-                sent = True
-                yield answer.chunk({"content": str(event.data.get("text", ""))})
-            elif event.type == "restart" and sent:
+                text = str(event.data.get("text", ""))
+                sent_text += text
+                yield answer.chunk({"content": text})
+            elif event.type == "restart" and sent_text:
                 finished = True
                 await stop()
                 message = translate("The model's reply was interrupted. Please try again.", locale)
@@ -205,6 +209,8 @@ async def sse(
             elif event.type == "done":
                 finished = True
                 answer.usage = answer.usage or dict(event.data.get("usage") or {})
+                if rest := unsent_rest(stored_text(event), sent_text):
+                    yield answer.chunk({"content": rest})
                 yield answer.chunk({}, answer.finish_reason())
                 if include_usage:
                     yield answer.usage_chunk()
@@ -221,6 +227,21 @@ async def sse(
         if not finished:  # the client went away: stop the turn off this (cancelled) task
             _in_background(stop())
         await events.aclose()
+
+
+def stored_text(event: StreamEvent) -> str | None:
+    """The whole reply a ``done`` summarised from the database carries (api/chat/sse.py's
+    ``summary_of``): the deltas may not all have come (the stream expired or was lost)."""
+    text = event.data.get("text")
+    return str(text) if text is not None else None
+
+
+def unsent_rest(stored: str | None, sent: str) -> str:
+    """What of the stored reply a stream has not sent yet; nothing when what it sent is not the
+    start of it (the sent text cannot be taken back)."""
+    if stored is None or not stored.startswith(sent):
+        return ""
+    return stored[len(sent) :]
 
 
 def stopper(bus: StreamBus, client: Client, turn_id: str, workflow_id: str) -> Callable[[], Awaitable[None]]:

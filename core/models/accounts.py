@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, UTCDateTime, id_column, utcnow
@@ -76,7 +76,8 @@ class ApiKey(Base):
 class ApiTurn(Base):
     """A chat turn asked through the OpenAI-compatible API (its job row has the same id): which
     key asked, the request while it runs (cleared once answered: no stored conversation), the
-    most it may cost (counted against the key's budget until the ledger holds it) and its usage."""
+    most it may cost (counted against the key's budget until the ledger holds it), its usage and,
+    for an hour, its reply's text."""
 
     __tablename__ = "api_turns"
     __table_args__ = (Index("ix_api_turns_family_created", "family_id", "created_at"),)
@@ -96,6 +97,9 @@ class ApiTurn(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     studio_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     stopped: Mapped[bool | None] = mapped_column(nullable=True)  # None until the reply is stored
+    # the reply's text, for an answer whose stream events were lost; forgotten an hour after the
+    # turn (core.apiturns.forget_replies, run by the job sweeper)
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)
     end_user: Mapped[str] = mapped_column(String(256), default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 

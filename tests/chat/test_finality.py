@@ -77,6 +77,10 @@ async def test_resume_after_the_stream_expired_ends_with_the_stored_outcome(
         read_events(me.client, turn["events_url"], last_event_id=stream.of("delta")[0].id), 15
     )
     assert resumed.last.type == "done" and resumed.last.data["usage"]["studio_tokens"] > 0
+    # the summary carries the whole stored reply and its token counts: the deltas are gone
+    streamed = "".join(str(event.data["text"]) for event in stream.of("delta"))
+    assert streamed and resumed.last.data["text"] == streamed
+    assert resumed.last.data["usage"]["output_tokens"] == stream.last.data["usage"]["output_tokens"]
 
 
 async def test_stop_during_the_reserve_step_ends_the_turn_stopped_and_unbilled(

@@ -13,20 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import openai
 import pytest
 from sqlalchemy import select
+from temporalio.client import Client
 
+from core import apiturns
 from core.db import Database
+from core.models import ApiTurn
 from core.models.job import Job
 from core.settings import Settings
 from providers.streams import StreamBus, StreamEvent
 from tests.api.test_job_events import WAITING, proxied_app
 from tests.conftest import EmulatorControl, serve_app
 from tests.openaiapi.conftest import KeyUser, turn_id_of
+from tests.storage.test_job_sweeper import sweeper
 
 MODEL = "claude-haiku-4-5"  # no moderation call beside it: the emulator's faults are the turn's
 ASK: Any = [{"role": "user", "content": "Write a short paragraph about Amman."}]
@@ -189,3 +194,70 @@ async def test_a_turn_final_without_its_final_event_on_the_bus_ends_with_its_sto
     assert job is not None and job.status == "failed" and job.error_code == "provider_error"
     assert failed.value.status_code == 502 and failed.value.code == "provider_error"
     assert job.error_message and failed.value.message.endswith(job.error_message)
+
+
+async def stored_reply_of(db: Database, user_id: str) -> tuple[str, int]:
+    """The user's turn's stored reply and its output tokens, once the turn has succeeded."""
+    turn_id = await turn_of(db, user_id)
+    async with asyncio.timeout(60):
+        while True:
+            async with db.reader() as session:
+                job = await session.get(Job, turn_id)
+                reply = await apiturns.stored_api_reply(session, turn_id)
+            if job is not None and job.status == "succeeded" and reply is not None:
+                return reply.text, reply.output_tokens
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_succeeded_turn_whose_events_are_all_lost_answers_its_stored_reply(
+    settings: Settings, key_user: Any, db: Database, stream: bool
+) -> None:
+    """The API's bus never gets the turn's events (as after a Redis that came back without
+    them); the turn succeeds in the database; the answer is the stored reply, whole, with its
+    token counts (it used to be an empty message)."""
+    user: KeyUser = await key_user(locale="en")
+    elsewhere = settings.model_copy(update={"redis_prefix": f"{settings.redis_prefix}elsewhere:"})
+    async with serve_app(elsewhere, run_worker=False) as url:
+        sdk = patient_sdk(url, user.key)
+        async with asyncio.timeout(60):
+            if stream:
+                usage_too: Any = {"include_usage": True}
+                chunks = await sdk.chat.completions.create(
+                    model=MODEL, messages=ASK, max_tokens=200, stream=True, stream_options=usage_too
+                )
+                parts, usage = [], None
+                async for chunk in chunks:
+                    parts.extend(choice.delta.content or "" for choice in chunk.choices)
+                    usage = chunk.usage or usage
+                text = "".join(parts)
+            else:
+                answer = await sdk.chat.completions.create(model=MODEL, messages=ASK, max_tokens=200)
+                text, usage = answer.choices[0].message.content or "", answer.usage
+        await sdk.close()
+    stored, output_tokens = await stored_reply_of(db, user.me.user_id)
+    assert stored and text == stored
+    assert usage is not None and usage.completion_tokens == output_tokens > 0
+
+
+async def test_the_job_sweeper_forgets_api_reply_texts_after_an_hour(
+    settings: Settings, key_user: Any, db: Database, client: Client, worker: Any
+) -> None:
+    """The text is kept only for a lost stream's answer: a sweep an hour after the turn forgets
+    it (the usage stays); a younger turn's text is kept."""
+    user: KeyUser = await key_user(locale="en")
+    async with serve_app(settings, run_worker=False) as url:
+        sdk = patient_sdk(url, user.key)
+        for _ in range(2):
+            await sdk.chat.completions.create(model=MODEL, messages=ASK, max_tokens=50)
+        await sdk.close()
+    async with db.session() as session:
+        old, young = (await session.scalars(select(ApiTurn).where(ApiTurn.user_id == user.me.user_id))).all()
+        assert old.reply and young.reply
+        old.created_at -= apiturns.REPLY_KEPT + timedelta(minutes=1)
+    counts = await sweeper(settings, db, worker, client).sweep_once()
+    assert counts.forgotten >= 1
+    async with db.reader() as session:
+        forgotten, kept = (await session.get(ApiTurn, old.id)), (await session.get(ApiTurn, young.id))
+    assert forgotten is not None and forgotten.reply is None and forgotten.output_tokens > 0
+    assert kept is not None and kept.reply == young.reply

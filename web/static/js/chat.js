@@ -224,6 +224,8 @@ async function finish(turn, data, failure = null) {
   setStreaming(false);
   turn.item.querySelector(".writing-note")?.remove();
   if (data?.stopped || data?.status === "cancelled") turn.item.dataset.stopped = "1";
+  // a `done` summarised from the database carries the whole stored reply: its deltas may be lost
+  if (typeof data?.text === "string") turn.text = data.text;
   if (failure && !turn.text) {
     markFailed(turn.item, failure);
   } else {
