@@ -36,6 +36,9 @@ FAILED_EMAIL = "payment_failed"
 # (and no longer also triggers one more charge right after it)
 RETRY_ANSWERED_BY_RUNNING_CHARGE = "retry-answered-by-running-charge"
 RECEIPT_EMAIL = "payment_receipt"
+# a plan handed over (``plan_purchased``) while a renewal or an upgrade was being granted is
+# kept when its grant is newer, and the upgrade is written onto it when the upgrade's is
+HAND_OVER_DURING_GRANT = "hand-over-during-grant"
 
 
 @dataclass
@@ -168,6 +171,7 @@ class SubscriptionWorkflow:
                 now = workflow.now()
                 period_end = await self._open_period(charged, now)
                 assert period_end is not None  # only renewals are superseded
+                data = self._upgraded(data)
                 data.period_end, data.opened_by = period_end, f"payment:{charged.payment_id}"
                 data.plan_id, data.next_plan_id, data.anchor, data.periods = change.plan_id, None, now, 1
                 data.sequence = max(data.sequence, self.opened_sequence)
@@ -270,7 +274,30 @@ class SubscriptionWorkflow:
         if period_end is None:  # a purchase replaced the period while it was charged: refunded
             return await self._after_superseded()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._newer_hand_over(data) and workflow.patched(HAND_OVER_DURING_GRANT):
+            assert self.data is not None  # bought while the renewal was granted: the purchase's
+            workflow.continue_as_new(self.data)  # fulfil refunded what it overlapped of it
         workflow.continue_as_new(self._next_input(data, plan_id, period_end, charged.payment_id))
+
+    def _newer_hand_over(self, data: SubscriptionInput) -> bool:
+        """``plan_purchased`` replaced ``data`` with a period granted after this run's last grant
+        (a hand-over of unknown order, sequence 0, is taken, as ``plan_purchased`` takes it)."""
+        current = self.data
+        return (
+            current is not None
+            and current is not data
+            and (current.sequence == 0 or current.sequence > self.opened_sequence)
+        )
+
+    def _upgraded(self, data: SubscriptionInput) -> SubscriptionInput:
+        """Where the upgrade just granted is written: onto the plan a checkout handed over while
+        it was charged when the upgrade's grant is the newer one (that checkout's unused part
+        was refunded by the upgrade's fulfil); onto ``data`` otherwise (a newer hand-over stays)."""
+        current = self.data
+        assert current is not None
+        if current is data or current.sequence > self.opened_sequence:
+            return data
+        return current if workflow.patched(HAND_OVER_DURING_GRANT) else data
 
     def _anchored_end(self, data: SubscriptionInput) -> datetime | None:
         """The end of the period after the current one, counted from the anchor (calendar

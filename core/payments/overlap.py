@@ -10,7 +10,9 @@ plan lock (the same lock ``set_plan`` takes, so two grants of one user never int
 * **nobody pays twice for one time**: a plan payment granted over a period that was opened
   after it was priced (a renewal or another plan payment its quote never saw) refunds that
   period's unused part — its plan's price × the time left, rounded down to 10 fils like an
-  upgrade's credit, at most what it cost — less the credit the purchase was already given.
+  upgrade's credit — less the credit the purchase was already given, at most what that period
+  cost (capped last: that period may itself have been bought with a credit for the same older
+  period the purchase was credited for).
 
 Both decisions are written to the audit log (``payment.superseded``, ``payment.overlap``) in the
 granting transaction; the refund itself is sent afterwards (no network call in a transaction).
@@ -90,9 +92,12 @@ async def overlapped(
     subscription = await get_subscription(session, payment.user_id)
     assert subscription is not None
     start, end = subscription.current_period_start, subscription.current_period_end
-    unused = min(other.amount_fils, credit(get_plan(other.item_id).price_fils, start, end, now))
+    # the period's worth left, less the credit the purchase already had, is what it was charged
+    # too much; the cap comes last: a period itself bought with a credit (an upgrade, a prorated
+    # checkout) is worth more than it cost, and that credit was the same old period's
+    unused = credit(get_plan(other.item_id).price_fils, start, end, now)
     given = max(0, get_plan(payment.item_id).price_fils - payment.amount_fils)
-    amount = unused - given
+    amount = min(other.amount_fils, unused - given)
     return Refund(other.id, amount, payment.id) if amount > 0 else None
 
 
