@@ -82,7 +82,9 @@ async def fulfil(
             period_start=period_start,
             period_end=period_end,
         )
-        if payment.registration_id:
+        if payment.registration_id and payment.kind == PaymentKind.plan.value:
+            # a checkout stores the card it was paid with; a renewal or an upgrade is charged on
+            # the stored card and never puts an older one back (an upgrade racing a purchase)
             subscription.registration_id = payment.registration_id
     if newly:
         payment.fulfilled_at = now

@@ -254,6 +254,10 @@ async def test_an_upgrade_granted_over_a_plan_handed_over_meanwhile_is_kept(
             changed = await asyncio.wait_for(change, 30)
             state = await handle.query(SubscriptionWorkflow.state)
             assert state.plan_id == "creator", "the upgrade granted last was lost from the workflow"
+            async with pay_worker.db.reader() as session:  # before the renewal sets it again
+                after_upgrade = await get_subscription(session, buyer.user_id)
+            assert after_upgrade is not None
+            card_after_upgrade = after_upgrade.registration_id
             renewed = await eventually(lambda: _granted_renewal_of(pay_worker, buyer.user_id, "creator"), 40)
             await eventually(lambda: _next_run(client, workflow_id, first_run), 30)
             await keep_first_run(client, workflow_id, "hand-over-during-upgrade")
@@ -267,6 +271,11 @@ async def test_an_upgrade_granted_over_a_plan_handed_over_meanwhile_is_kept(
     renewal = done[0]
     # the next renewal charged Creator (the upgrade's plan) and was granted
     assert renewal.id == renewed.id and (renewal.status, renewal.amount_fils) == ("succeeded", 7000)
+    # the card is the one Pro was bought with, in the workflow and the database alike (the
+    # upgrade's grant used to put Starter's card back in the database)
+    first_card = (await payment_row(pay_worker, first.id)).registration_id
+    assert purchase.registration_id and purchase.registration_id != first_card
+    assert renewal.registration_id == purchase.registration_id == card_after_upgrade
     paid = [await payment_row(pay_worker, first.id), upgrade, purchase, renewal]
     assert [len(await debits(wired, p.id)) for p in paid] == [1, 1, 1, 1]  # one charge each
     # both were priced against Starter's almost unused month (≈ 2.99 JOD of credit each)
