@@ -30,6 +30,7 @@ from core.chat import (
     ReplyRecord,
     estimate_tokens,
     fail_turn,
+    failed_turn_code,
     quota_message,
     store_reply,
     stored_reply,
@@ -181,6 +182,10 @@ class ChatActivities:
         history: list[tuple[str, str, str]] = []
         carrying: frozenset[str] = frozenset()  # the turns whose question has files
         async with self.db.reader() as session:
+            if attempt == 1 and (ended := await failed_turn_code(session, data.turn_id)) is not None:
+                # a late start of a turn already failed (docs/operations.md, "Rows without a
+                # workflow"): never asked for, never billed; the workflow releases its hold
+                raise ApplicationError("the turn already failed", type=ended, non_retryable=True)
             if data.stateless:
                 request, messages = await load_api_turn(
                     session, data.turn_id, data.model, data.max_output_tokens

@@ -284,6 +284,15 @@ async def turn_history_files(
     return history, frozenset(carrying)
 
 
+async def failed_turn_code(session: AsyncSession, turn_id: str) -> str | None:
+    """The code a turn already failed with, else None: the job sweeper (or the API, when its
+    start of the workflow failed) ended it before its workflow ran, so it is not run late."""
+    row = (await session.execute(sql.TURN_OUTCOME, {"turn_id": turn_id})).one_or_none()
+    if row is None or row.status != JobStatus.failed.value:
+        return None
+    return str(row.error_code or "service_unavailable")
+
+
 async def turn_messages(session: AsyncSession, turn_id: str, context_budget: int) -> list[tuple[str, str]]:
     """What is sent upstream for a turn (without its files): its history within the budget."""
     history = await turn_history(session, turn_id)

@@ -56,6 +56,8 @@ def _build_turn_history() -> Select[Any]:
 
 
 TURN_HISTORY = _build_turn_history()
+# a turn's outcome before its reply is asked for (a row failed before its workflow ran)
+TURN_OUTCOME = select(_jobs.c.status, _jobs.c.error_code).where(_jobs.c.id == bindparam("turn_id"))
 TURN_QUESTION = select(_messages.c.conversation_id, _messages.c.model, _messages.c.content).where(
     _messages.c.turn_id == bindparam("turn_id"), _messages.c.role == "user"
 )

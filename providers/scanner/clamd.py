@@ -63,8 +63,13 @@ class ClamdScanner:
             raise ScannerUnavailable(f"unexpected reply {reply!r}")
 
     async def scan(self, chunks: AsyncIterator[bytes]) -> ScanResult:
-        """Stream the bytes to clamd; OK → clean, ``<name> FOUND`` → infected."""
+        """Stream the bytes to clamd; OK → clean, ``<name> FOUND`` → infected.
+
+        The reply is read while the stream is sent: clamd answers early only to refuse (its
+        ``StreamMaxLength`` is lower than ours) and then closes the socket, so the write that
+        follows fails; that refusal is the verdict, not an unavailable scanner."""
         reader, writer = await self._connect()
+        replying = asyncio.ensure_future(reader.readuntil(b"\0"))
         sent = 0
         try:
             writer.write(b"zINSTREAM\0")
@@ -72,16 +77,31 @@ class ClamdScanner:
                 sent += len(chunk)
                 if sent > self.max_bytes:
                     raise ScanLimitExceeded(f"more than {self.max_bytes} bytes")
+                if replying.done():
+                    break  # clamd has answered before the end of the stream: a refusal
                 writer.write(struct.pack("!L", len(chunk)) + chunk)
                 await asyncio.wait_for(writer.drain(), self.timeout)
-            writer.write(struct.pack("!L", 0))
-            await writer.drain()
-            reply = await asyncio.wait_for(reader.readuntil(b"\0"), self.timeout)
+            else:
+                writer.write(struct.pack("!L", 0))
+                await writer.drain()
+            reply = await asyncio.wait_for(replying, self.timeout)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as error:
-            raise ScannerUnavailable(f"clamd scan interrupted: {error}") from None
+            early = await _early_reply(replying) if isinstance(error, ConnectionError) else None
+            if early is None:
+                raise ScannerUnavailable(f"clamd scan interrupted: {error}") from None
+            reply = early
         finally:
+            replying.cancel()
             writer.close()
         return parse_reply(reply[:REPLY_LIMIT].rstrip(b"\0").decode(errors="replace"), sent)
+
+
+async def _early_reply(replying: asyncio.Future[bytes], wait_s: float = 1.0) -> bytes | None:
+    """What clamd said before it closed the connection (a refusal), if it said anything."""
+    await asyncio.wait({replying}, timeout=wait_s)
+    if not replying.done() or replying.cancelled() or replying.exception() is not None:
+        return None
+    return replying.result()
 
 
 def parse_reply(text: str, sent: int) -> ScanResult:

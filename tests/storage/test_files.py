@@ -134,6 +134,8 @@ async def test_another_users_file_is_404_on_every_route(sign_in: SignIn) -> None
         ("POST", f"/v1/files/{done.file_id}/complete"),
         ("DELETE", f"/v1/files/{done.file_id}"),
         ("GET", f"/v1/jobs/{done.file_id}"),
+        ("GET", f"/v1/jobs/{done.file_id}/events"),
+        ("POST", f"/v1/jobs/{done.file_id}/cancel"),
     ):
         response = await stranger.client.request(method, path)
         assert response.status_code == 404, (method, path)
@@ -273,6 +275,28 @@ async def test_the_sweeper_expires_uploads_never_completed(
     assert (
         description.schedule.spec.intervals[0].every.total_seconds() == settings.files_sweep_interval_seconds
     )
+
+
+async def test_the_sweeper_deletes_an_object_that_outlived_its_files_rejection(
+    sign_in: SignIn, settings: Settings, worker: worker_module.WorkerDeps
+) -> None:
+    """A rejected file's form is still valid for its 10 minutes: posted again after the
+    rejection, the object lands in quarantine once more. The sweep deletes it (never scanned,
+    never served), and the file stays rejected with its reason."""
+    me = await sign_in()
+    done = await upload(me.client, "eicar.txt", EICAR, "text/plain")
+    assert done.file["status"] == "rejected" and done.file["reason"]["code"] == "infected"
+    store = local(settings)
+    key = f"u/{me.user_id}/file/{done.file_id}/eicar.txt"
+    assert not await store.exists(QUARANTINE, key)
+    assert (await post_form(done.created["upload"], EICAR, "text/plain")).status_code == 204
+    assert await store.exists(QUARANTINE, key)  # back, after its verdict
+    sweep = FileActivities(settings, worker.db, worker.bus, store, ClamdScanner(settings)).sweep
+    result = await sweep(FileSweepInput(pending_grace_seconds=3600))
+    assert result.deleted_objects >= 1 and not await store.exists(QUARANTINE, key)
+    kept = (await me.client.get(f"/v1/files/{done.file_id}")).json()
+    assert kept["status"] == "rejected" and kept["reason"]["code"] == "infected"
+    assert (await me.client.get(f"/v1/files/{done.file_id}/content")).json()["code"] == "file_not_ready"
 
 
 async def test_the_plan_caps_one_file(sign_in: SignIn, db: Database, settings: Settings) -> None:

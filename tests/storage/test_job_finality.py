@@ -16,8 +16,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.cv.jobs import _start as start_job
 from api.images.routes import domain_input, launch_image_job
+from core import chat, jobs
 from core import images as domain
-from core import jobs
+from core.catalog import MODELS
 from core.db import Database
 from core.image_catalog import resolve_image_model
 from core.models import Job, JobStatus, LedgerReservation
@@ -26,7 +27,9 @@ from core.settings import Settings
 from tests.chat.helpers import read_events
 from tests.conftest import EmulatorControl
 from tests.images.helpers import images_left, set_images
-from tests.storage.test_job_sweeper import backdate, bus_events, releases, sweeper
+from tests.storage.test_job_sweeper import backdate, bus_events, releases, sweeper, tokens_left
+from workflows import INTERACTIVE
+from workflows.chat_turn import ChatTurnInput, ChatTurnWorkflow
 from workflows.images import ImageJobInput, image_workflow_id
 
 
@@ -160,6 +163,55 @@ async def test_a_workflow_that_starts_while_the_sweeper_repairs_keeps_its_row(
     finished = await row(db, data.job_id)
     assert (finished.status, finished.cost_images) == ("succeeded", 1)
     assert await images_left(db, me.user_id) == 4 and await releases(db, data.job_id) == 0
+
+
+async def test_a_chat_turn_the_sweeper_failed_is_not_answered_by_a_late_start(
+    sign_in: Any, db: Database, settings: Settings, client: Client, worker: Any, emulator: EmulatorControl
+) -> None:
+    """The API committed a turn and stalled past the grace before starting its workflow: the
+    sweeper failed it. The start then goes through: the model is not asked, nothing is charged
+    (the workflow's hold is released), and the turn stays failed — before, it was answered and
+    billed, its row flipped to succeeded with the sweeper's error code, and its stream carried
+    ``error`` then ``done``."""
+    me = await sign_in(locale="en")
+    model = MODELS["gpt-5-mini"]
+    before = await tokens_left(db, me.user_id)
+    async with db.session() as session:  # what the route commits before it starts the workflow
+        turn = await chat.start_turn(
+            session,
+            user_id=me.user_id,
+            conversation_id=None,
+            model=model.id,
+            message="ما عاصمة الأردن؟",
+            context_window=model.context_window,
+            max_output_tokens=300,
+        )
+    await backdate(db, turn.turn_id)
+    await sweeper(settings, db, worker, client).sweep_once()
+    assert (await row(db, turn.turn_id)).error_code == "service_unavailable"
+    data = ChatTurnInput(
+        turn_id=turn.turn_id,
+        user_id=me.user_id,
+        model=model.id,
+        provider=model.provider,
+        max_output_tokens=300,
+        input_tokens_estimate=turn.input_tokens_estimate,
+        token_weight=model.token_weight,
+        min_output_tokens=16,
+        moderate=False,
+        locale="en",
+    )
+    handle = await client.start_workflow(
+        ChatTurnWorkflow.run, data, id=turn.workflow_id, task_queue=settings.task_queue(INTERACTIVE)
+    )
+    outcome = await asyncio.wait_for(handle.result(), 30)
+    assert (outcome.status, outcome.error_code, outcome.studio_tokens) == ("failed", "service_unavailable", 0)
+    assert await provider_requests(emulator) == 0
+    assert await tokens_left(db, me.user_id) == before
+    after = await row(db, turn.turn_id)
+    assert (after.status, after.error_code, after.cost_tokens) == ("failed", "service_unavailable", 0)
+    events = await bus_events(worker, turn.turn_id)
+    assert set(events) == {"error"}, events  # no delta, no done
 
 
 async def test_a_lost_final_event_ends_a_resumed_stream_with_the_stored_outcome(

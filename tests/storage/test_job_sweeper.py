@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from temporalio.client import Client
 
 from activities.job_sweeper import JobSweeper, Repair, job_sweeper
-from core import files, jobs, ledger, subscriptions
+from core import chat, files, jobs, ledger, subscriptions
 from core.db import Database
 from core.models import Job, LedgerEntry, LedgerReservation, StoredFile
 from core.models.base import new_id, utcnow
@@ -161,23 +161,61 @@ async def test_a_cv_row_without_its_workflow_is_failed_and_its_hold_released(
     assert await tokens_left(db, me.user_id) == before and await releases(db, row.id) == 1
 
 
-async def test_two_sweepers_at_once_repair_a_row_once(
+async def orphan_turn(db: Database, user_id: str, hold: int) -> Job:
+    """A chat turn committed by the API, its workflow gone after it took its hold, backdated."""
+    async with db.session() as session:
+        turn = await chat.start_turn(
+            session,
+            user_id=user_id,
+            conversation_id=None,
+            model="gpt-5-mini",
+            message="مرحبا",
+            context_window=128000,
+            max_output_tokens=300,
+        )
+        await subscriptions.ensure_subscription(session, user_id)
+        await ledger.reserve(
+            session,
+            user_id=user_id,
+            unit="tokens",
+            amount=hold,
+            key=turn.workflow_id,
+            job_id=turn.turn_id,
+            workflow_id=turn.workflow_id,
+        )
+    await backdate(db, turn.turn_id)
+    async with db.reader() as session:
+        row = await session.get(Job, turn.turn_id)
+    assert row is not None
+    return row
+
+
+async def test_two_sweepers_at_once_repair_a_row_of_every_kind_once(
     sign_in: Any, db: Database, settings: Settings, client: Client, worker: Any
 ) -> None:
-    """Two `pulse worker` processes sweep the same orphans at the same moment: each row is
-    claimed by one of them; one repair, one release, one ``error`` event, the balance exact."""
+    """Two `pulse worker` processes sweep the same orphans at the same moment — a row of every
+    kind that fails (chat, CV, slides, image, video, export, diagnostics), each holding tokens:
+    each row is claimed by one of them; one repair, one release, one ``error`` event, every
+    row ``failed`` ``service_unavailable``, the balance exact."""
     me = await sign_in()
     before = await tokens_left(db, me.user_id)
-    rows = [await orphan_row(db, me.user_id, "slides", "slides", ("tokens", 700)) for _ in range(3)]
+    kinds = ("cv", "slides", "image", "video", "export", "diagnostics")
+    rows = [await orphan_row(db, me.user_id, kind, kind, ("tokens", 700)) for kind in kinds]
+    rows.append(await orphan_turn(db, me.user_id, 500))
+    assert await tokens_left(db, me.user_id) == before - 700 * len(kinds) - 500
     calls: list[str] = []
     first, second = sweeper(settings, db, worker, client), sweeper(settings, db, worker, client)
     record_repairs(first, calls)
     record_repairs(second, calls)
     await asyncio.gather(first.sweep_once(), second.sweep_once())
     for row in rows:
-        assert calls.count(row.id) == 1, calls
-        assert await releases(db, row.id) == 1 and await open_holds(db, row.id) == 0
-        assert (await bus_events(worker, row.id)).count("error") == 1
+        assert calls.count(row.id) == 1, (row.kind, calls)
+        assert await releases(db, row.id) == 1 and await open_holds(db, row.id) == 0, row.kind
+        assert (await bus_events(worker, row.id)).count("error") == 1, row.kind
+        async with db.reader() as session:
+            repaired = await session.get(Job, row.id)
+        assert repaired is not None, row.kind
+        assert (repaired.status, repaired.error_code) == ("failed", "service_unavailable"), row.kind
     assert await tokens_left(db, me.user_id) == before
 
 

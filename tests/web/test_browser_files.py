@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 from temporalio.client import Client
 
 import worker as worker_module
@@ -120,6 +120,20 @@ async def test_attach_an_image_send_it_and_find_it_in_my_files(
     await check_page(tab, "my-files", "ar")
     download = rows.filter(has_text="صورة.png").get_by_role("link", name="تنزيل")
     assert (await download.get_attribute("href") or "").endswith("/content")
+    # delete the refused one: asked first, then gone from the list (and from the API)
+    asked: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    tab.on("dialog", accept)
+    await rows.filter(has_text="eicar.txt").get_by_role("button", name="حذف").click()
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("صورة.png")
+    assert asked == ["أتريد حذف هذا الملف؟"]
+    listed = await tab.evaluate("fetch('/v1/files').then(r => r.json())")
+    assert [f["name"] for f in listed] == ["صورة.png"]
 
 
 async def test_on_s3_the_upload_and_the_thumbnail_pass_the_csp(
