@@ -7,8 +7,6 @@ imported on first use, as in ``providers.llm``.
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -16,6 +14,7 @@ import httpx
 from core.image_catalog import ImageModel, ImageProvider, resolve_image_model
 from core.settings import Settings
 from providers.images.types import GeneratedImage, ImageRequest, PredictionState
+from providers.sdk_imports import import_in_thread
 
 if TYPE_CHECKING:
     import openai
@@ -111,7 +110,7 @@ class ImageClient:
         """Import a provider's SDK in a thread the first time (an import takes a second or two
         and would stall every other task on this event loop meanwhile)."""
         if provider not in self._loaded:
-            await asyncio.to_thread(_import_all, SDK_MODULES[provider])
+            await import_in_thread(SDK_MODULES[provider])
             self._loaded.add(provider)
 
     async def generate(self, request: ImageRequest) -> list[GeneratedImage]:
@@ -160,8 +159,3 @@ SDK_MODULES: dict[ImageProvider, tuple[str, ...]] = {
     "google": ("google.genai", "google.genai.types", "providers.images.google_images"),
     "replicate": ("replicate.client", "replicate.webhook", "providers.images.replicate_images"),
 }
-
-
-def _import_all(modules: tuple[str, ...]) -> None:
-    for name in modules:
-        importlib.import_module(name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,6 +20,7 @@ from core.catalog import ModelInfo, Provider, resolve_model
 from core.settings import Settings
 from providers.llm.errors import RetryableProviderError
 from providers.llm.types import ChatEvent, ChatRequest, ModerationResult, TextDelta, Usage
+from providers.sdk_imports import import_in_thread
 
 if TYPE_CHECKING:
     import anthropic
@@ -118,7 +118,7 @@ class LLMClient:
         """Import a provider's SDK in a thread the first time: an import takes a second or two
         and would otherwise stall every request on this event loop meanwhile."""
         if provider not in self._loaded:
-            await asyncio.to_thread(_import_all, SDK_MODULES[provider])
+            await import_in_thread(SDK_MODULES[provider])
             self._loaded.add(provider)
 
     async def warm(self) -> list[Provider]:
@@ -218,11 +218,6 @@ SDK_MODULES: dict[Provider, tuple[str, ...]] = {
     "anthropic": ("anthropic", "providers.llm.anthropic_chat"),
     "google": ("google.genai", "google.genai.types", "providers.llm.google_chat"),
 }
-
-
-def _import_all(modules: tuple[str, ...]) -> None:
-    for name in modules:
-        importlib.import_module(name)
 
 
 def _warm_google_types(client: LLMClient) -> None:

@@ -4,13 +4,12 @@ two and would stall the worker's event loop)."""
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 from typing import IO, TYPE_CHECKING, Protocol
 
 from core.settings import Settings
 from core.video_catalog import VideoProvider
 from providers.images.client import ImageClient
+from providers.sdk_imports import import_in_thread
 from providers.video.types import RenderState, VideoRequest
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ class VideoClient:
 
     async def adapter(self, provider: VideoProvider) -> VideoAdapter:
         if provider not in self._loaded:
-            await asyncio.to_thread(_import_all, SDK_MODULES[provider])
+            await import_in_thread(SDK_MODULES[provider])
             self._loaded.add(provider)
         if provider == "google":
             from providers.video.veo import VeoVideos
@@ -71,8 +70,3 @@ class VideoClient:
         if self._runway is not None:
             await self._runway.close()
             self._runway = None
-
-
-def _import_all(modules: tuple[str, ...]) -> None:
-    for name in modules:
-        importlib.import_module(name)
