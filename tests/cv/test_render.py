@@ -127,3 +127,23 @@ def test_single_latin_words_in_arabic_lines_read_back_without_isolation(template
     cv, options, pdf = rendered(data, template=template)
     result = check_text(pdf, cv, Words("ar", "latin"))
     assert result.ok, (result.missing, result.out_of_order)
+
+
+PASTED = [
+    "خبرة \u202eFastAPI\u202c في الدفع",  # a right-to-left override: printed reversed before
+    "خبير Kuber\u00adnetes منذ سنوات",  # a soft hyphen
+    "تحليل\u200dالبيانات في SQL",  # a zero-width joiner
+    "\ufeffخبرة في Python",  # a byte-order mark
+]
+
+
+def test_text_pasted_with_invisible_controls_reads_back() -> None:
+    """Text pasted from a word processor or the web carries invisible controls; before, each of
+    these failed the self-check (and so the render job): the override printed "IPAtsaF", the
+    others were read back without the character the comparison still expected."""
+    data = arabic_cv()
+    data["work"][0]["highlights"] = PASTED
+    cv, options, pdf = rendered(data)
+    result = check_text(pdf, cv, Words("ar", "latin"))
+    assert result.ok, (result.missing, result.out_of_order)
+    assert "FastAPI" in extract_text(pdf) and "IPAtsaF" not in extract_text(pdf)
