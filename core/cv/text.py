@@ -22,9 +22,11 @@ PASTED = STRIP | dict.fromkeys(map(ord, "\u00ad\ufeff\u202a\u202b\u202c\u202d\u2
 ARABIC_LETTERS = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
 # A run of Latin text (words, numbers, emails, URLs, versions) inside an Arabic line, and the
 # other way round. Spaces and ASCII punctuation between the run's words stay inside the run.
-LATIN_RUN = re.compile(
-    r"[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*(?:[ ,]+[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*)*"
-)
+# "Latin" is any letter or digit of a left-to-right script (accented Latin as in "Nestlé",
+# Greek, Cyrillic, CJK …) with its combining marks: not the right-to-left blocks.
+_LTR_CHAR = r"(?:[^\W_\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]|[\u0300-\u036f])"
+_LTR_WORD = rf"(?:{_LTR_CHAR}|[+@#$])(?:{_LTR_CHAR}|[+@#$&._:/%'\-])*"
+LATIN_RUN = re.compile(rf"{_LTR_WORD}(?:[ ,]+{_LTR_WORD})*")
 ARABIC_RUN = re.compile(rf"[{ARABIC_LETTERS}]+(?:[ ]+[{ARABIC_LETTERS}]+)*")
 # In an Arabic line, Arabic-Indic digits end a run for extractors as Latin digits do.
 LTR_IN_RTL = re.compile(
