@@ -22,7 +22,8 @@ from core.catalog import estimate_input_tokens
 from core.cv.schema import CvContent
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+# Arabic-Indic digits and the Arabic decimal/thousands separators: "١٫٢" is the number 1.2
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩٫٬", "0123456789.,")
 LANGUAGE = {"ar": "Arabic (Modern Standard Arabic, professional register)", "en": "English"}
 
 

@@ -16,6 +16,7 @@ import fontpkg_ibm_plex_sans_arabic
 import weasyprint.pdf
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from weasyprint import CSS, HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -88,10 +89,21 @@ def render_pdf(cv: CvContent, options: RenderOptions, photo: bytes | None = None
 _RENDER_LOCK = threading.Lock()
 
 
-def _render_pdf(cv: CvContent, options: RenderOptions, photo: bytes | None) -> RenderedPdf:
+def layout(cv: CvContent, options: RenderOptions, photo: bytes | None = None) -> Document:
+    """The CV laid out in pages (WeasyPrint's boxes), before writing: what the pagination
+    tests inspect. Same lock as ``render_pdf``."""
+    with _RENDER_LOCK:
+        return _layout(cv, options, photo)
+
+
+def _layout(cv: CvContent, options: RenderOptions, photo: bytes | None) -> Document:
     fonts, stylesheets = _styles(options.template, options.paper, options.digits, options.locale)
     html = HTML(string=render_html(cv, options, photo), url_fetcher=_fetcher, base_url=str(TEMPLATES))
-    document = html.render(stylesheets=stylesheets, font_config=fonts)
+    return html.render(stylesheets=stylesheets, font_config=fonts)
+
+
+def _render_pdf(cv: CvContent, options: RenderOptions, photo: bytes | None) -> RenderedPdf:
+    document = _layout(cv, options, photo)
     for page in document.pages:  # the outline's titles (h1-h3) without the mark carriers
         page.bookmarks = [
             (level, label.translate(bidimark.STRIP), *rest) for level, label, *rest in page.bookmarks

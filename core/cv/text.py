@@ -15,12 +15,18 @@ from core.cv.bidimark import CARRIER_LTR, CARRIER_RTL, STRIP
 from core.i18n import babel_locale, translate
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+# Invisible controls pasted text brings along, dropped from what the templates print: bidi
+# embeddings, overrides and isolates (an override prints its run reversed, so the PDF reads
+# back reversed), the soft hyphen (a break there prints "-" at a line end), the BOM.
+PASTED = STRIP | dict.fromkeys(map(ord, "\u00ad\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 ARABIC_LETTERS = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
 # A run of Latin text (words, numbers, emails, URLs, versions) inside an Arabic line, and the
 # other way round. Spaces and ASCII punctuation between the run's words stay inside the run.
-LATIN_RUN = re.compile(
-    r"[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*(?:[ ,]+[A-Za-z0-9+@#$][A-Za-z0-9+@#$&._:/%'\-]*)*"
-)
+# "Latin" is any letter or digit of a left-to-right script (accented Latin as in "Nestlé",
+# Greek, Cyrillic, CJK …) with its combining marks: not the right-to-left blocks.
+_LTR_CHAR = r"(?:[^\W_\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]|[\u0300-\u036f])"
+_LTR_WORD = rf"(?:{_LTR_CHAR}|[+@#$])(?:{_LTR_CHAR}|[+@#$&._:/%'\-])*"
+LATIN_RUN = re.compile(rf"{_LTR_WORD}(?:[ ,]+{_LTR_WORD})*")
 ARABIC_RUN = re.compile(rf"[{ARABIC_LETTERS}]+(?:[ ]+[{ARABIC_LETTERS}]+)*")
 # In an Arabic line, Arabic-Indic digits end a run for extractors as Latin digits do.
 LTR_IN_RTL = re.compile(
@@ -164,7 +170,7 @@ class Words:
         run ("« »Temporal", "Pythonو"); see ``bidimark.py``. It is written only in blocks of the
         CV's own direction: extractors take each page's direction from its majority script, and
         a block of the other direction (``dir_for``) already reads back in order without it."""
-        text = JOINING_HYPHEN.sub(HYPHEN, text.translate(STRIP))
+        text = JOINING_HYPHEN.sub(HYPHEN, text.translate(PASTED))
         rtl = self.rtl if base is None else base == "rtl"
         mark = self.mark if rtl == self.rtl else ""
         pattern, run_dir = (LTR_IN_RTL, "ltr") if rtl else (ARABIC_RUN, "rtl")

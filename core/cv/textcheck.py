@@ -31,6 +31,9 @@ from core.cv.text import Words
 BIDI_CONTROLS = dict.fromkeys(
     map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
+# Format characters extractors drop (or the templates do, text.PASTED): soft hyphen, zero-width
+# space/joiners, word joiner, BOM. Ignored on both sides of the comparison.
+INVISIBLE = BIDI_CONTROLS | dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 TASHKEEL = re.compile("[\u0640\u064b-\u065f\u0670\u06d6-\u06ed]")
 EDGE_PUNCTUATION = ".,;:!?()[]{}«»\"'،؛…–—·|•*"
 HYPHENS = str.maketrans("\u2010\u2011", "--")  # the template prints U+2010 beside Arabic letters
@@ -72,7 +75,7 @@ def _without_footer(page: str, footer_word: str | None) -> str:
 
 
 def words(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS).translate(HYPHENS)
+    text = unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(HYPHENS)
     return TASHKEEL.sub("", text).split()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from temporalio.api.enums.v1 import PendingActivityState
 
 from core.cv.schema import CvContent, Template
 from core.cv.text import Words
@@ -172,13 +173,51 @@ async def test_bad_requests_answer_4xx_with_codes(sign_in: Any) -> None:
     assert no_jd.status_code == 422 and no_jd.json()["code"] == "cv_invalid"
 
 
+class _Killed(Exception):
+    pass
+
+
+def activity_attempts(history: Any, activity_type: str) -> list[int]:
+    """The attempt that ran to the end, for each scheduling of ``activity_type``."""
+    scheduled = {
+        e.event_id
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+    }
+    return [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+        and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+    ]
+
+
+async def running(client: Any, workflow_id: str, activity_type: str) -> bool:
+    """Whether a worker has started ``activity_type`` in that workflow (and not finished it)."""
+    description = await client.get_workflow_handle(workflow_id).describe()
+    return any(
+        pending.activity_type.name == activity_type
+        and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        for pending in description.raw_description.pending_activities
+    )
+
+
 @pytest.mark.chaos
 @pytest.mark.slow
+@pytest.mark.parametrize("kill_at", ["translate", "render"])
 async def test_documents_worker_killed_mid_job_completes_once_billed_once(
-    settings: Any, sign_in: Any, db: Database, emulator: EmulatorControl, tmp_path: Path
+    settings: Any,
+    sign_in: Any,
+    db: Database,
+    emulator: EmulatorControl,
+    client: Any,
+    tmp_path: Path,
+    kill_at: str,
 ) -> None:
-    """kill -9 of the only documents worker while the job's translation is streaming; a new
-    worker finishes the job: one PDF, one reservation settled once, for the completed attempt."""
+    """kill -9 of the only documents worker while the job's translation is streaming, or while
+    it renders the PDF; a new worker finishes the job: one PDF, one reservation settled once,
+    for the completed translation (a kill mid-render does not translate again)."""
     import uuid
 
     from tests.conftest import serve_app
@@ -187,37 +226,50 @@ async def test_documents_worker_killed_mid_job_completes_once_billed_once(
     own = settings.model_copy(update={"temporal_task_queue_prefix": f"cvchaos{uuid.uuid4().hex[:6]}-"})
     me = await sign_in()
     cv = (await me.client.post("/v1/cv", json=arabic_cv())).json()
-    await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.15)
+    if kill_at == "translate":
+        await emulator.fault(provider="openai", kind="slow", count=1, delay_s=0.15)
     async with serve_app(own, run_worker=False) as url:
-        client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=60)
+        http = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {me.token}"}, timeout=60)
         with pulse_process(["worker", "-q", "documents"], settings_env(own), tmp_path / "w1.log") as first:
-            started = (await client.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en"})).json()
-            killed = False
+            started = (await http.post(f"/v1/cv/{cv['id']}/render", json={"locale": "en"})).json()
+            last_id = ""
+
+            async def under_way() -> bool:
+                """The translation's model call, or the render activity, is running."""
+                if kill_at == "translate":
+                    return bool((await emulator.calls()).get("openai", {}).get("requests"))
+                return await running(client, f"cv-{started['job_id']}", "cv.render")
 
             async def on_event(event: Any) -> None:
-                nonlocal killed
-                if event.type == "step" and event.data.get("step") == "translate" and not killed:
-                    for _ in range(200):  # until the translation call is under way
-                        if (await emulator.calls()).get("openai", {}).get("requests"):
+                nonlocal last_id
+                last_id = event.id
+                if event.type == "step" and event.data.get("step") == kill_at:
+                    for _ in range(400):  # at most 10 s
+                        if await under_way():
                             break
-                        await asyncio.sleep(0.05)
+                        await asyncio.sleep(0.025)
                     kill_hard(first)
-                    killed = True
+                    raise _Killed
 
-            # started, translate: then the worker is gone and no event follows until the next one
-            partial = await read_events(client, started["events_url"], on_event=on_event, stop_after=2)
-        assert killed
+            # the steps up to ``kill_at``: then the worker is gone and no event follows for a while
+            with pytest.raises(_Killed):
+                await read_events(http, started["events_url"], on_event=on_event)
         with pulse_process(["worker", "-q", "documents"], settings_env(own), tmp_path / "w2.log"):
-            stream = await read_events(client, started["events_url"], last_event_id=partial.last.id)
-            job = (await client.get(f"/v1/jobs/{started['job_id']}")).json()
-        await client.aclose()
+            stream = await read_events(http, started["events_url"], last_event_id=last_id)
+            job = (await http.get(f"/v1/jobs/{started['job_id']}")).json()
+        await http.aclose()
     assert stream.last.type == "done", stream.events
     assert job["status"] == "succeeded" and sorted(o["name"] for o in job["outputs"]) == [
         "cv-en.json",
         "cv.pdf",
         "page-1.png",
     ]
-    assert (await emulator.settled())["openai"]["requests"] == 2  # the killed attempt, then one more
+    history = await client.get_workflow_handle(f"cv-{job['id']}").fetch_history()
+    if kill_at == "translate":  # the killed attempt, then one more
+        assert (await emulator.settled())["openai"]["requests"] == 2
+    else:  # the render was under way when the worker died: retried, the translation kept
+        assert activity_attempts(history, "cv.render") == [2]
+        assert (await emulator.settled())["openai"]["requests"] == 1
     async with db.session() as session:
         key = f"cv-{job['id']}:tokens"
         entries = (

@@ -130,3 +130,18 @@ def test_outline_titles_carry_no_mark_carriers() -> None:
         item = stack.pop()
         stack.extend(item) if isinstance(item, list) else titles.append(item.title)
     assert "مهندسة Python أولى" in titles, titles
+
+
+OTHER_LTR = ["عملت في Nestlé لمدة سنتين.", "مشروع Ελληνικά للترجمة", "درست في Zürich ثم عدت."]
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_accented_latin_and_other_left_to_right_scripts_in_arabic_lines(template: Template) -> None:
+    """A run ends where its left-to-right letters end, accented ones included: before, "Nestlé"
+    was cut at "é" and read back "Nestl éلمدة" (and Greek as "Ελληνικάللترجمة"), failing the job."""
+    cv, pdf = render("ar", OTHER_LTR, template)
+    result = check_text(pdf, cv, Words("ar", "latin"))
+    assert result.ok, (result.missing, result.out_of_order)
+    found = words(extract_text(pdf))
+    for line in OTHER_LTR:
+        assert contiguous(found, words(line)), line

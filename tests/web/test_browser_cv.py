@@ -1,8 +1,9 @@
 """The CV page in Chromium at 390 px, in Arabic (RTL): the guided steps build a CV with two roles
 and two schools (entries added, reordered and removed), a photo uploaded and scanned, "Draft with
-AI" bullets accepted, sections reordered and one hidden; the page-1 preview appears and the PDF
-downloads and reads back (pdftotext, pypdf: the photo is embedded) in the chosen order; an
-older version is restored; the CV is duplicated as English. Screenshots in var/screenshots/."""
+AI" bullets accepted and a second suggestion turned down, sections reordered and one hidden; the
+page-1 preview appears and the PDF downloads and reads back (pdftotext, pypdf: the photo is
+embedded) in the chosen order; an older version is restored; the CV is duplicated as English.
+Screenshots in var/screenshots/."""
 
 from __future__ import annotations
 
@@ -68,6 +69,12 @@ async def fill_experience(tab: Page) -> None:
     await check_page(tab, "cv-experience", "ar")
     await tab.get_by_role("button", name="استخدم هذه").click()
     await expect(entries(tab, "work").first.get_by_label("الإنجازات (واحد في كل سطر)")).not_to_have_value("")
+    # a suggestion turned down changes nothing
+    await tab.get_by_role("button", name="اكتبها بالذكاء الاصطناعي · الخبرة العملية · البند 2").click()
+    await settled(tab, tab.locator("#cv-suggestion"))
+    await tab.get_by_role("button", name="أبقِ ما كتبت").click()
+    await expect(tab.locator("#cv-suggestion")).to_have_count(0)
+    await expect(entries(tab, "work").last.get_by_label("الإنجازات (واحد في كل سطر)")).to_have_value("")
     await add_entry(tab, "projects", "المشاريع", الاسم="مشروع مؤقت")
     await tab.get_by_role("button", name="إزالة · المشاريع · البند 1").click()
     await expect(entries(tab, "projects")).to_have_count(0)
