@@ -377,10 +377,11 @@ async def stored_reply(session: AsyncSession, turn_id: str) -> ReplyRecord | Non
 
 
 async def fail_turn(session: AsyncSession, turn_id: str, code: str, message: str) -> None:
-    """Close a turn that has no reply (a stored reply wins: it is settled, not failed). Its
-    conversation gets its title all the same, so it never stays untitled."""
+    """Close a turn that has no reply (a stored reply wins: it is settled, not failed; a first
+    failure wins too: a late start of a turn the job sweeper failed keeps the sweeper's code).
+    Its conversation gets its title all the same, so it never stays untitled."""
     job = await get_turn_job(session, turn_id)
-    if job.status in (JobStatus.succeeded.value, JobStatus.cancelled.value):
+    if job.status in (JobStatus.succeeded.value, JobStatus.cancelled.value, JobStatus.failed.value):
         return
     job.status = JobStatus.failed.value
     job.error_code, job.error_message = code, message[:2000]
