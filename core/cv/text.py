@@ -75,6 +75,8 @@ FLUENCY = {
     "C1": "Advanced (C1)",
     "C2": "Proficient (C2)",
 }
+# Skill levels 1-5 as the words a screener reads ("Python · Advanced"), not as dots or bars.
+SKILL_LEVELS = {1: "Beginner", 2: "Elementary", 3: "Intermediate", 4: "Advanced", 5: "Expert"}
 PRESENT = "Present"
 
 
@@ -99,6 +101,14 @@ class Words:
 
     def fluency(self, level: str | None) -> str:
         return self.tr(FLUENCY[level]) if level else ""
+
+    def skill_level(self, level: int | None) -> str:
+        return self.tr(SKILL_LEVELS[level]) if level else ""
+
+    def skill(self, name: str, level: int | None) -> str:
+        """The skill as printed before its keywords: ``Python · متقدم`` / ``Python · Advanced``;
+        without a level, the name alone (as before levels were printed)."""
+        return " · ".join(part for part in (name, self.skill_level(level)) if part)
 
     def date(self, value: str) -> str:
         """``2021-01`` → ``كانون الثاني 2021`` / ``January 2021``; ``2021`` stays a year."""

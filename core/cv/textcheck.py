@@ -143,7 +143,9 @@ def _section_fields(cv: CvContent, section: str, w: Words) -> list[tuple[str, st
             fields += [("highlight", h) for h in project.highlights] + [("url", project.url)]
     elif section == "skills":
         for skill in cv.skills:
-            fields += [("skill", skill.name)] + [("keyword", k) for k in skill.keywords]
+            # the level's label with the name: proves "Python · متقدم" reads back in that order
+            fields += [("skill", w.skill(skill.name, skill.level))]
+            fields += [("keyword", k) for k in skill.keywords]
     elif section == "languages":
         for language in cv.languages:
             fields += [("language", language.language), ("fluency", w.fluency(language.fluency))]
