@@ -86,7 +86,10 @@ async def fill_education_and_skills(tab: Page) -> None:
         await add_entry(tab, "education", "التعليم", **fields)
     await next_step(tab)
     await add_entry(tab, "skills", "المهارات", المهارة="Python")
-    await entries(tab, "skills").last.get_by_label("المستوى").select_option("5")
+    level = entries(tab, "skills").last.get_by_label("المستوى")
+    await level.select_option("4")
+    # the menu names each level as the PDF prints it after the skill ("Python · متقدم")
+    await expect(level.locator("option:checked")).to_have_text("4 · متقدم")
     await add_entry(tab, "languages", "اللغات", اللغة="الإنجليزية")
     await entries(tab, "languages").last.get_by_label("الإتقان").select_option("C1")
     await next_step(tab)
@@ -123,6 +126,7 @@ def check_pdf(pdf: bytes) -> None:
         assert value in text, value
     assert text.index("التعليم") < text.index("الخبرة العملية") < text.index("المهارات")
     assert text.index("Acme Corp") < text.index("Zain Jordan")
+    assert "Python · متقدم" in text  # the level chosen in the editor, as a word
     assert "اللغات" not in text and "الإنجليزية" not in text  # the hidden section
     images = PdfReader(io.BytesIO(pdf)).pages[0].images
     assert [image.image.size for image in images] == [(120, 90)]

@@ -51,8 +51,9 @@ function options(select, pairs, current) {
 function control(kind, value, ui) {
   if (kind === "level") {
     const select = node("select");
-    options(select, [["", "—"], ...[1, 2, 3, 4, 5].map((n) => [String(n),
-      n === 1 ? `1 · ${ui.t("Basic")}` : n === 5 ? `5 · ${ui.t("Expert")}` : String(n)])], value);
+    // the words the PDF prints after the skill (core/cv/text.py SKILL_LEVELS)
+    const words = ["Beginner", "Elementary", "Intermediate", "Advanced", "Expert"];
+    options(select, [["", "—"], ...words.map((word, i) => [String(i + 1), `${i + 1} · ${ui.t(word)}`])], value);
     return [select, () => (select.value ? Number(select.value) : null)];
   }
   if (kind === "fluency") {
