@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -89,6 +90,11 @@ def make_settings(**overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+# The SDK waits 5 s by default: on a loaded machine a test process's dev server took longer
+# once, and every test of that process then errored.
+DEV_SERVER_STARTUP = timedelta(seconds=60)
+
+
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env(var_dir: Path) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
@@ -96,6 +102,7 @@ async def temporal_env(var_dir: Path) -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=list(SEARCH_ATTRIBUTES),
         dev_server_extra_args=dev_server_args(),
         data_converter=data_converter(make_settings()),
+        dev_server_startup_timeout=DEV_SERVER_STARTUP,
     )
     yield env
     await env.shutdown()

@@ -62,13 +62,14 @@ async def finished_without_events(
         job = await chat.get_turn_job(session, turn_id)
         if job.status not in TERMINAL_JOB_STATES:
             return KEEPALIVE_MS
-        reply = await stored(session, turn_id)
+        failed = job.status == JobStatus.failed.value
+        reply = None if failed else await stored(session, turn_id)
     recent = job.updated_at > utcnow() - timedelta(seconds=FINAL_EVENT_GRACE_S)
     if recent and await bus.exists(turn_id):
         # Its final event is still on its way (the job row is written first), or its events
         # came between the empty read and now: read again rather than summarise them away.
         return KEEPALIVE_MS
-    if job.status == JobStatus.failed.value:
+    if failed:
         return StreamEvent("0-1", "error", {"code": job.error_code, "message": job.error_message})
     return StreamEvent("0-1", "done", summary_of(job.status, job.cost_tokens, reply))
 
@@ -78,9 +79,8 @@ def summary_of(status: str, charged: int, reply: chat.ReplyRecord | None) -> dic
     client whose deltas were lost (the stream expired, Redis came back without it) still gets
     it, and ``usage`` the stored token counts."""
     usage = {"studio_tokens": charged}
-    if reply is not None:
-        usage |= {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
     summary: dict[str, Any] = {"stopped": status == JobStatus.cancelled.value, "usage": usage}
     if reply is not None:
+        usage |= {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
         summary["text"] = reply.text
     return summary

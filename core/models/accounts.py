@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, UTCDateTime, id_column, utcnow
@@ -80,7 +80,16 @@ class ApiTurn(Base):
     for an hour, its reply's text."""
 
     __tablename__ = "api_turns"
-    __table_args__ = (Index("ix_api_turns_family_created", "family_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_api_turns_family_created", "family_id", "created_at"),
+        # the texts still kept, by age (core.apiturns.forget_replies, every sweeper round)
+        Index(
+            "ix_api_turns_reply_created",
+            "created_at",
+            postgresql_where=text("reply IS NOT NULL"),
+            sqlite_where=text("reply IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(

@@ -4,7 +4,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from tests.conftest import make_settings, serve_app
+from tests.conftest import DEV_SERVER_STARTUP, make_settings, serve_app
 from workflows import SEARCH_ATTRIBUTES
 from workflows.client import binary, dev_server_args
 
@@ -29,6 +29,7 @@ async def test_readyz_names_a_stopped_temporal(settings: Settings) -> None:
         dev_server_existing_path=binary("temporal"),
         search_attributes=list(SEARCH_ATTRIBUTES),
         dev_server_extra_args=dev_server_args(),
+        dev_server_startup_timeout=DEV_SERVER_STARTUP,
     )
     address = env.client.service_client.config.target_host
     own = settings.model_copy(update={"temporal_address": address})
